@@ -1,0 +1,73 @@
+/**
+ * SCF HTTP trigger events -> the broker's plain request, and back. Two shapes arrive:
+ * Function URL `{httpMethod, path, headers, body, queryString}` (client IP in header
+ * `x-scf-remote-addr`) and the legacy API Gateway one, which adds `requestContext`,
+ * `queryStringParameters` and `isBase64Encoded` (PRODUCT.md, SCF).
+ */
+import { randomUUID } from "node:crypto";
+import type { HttpRequest, HttpResponse } from "../../lib/http.ts";
+
+export interface ScfContext {
+  readonly request_id?: string;
+  getRemainingTimeInMillis?(): number;
+}
+
+export interface ScfHttpResponse {
+  isBase64Encoded: false;
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+type Loose = Readonly<Record<string, unknown>>;
+
+const asObject = (value: unknown): Loose | undefined =>
+  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Loose) : undefined;
+
+const asText = (value: unknown): string | undefined => {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  if (Array.isArray(value)) return value.every((item) => typeof item === "string") ? value.join(", ") : undefined;
+  return undefined;
+};
+
+/** Header names arrive in any case; keep the first value of repeated query parameters. */
+function entries(value: unknown, { lowerCase, firstOnly }: { lowerCase: boolean; firstOnly: boolean }): Record<string, string> {
+  const pairs: [string, string][] = [];
+  for (const [name, raw] of Object.entries(asObject(value) ?? {})) {
+    const text = firstOnly && Array.isArray(raw) ? asText(raw[0]) : asText(raw);
+    if (text !== undefined) pairs.push([lowerCase ? name.toLowerCase() : name, text]);
+  }
+  // fromEntries defines own properties, so a "__proto__" name cannot reach a prototype.
+  return Object.fromEntries(pairs);
+}
+
+function bodyOf(event: Loose): string | undefined {
+  const { body } = event;
+  if (body === undefined || body === null) return undefined;
+  if (typeof body !== "string") return JSON.stringify(body);
+  return event.isBase64Encoded === true ? Buffer.from(body, "base64").toString("utf8") : body;
+}
+
+/** Returns undefined when the event is not an HTTP trigger event at all. */
+export function requestFromEvent(event: unknown, context: ScfContext | undefined): HttpRequest | undefined {
+  const shape = asObject(event);
+  if (!shape || typeof shape.httpMethod !== "string") return undefined;
+  const headers = entries(shape.headers, { lowerCase: true, firstOnly: false });
+  const requestContext = asObject(shape.requestContext);
+  const remaining = typeof context?.getRemainingTimeInMillis === "function" ? context.getRemainingTimeInMillis() : undefined;
+  return {
+    method: shape.httpMethod,
+    path: typeof shape.path === "string" ? shape.path : "/",
+    headers,
+    query: entries(shape.queryString ?? shape.queryStringParameters, { lowerCase: false, firstOnly: true }),
+    body: bodyOf(shape),
+    requestId: context?.request_id || asText(requestContext?.requestId) || randomUUID(),
+    sourceIp: headers["x-scf-remote-addr"] ?? asText(requestContext?.sourceIp),
+    remainingMs: typeof remaining === "number" && Number.isFinite(remaining) ? remaining : undefined,
+  };
+}
+
+export function eventResponse(response: HttpResponse): ScfHttpResponse {
+  return { isBase64Encoded: false, statusCode: response.status, headers: { ...response.headers }, body: response.body };
+}

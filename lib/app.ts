@@ -1,0 +1,51 @@
+/**
+ * Wires the broker from the environment, once per instance. Every adapter (SCF Function URL
+ * or API Gateway, the local server) calls this at cold start and then only translates.
+ */
+import { createTokenVerifier, type FetchLike } from "./auth.ts";
+import { createBroker } from "./broker.ts";
+import { loadConfig, type Config, type Env } from "./config.ts";
+import { BrokerError } from "./errors.ts";
+import { createHttpHandler, errorResponse, type HttpHandler } from "./http.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createStsIssuer, type CredentialIssuer } from "./sts.ts";
+
+export interface AppDeps {
+  readonly env?: Env;
+  readonly logger?: Logger;
+  readonly fetch?: FetchLike;
+  /** Milliseconds since the epoch. */
+  readonly now?: () => number;
+  /** Replaces the STS client (the credential check and tests hand in their own). */
+  readonly issuer?: CredentialIssuer;
+}
+
+export type App =
+  | { readonly ok: true; readonly config: Config; readonly handle: HttpHandler }
+  | { readonly ok: false; readonly error: BrokerError; readonly handle: HttpHandler };
+
+export function createApp(deps: AppDeps = {}): App {
+  const env = deps.env ?? process.env;
+  const logger = deps.logger ?? createLogger();
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (caught) {
+    const error = caught instanceof BrokerError ? caught : new BrokerError("ConfigError", "configuration could not be read");
+    logger.event("config_error", { code: error.code, message: error.message });
+    return { ok: false, error, handle: refuseAll(error, logger) };
+  }
+  const verifyToken = createTokenVerifier(config.jwt, { fetch: deps.fetch, now: deps.now });
+  const issuer = deps.issuer ?? createStsIssuer(config.sts, env);
+  const broker = createBroker({ config, verifyToken, issuer, now: deps.now });
+  return { ok: true, config, handle: createHttpHandler({ broker, corsOrigins: config.corsOrigins, logger }) };
+}
+
+/** A misconfigured instance issues nothing; every request gets the 500 that names the variable. */
+function refuseAll(error: BrokerError, logger: Logger): HttpHandler {
+  return async (request) => {
+    const response = errorResponse(error, request.requestId);
+    logger.request({ requestId: request.requestId, outcome: "failed", status: response.status, method: request.method, latencyMs: 0, code: error.code });
+    return response;
+  };
+}

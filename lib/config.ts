@@ -1,0 +1,243 @@
+/**
+ * Environment -> validated, typed configuration, once per instance (cold start).
+ * Every refusal names the variable and the fix, and never echoes a secret value.
+ */
+import { BrokerError } from "./errors.ts";
+import { compilePrefixTemplate, type PrefixTemplate } from "./prefix.ts";
+import type { BucketRef } from "./policy.ts";
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export type JwtConfig = {
+  readonly issuer: string | undefined;
+  readonly audience: readonly string[] | undefined;
+} & (
+  | { readonly source: "secret"; readonly secret: Uint8Array }
+  | { readonly source: "jwks"; readonly jwksUrl: URL }
+  | { readonly source: "discovery"; readonly issuer: string }
+);
+
+/** Where STS calls get their key: an explicit one, or the execution role's, read at each call. */
+export type StsCredentialSource =
+  | { readonly kind: "explicit"; readonly secretId: string; readonly secretKey: string }
+  | { readonly kind: "execution-role" };
+
+export interface StsConfig {
+  readonly mode: "AssumeRole" | "GetFederationToken";
+  readonly roleArn: string | undefined;
+  readonly endpoint: { readonly host: string; readonly protocol: "https://" | "http://" };
+  readonly region: string;
+  readonly credentials: StsCredentialSource;
+  readonly timeoutMs: number;
+}
+
+export interface Config extends BucketRef {
+  readonly jwt: JwtConfig;
+  readonly prefixTemplate: PrefixTemplate;
+  readonly sts: StsConfig;
+  readonly durationSeconds: number;
+  readonly corsOrigins: readonly string[];
+  readonly cosEndpoint: string | undefined;
+}
+
+/** The client SDKs refetch when under 60 s remain, so shorter credentials are useless (PRODUCT.md). */
+export const MIN_DURATION_SECONDS = 120;
+/** GetFederationToken max 7200 s, AssumeRole max 43200 s (STS API docs 1312/48195, 1312/48197). */
+export const MAX_DURATION_SECONDS = { GetFederationToken: 7200, AssumeRole: 43200 } as const;
+export const DEFAULT_DURATION_SECONDS = 900;
+export const DEFAULT_STS_TIMEOUT_MS = 3000;
+const MIN_JWT_SECRET_BYTES = 32;
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+const ROLE_ARN = /^qcs::cam::uin\/\d+:(roleName\/[\w+=,.@-]{1,128}|role\/\d+)$/;
+
+export function configError(variable: string, problem: string, fix: string): BrokerError {
+  return new BrokerError("ConfigError", `${variable} ${problem}: ${fix}`);
+}
+
+/** An empty variable counts as unset (a yml `${env:X}` of an unset X arrives empty). */
+export function readVar(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
+
+export function loadConfig(env: Env): Config {
+  const { bucket, appid } = parseBucket(readVar(env, "COS_BUCKET"));
+  const region = parseRegion(readVar(env, "COS_REGION"));
+  const sts = parseSts(env, region);
+  return {
+    bucket,
+    appid,
+    region,
+    jwt: parseJwt(env),
+    prefixTemplate: parsePrefixTemplate(readVar(env, "PREFIX_TEMPLATE") ?? "users/{sub}/"),
+    sts,
+    durationSeconds: parseDuration(readVar(env, "STS_DURATION_SECONDS"), sts.mode),
+    corsOrigins: parseOrigins(readVar(env, "CORS_ORIGINS")),
+    cosEndpoint: parseOptionalUrl("COS_ENDPOINT", readVar(env, "COS_ENDPOINT")),
+  };
+}
+
+function parseBucket(value: string | undefined): { bucket: string; appid: string } {
+  const fix = "set it to the bucket name with its appid suffix, e.g. examplebucket-1250000000";
+  if (!value) throw configError("COS_BUCKET", "is required", fix);
+  // The appid is the text after the last "-" (PRODUCT.md, COS resource).
+  const match = /^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)-(\d{5,})$/.exec(value);
+  if (!match || value.length > 63) throw configError("COS_BUCKET", "is not a bucket name with an appid suffix", fix);
+  return { bucket: value, appid: match[2] ?? "" };
+}
+
+function parseRegion(value: string | undefined): string {
+  const fix = "set it to the bucket's region, e.g. ap-guangzhou";
+  if (!value) throw configError("COS_REGION", "is required", fix);
+  if (!/^[a-z]{2,}(-[a-z0-9]+)+$/.test(value)) throw configError("COS_REGION", "is not a region name", fix);
+  return value;
+}
+
+function parsePrefixTemplate(value: string): PrefixTemplate {
+  try {
+    return compilePrefixTemplate(value);
+  } catch (error) {
+    throw configError("PREFIX_TEMPLATE", `is not usable (${(error as Error).message})`, "e.g. users/{sub}/ or users/{sub_hash}/");
+  }
+}
+
+function parseJwt(env: Env): JwtConfig {
+  const secret = readVar(env, "JWT_SECRET");
+  const jwksUrl = readVar(env, "JWT_JWKS_URL");
+  const issuer = readVar(env, "JWT_ISSUER");
+  const audience = readVar(env, "JWT_AUDIENCE")
+    ?.split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+  const common = { issuer, audience: audience?.length ? audience : undefined };
+  if (secret && jwksUrl) {
+    throw configError("JWT_SECRET", "and JWT_JWKS_URL are both set", "keep one: HS* tokens must never be accepted alongside a JWKS");
+  }
+  if (secret) {
+    if (Buffer.byteLength(secret) < MIN_JWT_SECRET_BYTES) {
+      throw configError("JWT_SECRET", `is shorter than ${MIN_JWT_SECRET_BYTES} bytes`, "use a random secret, e.g. `openssl rand -base64 48`");
+    }
+    return { ...common, source: "secret", secret: new TextEncoder().encode(secret) };
+  }
+  if (jwksUrl) return { ...common, source: "jwks", jwksUrl: parseFetchUrl("JWT_JWKS_URL", jwksUrl) };
+  if (issuer) {
+    parseFetchUrl("JWT_ISSUER", issuer);
+    return { ...common, source: "discovery", issuer };
+  }
+  throw configError("JWT_SECRET", "is not set, nor JWT_JWKS_URL, nor JWT_ISSUER", "set one of them so the broker can verify login tokens");
+}
+
+/** Key material must come over https; plain http only to a loopback server (tests, local dev). */
+function parseFetchUrl(variable: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw configError(variable, "is not a URL", "give an absolute https:// URL");
+  }
+  const loopback = LOOPBACK_HOSTS.has(url.hostname) || url.hostname === "::1";
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+    throw configError(variable, "must use https", "give an https:// URL (plain http is accepted only on loopback)");
+  }
+  return url;
+}
+
+function parseSts(env: Env, region: string): StsConfig {
+  const roleArn = readVar(env, "STS_ROLE_ARN");
+  const mode = roleArn ? "AssumeRole" : "GetFederationToken";
+  if (roleArn && !ROLE_ARN.test(roleArn)) {
+    throw configError("STS_ROLE_ARN", "is not a role ARN", "e.g. qcs::cam::uin/100000000001:roleName/cos-uploader");
+  }
+  return {
+    mode,
+    roleArn,
+    endpoint: parseEndpoint(readVar(env, "STS_ENDPOINT") ?? "sts.tencentcloudapi.com"),
+    region,
+    credentials: parseStsCredentials(env, mode),
+    timeoutMs: parseInteger("STS_TIMEOUT_MS", readVar(env, "STS_TIMEOUT_MS"), DEFAULT_STS_TIMEOUT_MS, 100, 30_000),
+  };
+}
+
+function parseStsCredentials(env: Env, mode: StsConfig["mode"]): StsCredentialSource {
+  const secretId = readVar(env, "STS_SECRET_ID");
+  const secretKey = readVar(env, "STS_SECRET_KEY");
+  if (secretId || secretKey) {
+    if (!secretId || !secretKey) {
+      throw configError(secretId ? "STS_SECRET_KEY" : "STS_SECRET_ID", "is missing", "set STS_SECRET_ID and STS_SECRET_KEY together");
+    }
+    return { kind: "explicit", secretId, secretKey };
+  }
+  if (!readVar(env, "TENCENTCLOUD_SECRETID") || !readVar(env, "TENCENTCLOUD_SECRETKEY")) {
+    throw configError(
+      "STS_SECRET_ID",
+      "is not set and no execution role credentials were found (TENCENTCLOUD_SECRETID)",
+      "give the function an execution role allowed to call STS, or set STS_SECRET_ID/STS_SECRET_KEY",
+    );
+  }
+  if (mode === "GetFederationToken" && readVar(env, "TENCENTCLOUD_SESSIONTOKEN")) {
+    throw configError(
+      "STS_ROLE_ARN",
+      "is not set, and GetFederationToken accepts only permanent keys, not the execution role's temporary ones",
+      "set STS_ROLE_ARN (AssumeRole) or a sub-account key in STS_SECRET_ID/STS_SECRET_KEY",
+    );
+  }
+  return { kind: "execution-role" };
+}
+
+/** STS_ENDPOINT: a host (`sts.internal.tencentcloudapi.com`) or a URL (`http://127.0.0.1:9100`). */
+function parseEndpoint(value: string): StsConfig["endpoint"] {
+  if (!value.includes("://")) {
+    if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(value)) throw configError("STS_ENDPOINT", "is not a host name", "e.g. sts.tencentcloudapi.com");
+    return { host: value, protocol: "https://" };
+  }
+  const url = parseFetchUrl("STS_ENDPOINT", value);
+  if (url.pathname !== "/" || url.search || url.hash) {
+    throw configError("STS_ENDPOINT", "must not have a path", "give only scheme, host and port");
+  }
+  return { host: url.host, protocol: url.protocol === "http:" ? "http://" : "https://" };
+}
+
+function parseDuration(value: string | undefined, mode: StsConfig["mode"]): number {
+  const max = MAX_DURATION_SECONDS[mode];
+  return parseInteger("STS_DURATION_SECONDS", value, DEFAULT_DURATION_SECONDS, MIN_DURATION_SECONDS, max, `${mode} allows at most ${max}`);
+}
+
+export function parseInteger(variable: string, value: string | undefined, fallback: number, min: number, max: number, why = ""): number {
+  if (value === undefined) return fallback;
+  const number = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(number) || number < min || number > max) {
+    throw configError(variable, `must be a whole number from ${min} to ${max}${why ? ` (${why})` : ""}`, `e.g. ${fallback}`);
+  }
+  return number;
+}
+
+function parseOrigins(value: string | undefined): string[] {
+  if (!value) return [];
+  return value.split(",").map((item) => {
+    const origin = item.trim();
+    if (origin === "*") {
+      throw configError("CORS_ORIGINS", "must not be *", "list the sites that may call the broker, e.g. https://app.example.com");
+    }
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.origin !== origin) {
+      throw configError("CORS_ORIGINS", `has '${origin}', which is not an origin`, "write scheme://host[:port] with no path or trailing slash");
+    }
+    return origin;
+  });
+}
+
+function parseOptionalUrl(variable: string, value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  try {
+    const url = new URL(value);
+    if (url.protocol === "http:" || url.protocol === "https:") return value.replace(/\/$/, "");
+  } catch {
+    // fall through to the error below
+  }
+  throw configError(variable, "is not an http(s) URL", "e.g. http://127.0.0.1:9200");
+}

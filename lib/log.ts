@@ -1,0 +1,44 @@
+/**
+ * One structured JSON line per request. The entry type holds only values the broker
+ * computes itself (hashes, codes, ids, timings), so a secret, a JWT or a session token
+ * has no field to travel in.
+ */
+export type Outcome = "issued" | "refused" | "failed" | "preflight";
+
+export interface RequestLogEntry {
+  readonly requestId: string;
+  readonly outcome: Outcome;
+  readonly status: number;
+  readonly method: string;
+  readonly latencyMs: number;
+  readonly code?: string;
+  /** Our own error message (never upstream text, never input echoed back). */
+  readonly message?: string;
+  /** Upstream error code / request id, for operators. */
+  readonly detail?: string;
+  readonly subject?: string;
+  readonly profile?: string;
+  readonly prefix?: string;
+  readonly key?: string;
+  readonly stsRequestId?: string;
+  readonly sourceIp?: string;
+}
+
+export type LogSink = (line: string) => void;
+
+export interface Logger {
+  request(entry: RequestLogEntry): void;
+  event(name: string, fields?: Readonly<Record<string, string | number | boolean | undefined>>): void;
+}
+
+export const stdoutSink: LogSink = (line) => {
+  process.stdout.write(`${line}\n`);
+};
+
+export function createLogger(sink: LogSink = stdoutSink, now: () => number = Date.now): Logger {
+  const write = (fields: object) => sink(JSON.stringify({ time: new Date(now()).toISOString(), ...fields }));
+  return {
+    request: (entry) => write({ level: entry.status >= 500 ? "error" : "info", event: "request", ...entry }),
+    event: (name, fields = {}) => write({ level: "info", event: name, ...fields }),
+  };
+}

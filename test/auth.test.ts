@@ -1,0 +1,182 @@
+import { createHmac } from "node:crypto";
+import { exportSPKI, generateKeyPair, SignJWT } from "jose";
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTokenVerifier, MAX_TOKEN_BYTES } from "../lib/auth.ts";
+import type { JwtConfig } from "../lib/config.ts";
+import { BrokerError } from "../lib/errors.ts";
+import { hsToken, rawToken, rsaKey, secretBytes, signWith, startKeyServer, TEST_SECRET, type KeyPairInfo, type KeyServer } from "./support/tokens.ts";
+
+const secretConfig = (over: Partial<JwtConfig> = {}): JwtConfig =>
+  ({ source: "secret", secret: secretBytes(), issuer: undefined, audience: undefined, ...over }) as JwtConfig;
+const now = () => Math.floor(Date.now() / 1000);
+
+async function outcome(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return "ok";
+  } catch (error) {
+    return error instanceof BrokerError ? error.code : `unexpected ${String(error)}`;
+  }
+}
+
+describe("createTokenVerifier with JWT_SECRET", () => {
+  const verify = createTokenVerifier(secretConfig());
+
+  it("accepts a valid HS256/384/512 token and returns its claims", async () => {
+    for (const alg of ["HS256", "HS384", "HS512"]) {
+      await expect(verify(await hsToken({ sub: "alice", role: "x" }, { alg }))).resolves.toMatchObject({ sub: "alice", role: "x" });
+    }
+  });
+
+  it.each<[string, () => Promise<string>]>([
+    ["alg none", async () => rawToken({ alg: "none" }, { sub: "alice", exp: now() + 60 })],
+    ["alg none with a signature", async () => rawToken({ alg: "none" }, { sub: "alice", exp: now() + 60 }, "c2ln")],
+    ["a wrong secret", () => hsToken({ sub: "alice" }, { secret: "another-secret-that-is-long-enough-0123456789" })],
+    ["an expired token", () => hsToken({ sub: "alice", exp: now() - 120 })],
+    ["nbf in the future", () => hsToken({ sub: "alice", nbf: now() + 300 })],
+    ["no exp", () => hsToken({ sub: "alice" }, { exp: null })],
+    ["a string exp", () => hsToken({ sub: "alice", exp: String(now() + 60) as unknown as number })],
+    ["no sub", () => hsToken({ name: "alice" })],
+    ["a numeric sub", () => hsToken({ sub: 42 as unknown as string })],
+    ["an object sub", () => hsToken({ sub: { id: "alice" } as unknown as string })],
+    ["an empty sub", () => hsToken({ sub: "" })],
+    ["a tampered payload", async () => {
+      const [h, , s] = (await hsToken({ sub: "alice" })).split(".");
+      return `${h}.${Buffer.from(JSON.stringify({ sub: "bob", exp: now() + 60 })).toString("base64url")}.${s}`;
+    }],
+    ["an unknown crit header", async () => {
+      const unsigned = rawToken({ alg: "HS256", crit: ["x-unknown"], "x-unknown": 1 }, { sub: "alice", exp: now() + 60 }).slice(0, -1);
+      return `${unsigned}.${createHmac("sha256", TEST_SECRET).update(unsigned).digest("base64url")}`;
+    }],
+    ["garbage", async () => "not-a-jwt"],
+    ["two segments", async () => "a.b"],
+    ["empty segments", async () => ".."],
+    ["a JWE-shaped token", async () => "a.b.c.d.e"],
+    ["an oversize token", () => hsToken({ sub: "alice", pad: "x".repeat(MAX_TOKEN_BYTES) })],
+  ])("refuses %s with InvalidToken", async (_why, make) => {
+    expect(await outcome(verify(await make()))).toBe("InvalidToken");
+  });
+
+  it("refuses an RS256 token when configured for HS", async () => {
+    const key = await rsaKey();
+    expect(await outcome(verify(await signWith(key)))).toBe("InvalidToken");
+  });
+
+  it("checks iss and aud when configured", async () => {
+    const strict = createTokenVerifier(secretConfig({ issuer: "https://id.example", audience: ["app"] }));
+    await expect(strict(await hsToken({ sub: "a", iss: "https://id.example", aud: "app" }))).resolves.toBeTruthy();
+    for (const claims of [{ sub: "a", iss: "https://evil.example", aud: "app" }, { sub: "a", iss: "https://id.example", aud: "other" }, { sub: "a", aud: "app" }]) {
+      expect(await outcome(strict(await hsToken(claims)))).toBe("InvalidToken");
+    }
+  });
+
+  it("allows a small clock skew, no more", async () => {
+    expect(await outcome(verify(await hsToken({ sub: "a", exp: now() - 10 })))).toBe("ok");
+    expect(await outcome(verify(await hsToken({ sub: "a", nbf: now() + 10 })))).toBe("ok");
+    expect(await outcome(verify(await hsToken({ sub: "a", exp: now() - 90 })))).toBe("InvalidToken");
+  });
+
+  it("uses the injected clock", async () => {
+    const later = createTokenVerifier(secretConfig(), { now: () => Date.now() + 3600_000 });
+    expect(await outcome(later(await hsToken({ sub: "a", exp: now() + 600 })))).toBe("InvalidToken");
+  });
+
+  it("property: arbitrary strings never verify and never throw anything but InvalidToken", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.string({ unit: "binary" }), fc.stringMatching(/^[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/)), async (token) => {
+        expect(await outcome(verify(token))).toBe("InvalidToken");
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("createTokenVerifier with a JWKS", () => {
+  let server: KeyServer;
+  let key: KeyPairInfo;
+  let verify: ReturnType<typeof createTokenVerifier>;
+
+  beforeAll(async () => {
+    key = await rsaKey("k1");
+    server = await startKeyServer([key.publicJwk]);
+    verify = createTokenVerifier({ source: "jwks", jwksUrl: new URL(server.jwksUrl), issuer: undefined, audience: undefined });
+  });
+  afterAll(() => server.close());
+
+  it("accepts a token signed by a key in the set", async () => {
+    await expect(verify(await signWith(key, { sub: "alice" }))).resolves.toMatchObject({ sub: "alice" });
+  });
+
+  it("accepts ES256 and EdDSA keys too", async () => {
+    for (const alg of ["ES256", "EdDSA"]) {
+      const other = await rsaKey(`k-${alg}`, alg);
+      server.keys = [...server.keys, other.publicJwk];
+      const fresh = createTokenVerifier({ source: "jwks", jwksUrl: new URL(server.jwksUrl), issuer: undefined, audience: undefined });
+      await expect(fresh(await signWith(other))).resolves.toMatchObject({ sub: "alice" });
+    }
+  });
+
+  it("refuses HS256 signed with the public key (algorithm confusion)", async () => {
+    const { publicKey } = await generateKeyPair("RS256", { extractable: true });
+    const pem = await exportSPKI(publicKey);
+    const jwkJson = JSON.stringify(key.publicJwk);
+    for (const material of [pem, jwkJson, key.publicJwk.n ?? ""]) {
+      const token = await new SignJWT({ sub: "mallory", exp: now() + 60 }).setProtectedHeader({ alg: "HS256", kid: "k1" }).sign(new TextEncoder().encode(material));
+      expect(await outcome(verify(token))).toBe("InvalidToken");
+    }
+  });
+
+  it("refuses an HS256 token signed with a shared secret", async () => {
+    expect(await outcome(verify(await hsToken({ sub: "alice" }, { secret: TEST_SECRET, header: { kid: "k1" } })))).toBe("InvalidToken");
+  });
+
+  it("ignores key locations in the token header (jwk, jku, x5u)", async () => {
+    const attacker = await rsaKey("k1");
+    const fetchesBefore = server.fetches;
+    for (const header of [
+      { jwk: attacker.publicJwk },
+      { jku: "http://127.0.0.1:1/evil.json" },
+      { x5u: "http://127.0.0.1:1/evil.pem" },
+    ]) {
+      expect(await outcome(verify(await signWith(attacker, { sub: "mallory" }, header)))).toBe("InvalidToken");
+    }
+    // At most the one cooldown-bounded refetch for the unknown key material.
+    expect(server.fetches - fetchesBefore).toBeLessThanOrEqual(1);
+  });
+
+  it("refuses a token whose kid is not in the set", async () => {
+    const stranger = await rsaKey("unknown");
+    expect(await outcome(verify(await signWith(stranger)))).toBe("InvalidToken");
+  });
+
+  it("answers UpstreamError, never a pass, when the JWKS cannot be fetched", async () => {
+    const down = createTokenVerifier({ source: "jwks", jwksUrl: new URL("http://127.0.0.1:9/jwks.json"), issuer: undefined, audience: undefined });
+    expect(await outcome(down(await signWith(key)))).toBe("UpstreamError");
+  });
+});
+
+describe("createTokenVerifier with OIDC discovery", () => {
+  let server: KeyServer;
+  let key: KeyPairInfo;
+
+  beforeAll(async () => {
+    key = await rsaKey("d1", "ES256");
+    server = await startKeyServer([key.publicJwk]);
+  });
+  afterAll(() => server.close());
+
+  it("finds the JWKS from the issuer's discovery document, once", async () => {
+    const verify = createTokenVerifier({ source: "discovery", issuer: server.url, audience: undefined });
+    for (let i = 0; i < 3; i += 1) {
+      await expect(verify(await signWith(key, { sub: "alice", iss: server.url }))).resolves.toMatchObject({ sub: "alice" });
+    }
+    expect(server.discoveryFetches).toBe(1);
+    expect(await outcome(verify(await signWith(key, { sub: "alice", iss: "https://other.example" })))).toBe("InvalidToken");
+  });
+
+  it("refuses a discovery document that names another issuer", async () => {
+    const verify = createTokenVerifier({ source: "discovery", issuer: `${server.url}/tenant`, audience: undefined });
+    expect(await outcome(verify(await signWith(key, { sub: "alice", iss: `${server.url}/tenant` })))).toBe("UpstreamError");
+  });
+});

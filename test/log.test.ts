@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../lib/log.ts";
+
+describe("createLogger", () => {
+  it("writes one JSON line per entry with time and level", () => {
+    const lines: string[] = [];
+    const logger = createLogger((line) => lines.push(line), () => Date.UTC(2026, 0, 1));
+    logger.request({ requestId: "r", outcome: "failed", status: 502, method: "POST", latencyMs: 3, code: "UpstreamError" });
+    logger.event("config_error", { code: "ConfigError" });
+    expect(lines).toHaveLength(2);
+    expect(JSON.parse(lines[0]!)).toEqual({
+      time: "2026-01-01T00:00:00.000Z",
+      level: "error",
+      event: "request",
+      requestId: "r",
+      outcome: "failed",
+      status: 502,
+      method: "POST",
+      latencyMs: 3,
+      code: "UpstreamError",
+    });
+    expect(JSON.parse(lines[1]!)).toMatchObject({ level: "info", event: "config_error" });
+    expect(lines.every((line) => !line.includes("\n"))).toBe(true);
+  });
+});

@@ -1,0 +1,85 @@
+/** Login tokens for tests: honest ones, and the forgeries PRODUCT.md says must fail. */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from "jose";
+
+export const TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789";
+export const secretBytes = (secret = TEST_SECRET) => new TextEncoder().encode(secret);
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+export async function hsToken(claims: JWTPayload = { sub: "alice" }, opts: { secret?: string; alg?: string; exp?: number | null; header?: Record<string, unknown> } = {}): Promise<string> {
+  const payload: JWTPayload = { ...claims };
+  if (opts.exp !== null) payload.exp ??= opts.exp ?? nowSeconds() + 600;
+  return new SignJWT(payload).setProtectedHeader({ alg: opts.alg ?? "HS256", ...opts.header }).sign(secretBytes(opts.secret));
+}
+
+const b64 = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url");
+
+/** A token assembled by hand: any header, any payload, any signature. */
+export function rawToken(header: unknown, payload: unknown, signature = ""): string {
+  return `${b64(header)}.${b64(payload)}.${signature}`;
+}
+
+export interface KeyPairInfo {
+  readonly kid: string;
+  readonly alg: string;
+  readonly privateKey: CryptoKey;
+  readonly publicJwk: JWK;
+}
+
+export async function rsaKey(kid = "rsa-1", alg = "RS256"): Promise<KeyPairInfo> {
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  return { kid, alg, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: "sig" } };
+}
+
+export async function signWith(key: KeyPairInfo, claims: JWTPayload = { sub: "alice" }, header: Record<string, unknown> = {}): Promise<string> {
+  const payload: JWTPayload = { exp: nowSeconds() + 600, ...claims };
+  return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, ...header }).sign(key.privateKey);
+}
+
+/** A loopback JWKS (and OIDC discovery) server that counts its fetches. */
+export interface KeyServer {
+  readonly url: string;
+  readonly jwksUrl: string;
+  keys: JWK[];
+  fetches: number;
+  discoveryFetches: number;
+  down: boolean;
+  close(): Promise<void>;
+}
+
+export async function startKeyServer(keys: JWK[]): Promise<KeyServer> {
+  let server: Server | undefined;
+  const state = {
+    url: "",
+    jwksUrl: "",
+    keys,
+    fetches: 0,
+    discoveryFetches: 0,
+    down: false,
+    close: () => new Promise<void>((resolve) => (server ? (server.closeAllConnections(), server.close(() => resolve())) : resolve())),
+  };
+  server = createServer((req, res) => {
+    if (state.down) {
+      res.writeHead(503).end("down");
+      return;
+    }
+    if (req.url === "/.well-known/openid-configuration") {
+      state.discoveryFetches += 1;
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ issuer: state.url, jwks_uri: state.jwksUrl }));
+      return;
+    }
+    if (req.url === "/jwks.json") {
+      state.fetches += 1;
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: state.keys }));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  state.url = `http://127.0.0.1:${port}`;
+  state.jwksUrl = `${state.url}/jwks.json`;
+  return state;
+}
