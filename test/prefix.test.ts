@@ -126,7 +126,7 @@ describe("key checks", () => {
     [42, "number"],
     [null, "null"],
     [["a"], "array"],
-  ])("refuses relative key %j (%s)", (key) => {
+  ] as [unknown, string][])("refuses relative key %j (%s)", (key) => {
     expect(codeOf(() => keyUnderPrefix(key, prefix))).toBe("ScopeNotAllowed");
   });
 

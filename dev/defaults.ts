@@ -1,0 +1,45 @@
+/**
+ * What `npm start` runs on when nothing is configured: a made-up bucket, a dev-only JWT
+ * secret and the loopback STS emulator. None of it works on Tencent Cloud, by design.
+ */
+import { existsSync } from "node:fs";
+import { SignJWT } from "jose";
+import { readVar, type Env } from "../lib/config.ts";
+
+/** Public on purpose: it signs dev tokens only, and the server refuses it when real STS keys are set. */
+export const DEV_JWT_SECRET = "cos-sts-broker local development secret, never deploy";
+export const DEV_BUCKET = "examplebucket-1250000000";
+export const DEV_REGION = "ap-guangzhou";
+
+/** Real STS configuration present: talk to real STS, no emulator, no embedded defaults. */
+export function usesRealSts(env: Env): boolean {
+  return ["STS_SECRET_ID", "TENCENTCLOUD_SECRETID", "STS_ENDPOINT"].some((name) => readVar(env, name) !== undefined);
+}
+
+export interface MintOptions {
+  readonly sub: string;
+  readonly secret?: string;
+  readonly ttlSeconds?: number;
+  readonly issuer?: string;
+  readonly audience?: string;
+  readonly claims?: Readonly<Record<string, unknown>>;
+  readonly algorithm?: "HS256" | "HS384" | "HS512";
+}
+
+/** An HS* login token like an application's auth service would issue. */
+export async function mintToken(options: MintOptions): Promise<string> {
+  const secret = new TextEncoder().encode(options.secret ?? DEV_JWT_SECRET);
+  let jwt = new SignJWT({ ...options.claims })
+    .setProtectedHeader({ alg: options.algorithm ?? "HS256", typ: "JWT" })
+    .setSubject(options.sub)
+    .setIssuedAt()
+    .setExpirationTime(`${options.ttlSeconds ?? 3600}s`);
+  if (options.issuer) jwt = jwt.setIssuer(options.issuer);
+  if (options.audience) jwt = jwt.setAudience(options.audience);
+  return jwt.sign(secret);
+}
+
+/** `npm start` and `npm run token` read a .env file in the working directory, if there is one. */
+export function loadDotEnv(path = ".env"): void {
+  if (existsSync(path)) process.loadEnvFile(path);
+}

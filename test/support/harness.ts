@@ -1,0 +1,94 @@
+/**
+ * The broker's SCF handler wired to a loopback STS emulator, with its log captured,
+ * and SCF trigger events shaped like the platform's.
+ */
+import type { Env } from "../../lib/config.ts";
+import { createLogger } from "../../lib/log.ts";
+import { startStsEmulator, type StsEmulator, type StsEmulatorOptions } from "../../dev/sts-emulator/index.ts";
+import { createHandler, type ScfHandler } from "../../functions/issue-credentials/index.ts";
+import type { ScfContext } from "../../functions/issue-credentials/event.ts";
+import { TEST_SECRET } from "./tokens.ts";
+
+export const BUCKET = "examplebucket-1250000000";
+export const REGION = "ap-guangzhou";
+export const APPID = "1250000000";
+
+export interface Harness {
+  readonly emulator: StsEmulator;
+  readonly handler: ScfHandler;
+  readonly env: Env;
+  readonly logLines: string[];
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  readonly env?: Env;
+  readonly emulator?: StsEmulatorOptions;
+  /** Derive variables from the started emulator (e.g. AssumeRole with a temporary key). */
+  readonly envFrom?: (emulator: StsEmulator) => Env;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const emulator = await startStsEmulator(options.emulator);
+  const key = emulator.keys[0]!;
+  const env: Env = {
+    COS_BUCKET: BUCKET,
+    COS_REGION: REGION,
+    JWT_SECRET: TEST_SECRET,
+    STS_ENDPOINT: emulator.url,
+    STS_SECRET_ID: key.secretId,
+    STS_SECRET_KEY: key.secretKey,
+    ...options.env,
+    ...options.envFrom?.(emulator),
+  };
+  const logLines: string[] = [];
+  const handler = createHandler({ env, logger: createLogger((line) => logLines.push(line)) });
+  return { emulator, handler, env, logLines, close: () => emulator.close() };
+}
+
+export interface EventOptions {
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  readonly query?: Record<string, string>;
+  readonly base64?: boolean;
+  readonly sourceIp?: string;
+}
+
+/** Function URL event: `{httpMethod, path, headers, body, queryString}`, IP in x-scf-remote-addr. */
+export function functionUrlEvent(options: EventOptions = {}): Record<string, unknown> {
+  return {
+    httpMethod: options.method ?? "POST",
+    path: "/",
+    headers: { "x-scf-remote-addr": options.sourceIp ?? "203.0.113.7", ...options.headers },
+    body: options.base64 && options.body !== undefined ? Buffer.from(options.body).toString("base64") : options.body,
+    ...(options.base64 ? { isBase64Encoded: true } : {}),
+    queryString: options.query ?? {},
+  };
+}
+
+/** Legacy API Gateway event: adds requestContext, queryStringParameters, isBase64Encoded. */
+export function apiGatewayEvent(options: EventOptions = {}): Record<string, unknown> {
+  return {
+    httpMethod: options.method ?? "POST",
+    path: "/sts",
+    headers: options.headers ?? {},
+    body: options.base64 && options.body !== undefined ? Buffer.from(options.body).toString("base64") : options.body,
+    isBase64Encoded: options.base64 ?? false,
+    queryStringParameters: options.query ?? {},
+    pathParameters: {},
+    headerParameters: {},
+    requestContext: { serviceId: "service-abc", path: "/sts", httpMethod: options.method ?? "POST", requestId: "apigw-req-1", sourceIp: options.sourceIp ?? "198.51.100.4", stage: "release" },
+  };
+}
+
+export const context = (remainingMs = 10_000): ScfContext => ({
+  request_id: "scf-req-1",
+  getRemainingTimeInMillis: () => remainingMs,
+});
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+export function parse(response: { body: string }): Record<string, any> {
+  return JSON.parse(response.body) as Record<string, any>;
+}

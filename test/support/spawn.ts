@@ -1,0 +1,48 @@
+/** Runs the project's own CLIs (`npm start`, `npm run token`, ...) as a newcomer would, in a clean environment. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const TSX = join(ROOT, "node_modules/tsx/dist/cli.mjs");
+
+/** A working directory with no .env, and an environment with nothing of the developer's. */
+export function cleanEnv(extra: Record<string, string> = {}): { cwd: string; env: Record<string, string> } {
+  return { cwd: mkdtempSync(join(tmpdir(), "broker-cli-")), env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...extra } };
+}
+
+export function spawnScript(script: string, args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
+  const { cwd, env } = cleanEnv(extraEnv);
+  return spawn(process.execPath, [TSX, join(ROOT, script), ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+export async function runScript(script: string, args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnScript(script, args, extraEnv);
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((done) => child.on("close", done));
+  return { code, stdout, stderr };
+}
+
+/** Resolves with everything printed once `pattern` shows up on stdout. */
+export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    let output = "";
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; got:\n${output}`)), timeoutMs);
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+      if (pattern.test(output)) {
+        clearTimeout(timer);
+        resolvePromise(output);
+      }
+    });
+    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before ${pattern}:\n${output}`));
+    });
+  });
+}
