@@ -8,6 +8,7 @@
  * Conditions (https://cloud.tencent.com/document/product/598/10608): `{operator: {key: value}}`;
  * every operator and key in a block must hold; an array of values means "any of"; condition
  * keys are case-sensitive. COS's own keys: https://cloud.tencent.com/document/product/436/46205.
+ * Action names are case-sensitive (436/30580), so they are matched exactly, `*` aside.
  */
 import { ipInRange, parseIp } from "./ip.ts";
 import type { CamPolicy } from "./policy.ts";
@@ -200,7 +201,7 @@ export function evaluatePolicy(policy: CamPolicy, request: EvaluationRequest): V
 }
 
 /** `qcs::cos:<region>:uid/<appid>:<bucket>/users/alice/*` -> `users/alice/*`; the bucket root -> `bucket <name>`. */
-function shortResource(resource: string): string {
+export function shortResource(resource: string): string {
   const match = /^qcs::cos:[^:]*:uid\/[^:]*:([^/]*)\/(.*)$/.exec(resource);
   if (!match) return resource;
   return match[2] ? match[2] : `bucket ${match[1]}`;
