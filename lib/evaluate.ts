@@ -135,15 +135,16 @@ const unreadable = (why: string): Outcome => ({ kind: "unreadable", why });
 function checkKey(operatorName: string, key: string, expected: unknown, context: EvaluationRequest["context"]): Outcome {
   const ifExist = operatorName.endsWith(IF_EXIST);
   const operator = OPERATORS[ifExist ? operatorName.slice(0, -IF_EXIST.length) : operatorName];
-  const label = `${operatorName} ${key} ${JSON.stringify(expected)}`;
-  if (!operator) return unreadable(`${label} has an unknown operator`);
+  // Built only on the way to a refusal: this runs per COS request in the local server.
+  const label = () => `${operatorName} ${key} ${JSON.stringify(expected)}`;
+  if (!operator) return unreadable(`${label()} has an unknown operator`);
   const raw = context && Object.hasOwn(context, key) ? context[key] : undefined;
-  if (raw === undefined) return ifExist ? MET : unmet(`${label} is not met (${key} is absent)`);
+  if (raw === undefined) return ifExist ? MET : unmet(`${label()} is not met (${key} is absent)`);
   const actual = operator.read(raw);
-  if (actual === undefined) return unmet(`${label} is not met (${key} is malformed: ${JSON.stringify(raw)})`);
+  if (actual === undefined) return unmet(`${label()} is not met (${key} is malformed: ${JSON.stringify(raw)})`);
   const values = Array.isArray(expected) ? (expected as unknown[]) : [expected];
   const any = values.some((value) => operator.matches(actual, value));
-  return any !== Boolean(operator.negated) ? MET : unmet(`${label} is not met (${key} is ${JSON.stringify(raw)})`);
+  return any !== Boolean(operator.negated) ? MET : unmet(`${label()} is not met (${key} is ${JSON.stringify(raw)})`);
 }
 
 function checkConditions(condition: unknown, context: EvaluationRequest["context"]): Outcome {
