@@ -4,26 +4,19 @@
  * variables (from the shell or a .env file) it talks to real STS.
  */
 import { readVar, type Env } from "../lib/config.ts";
-import { DEV_BUCKET, DEV_JWT_SECRET, DEV_REGION, loadDotEnv, mintToken, usesRealSts } from "./defaults.ts";
+import { DEV_JWT_SECRET, devEnv, loadDotEnv, mintToken, usesRealSts } from "./defaults.ts";
 import { startLocalServer } from "./local-server.ts";
 import { startStsEmulator, type StsEmulator } from "./sts-emulator/index.ts";
 
 async function main(): Promise<void> {
   loadDotEnv();
-  const env: Record<string, string | undefined> = { ...process.env };
+  let env: Env = { ...process.env };
   const port = Number(readVar(env, "PORT") ?? 9000);
   let emulator: StsEmulator | undefined;
   if (!usesRealSts(env)) {
     emulator = await startStsEmulator();
     const [key] = emulator.keys;
-    Object.assign(env, {
-      STS_ENDPOINT: emulator.url,
-      STS_SECRET_ID: key?.secretId,
-      STS_SECRET_KEY: key?.secretKey,
-      COS_BUCKET: readVar(env, "COS_BUCKET") ?? DEV_BUCKET,
-      COS_REGION: readVar(env, "COS_REGION") ?? DEV_REGION,
-    });
-    if (!["JWT_SECRET", "JWT_JWKS_URL", "JWT_ISSUER"].some((name) => readVar(env, name))) env.JWT_SECRET = DEV_JWT_SECRET;
+    env = devEnv(env, { url: emulator.url, secretId: key?.secretId ?? "", secretKey: key?.secretKey ?? "" });
   }
   const server = await startLocalServer({ env, port, host: readVar(env, "HOST") ?? "127.0.0.1" });
   if (!server.app.ok) {
