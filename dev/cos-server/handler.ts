@@ -72,6 +72,8 @@ async function answer(req: IncomingMessage, state: ServerState, call: CosCall, s
   const method = (req.method ?? "").toUpperCase();
   const preflightMethod = header(req, "access-control-request-method");
   if (method === "OPTIONS" && (preflightMethod !== undefined || !header(req, "authorization"))) {
+    // A refused preflight allows nothing, not even reading the refusal.
+    setCors({ Vary: "Origin" });
     return { status: 200, headers: state.cors.preflight(origin, preflightMethod, header(req, "access-control-request-headers")) };
   }
   const operation = operationOf(method, target, url.query, header(req, "content-type"));

@@ -98,19 +98,18 @@ export class Storage {
   }
 
   complete(upload: Upload, wanted: readonly CompletedPart[]): StoredObject {
-    const parts = wanted.map((item, index) => {
-      if (index > 0 && item.partNumber <= wanted[index - 1]!.partNumber) {
-        throw new CosError("InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.");
-      }
+    if (wanted.some((item, index) => index > 0 && item.partNumber <= wanted[index - 1]!.partNumber)) {
+      throw new CosError("InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.");
+    }
+    const parts = wanted.map((item) => {
       const part = upload.parts.get(item.partNumber);
       if (!part || part.etag !== normalizeEtag(item.etag)) {
         throw new CosError("InvalidPart", `Part ${item.partNumber} could not be found, or its ETag does not match.`);
       }
-      if (index < wanted.length - 1 && part.body.length < MIN_PART_BYTES) {
-        throw new CosError("EntityTooSmall", `Part ${item.partNumber} is smaller than the 1 MB minimum for all parts but the last.`);
-      }
       return part;
     });
+    const small = parts.slice(0, -1).find((part) => part.body.length < MIN_PART_BYTES);
+    if (small) throw new CosError("EntityTooSmall", `Part ${small.partNumber} is smaller than the 1 MB minimum for all parts but the last.`);
     const digest = md5(Buffer.concat(parts.map((part) => Buffer.from(part.etag.slice(1, -1), "hex")))).toString("hex");
     this.uploads.delete(upload.uploadId);
     const body = Buffer.concat(parts.map((part) => part.body));
