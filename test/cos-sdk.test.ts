@@ -108,13 +108,13 @@ describe("PostObject with the broker's credentials", () => {
     return { ...data.credentials, startTime: data.startTime, expiredTime: data.expiredTime };
   }
 
-  /** The form cos-wx-sdk-v5 posts (lib/request.js): key, success_action_status, Signature, token. */
+  /** The form cos-wx-sdk-v5 posts (lib/request.js): key, success_action_status, Signature (of `POST /`), token. */
   async function wxForm(key: string): Promise<FormData> {
     const c = await credentials();
     const form = new FormData();
     form.append("key", key);
     form.append("success_action_status", "200");
-    form.append("Signature", COS.getAuthorization({ SecretId: c.tmpSecretId, SecretKey: c.tmpSecretKey, Method: "POST", Pathname: `/${key}`, Headers: { host: HOST }, KeyTime: `${c.startTime};${c.expiredTime}` }));
+    form.append("Signature", COS.getAuthorization({ SecretId: c.tmpSecretId, SecretKey: c.tmpSecretKey, Method: "POST", Pathname: "/", Headers: { host: HOST }, KeyTime: `${c.startTime};${c.expiredTime}` }));
     form.append("x-cos-security-token", c.sessionToken);
     form.append("Content-Type", "");
     form.append("file", new Blob(["from a mini-program"]), "photo.jpg");

@@ -98,7 +98,7 @@ async function answer(req: IncomingMessage, state: ServerState, call: CosCall, s
 async function postObject(req: IncomingMessage, state: ServerState, call: CosCall, url: ParsedUrl, target: Target): Promise<CosResponse> {
   const form = await readForm(header(req, "content-type") ?? "", await readBody(req, state.maxBodyBytes));
   call.key = form.key;
-  const credential = authenticate(signedPost(form, target, url.query, (name) => header(req, name)), state.credentials, Math.floor(state.now() / 1000));
+  const credential = authenticate(signedPost(form, url, (name) => header(req, name)), state.credentials, Math.floor(state.now() / 1000));
   checkPostPolicy(form, target.bucket, state.now());
   const context: Context = {
     ...requestContext(req),

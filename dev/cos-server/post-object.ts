@@ -2,13 +2,15 @@
 // Two ways to sign it:
 // - `policy` + `q-sign-algorithm`/`q-ak`/`q-key-time`/`q-signature`: the signature covers
 //   SHA1 of the policy JSON, and the policy's conditions cover the form fields;
-// - `Signature`: a whole request Authorization string for `POST <path><key>`, which is what
-//   cos-wx-sdk-v5 sends (lib/request.js: formData.Signature = headers.Authorization).
+// - `Signature`: a whole request Authorization string for the POST as sent (path `/`, or
+//   `/<bucket>/` path-style: the key is not in it), which is what cos-wx-sdk-v5 sends
+//   (lib/request.js: formData.Signature = headers.Authorization; src/base.js signs PostObject
+//   with an empty KeyName). The key is then held only by the session policy.
 // The token travels as the `x-cos-security-token` field (or header).
 import { type SignedCall } from "./authenticate.ts";
 import { CosError, accessDenied } from "./errors.ts";
 import { authorizationFrom, parseHeaderAuthorization, requestStringToSign, sha1Hex, type SignedRequest } from "./signature.ts";
-import { checkKey, type Query, type Target } from "./route.ts";
+import { checkKey, type ParsedUrl } from "./route.ts";
 
 export interface PostForm {
   /** field names lower-cased; the first value of each */
@@ -47,12 +49,12 @@ export async function readForm(contentType: string, body: Buffer): Promise<PostF
   return { fields, file, sentKey, key };
 }
 
-export function signedPost(form: PostForm, target: Target, query: Query, header: (name: string) => string | undefined): SignedCall {
+export function signedPost(form: PostForm, url: ParsedUrl, header: (name: string) => string | undefined): SignedCall {
   const token = form.fields.get("x-cos-security-token") ?? header("x-cos-security-token");
   const signature = form.fields.get("signature");
   if (signature !== undefined) {
     const auth = parseHeaderAuthorization(signature);
-    const request: SignedRequest = { method: "POST", path: `${target.base}${form.sentKey}`, query, header };
+    const request: SignedRequest = { method: "POST", path: url.path, query: url.query, header };
     return { auth, stringToSign: requestStringToSign(request, auth), token };
   }
   const policy = form.fields.get("policy");
