@@ -5,7 +5,7 @@
  * site only, the page talking to the real COS bucket.
  */
 import { readVar, type Env } from "../lib/config.ts";
-import type { Logger } from "../lib/log.ts";
+import { createLogger, type Logger } from "../lib/log.ts";
 import { startCosServer, credentialsFrom, type CosServer } from "./cos-server/index.ts";
 import { DEV_BUCKET, DEV_JWT_SECRET, DEV_REGION, mintToken, usesRealSts } from "./defaults.ts";
 import { startLocalServer, type LocalServer } from "./local-server.ts";
@@ -58,7 +58,17 @@ export async function startDevStack(given: Env, options: DevStackOptions = {}): 
     devToken: devTokens ? (sub) => mintToken({ sub }) : undefined,
   });
   if (emulator) {
-    cos = await startCosServer({ credentials: credentialsFrom(emulator), region: env.COS_REGION!, buckets: [env.COS_BUCKET!], corsOrigins: [site.origin], host });
+    const logger = options.logger ?? createLogger();
+    cos = await startCosServer({
+      credentials: credentialsFrom(emulator),
+      region: env.COS_REGION!,
+      buckets: [env.COS_BUCKET!],
+      corsOrigins: [site.origin],
+      host,
+      // One line per COS request, with the policy's reason when it refused one.
+      onCall: (call) =>
+        logger.event("cos_request", { method: call.method, operation: call.operation, key: call.key, status: call.status, code: call.code, reason: call.decision?.allowed === false ? call.decision.reason : undefined }),
+    });
     env.COS_ENDPOINT ??= cos.url;
   }
   // The page calls the broker from its own origin.

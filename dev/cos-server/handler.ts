@@ -39,6 +39,8 @@ export interface ServerState {
   readonly now: () => number;
   readonly calls: CosCall[];
   readonly maxBodyBytes: number;
+  /** told about each request once it is answered */
+  readonly onCall?: (call: CosCall) => void;
 }
 
 export async function handle(req: IncomingMessage, res: ServerResponse, state: ServerState): Promise<void> {
@@ -60,6 +62,7 @@ export async function handle(req: IncomingMessage, res: ServerResponse, state: S
     send(res, { status: error.status, headers: { "Content-Type": "application/xml" }, body: req.method === "HEAD" ? undefined : body }, { ...cors, "x-cos-request-id": requestId });
     req.resume();
   }
+  state.onCall?.(call);
 }
 
 async function answer(req: IncomingMessage, state: ServerState, call: CosCall, setCors: (headers: Record<string, string>) => void): Promise<CosResponse> {

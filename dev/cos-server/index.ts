@@ -32,6 +32,8 @@ export interface CosServerOptions {
   readonly now?: () => number;
   /** largest request body, default 64 MiB */
   readonly maxBodyBytes?: number;
+  /** told about each request once it is answered (npm start logs them) */
+  readonly onCall?: (call: CosCall) => void;
 }
 
 export interface CosServer {
@@ -61,6 +63,7 @@ export async function startCosServer(options: CosServerOptions): Promise<CosServ
     now,
     calls: [],
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    onCall: options.onCall,
   };
   const listener = (req: IncomingMessage, res: ServerResponse) => void handle(req, res, state);
   const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, listener) : createHttpServer(listener);
