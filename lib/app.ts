@@ -35,6 +35,7 @@ export function createApp(deps: AppDeps = {}): App {
     logger.event("config_error", { code: error.code, message: error.message });
     return { ok: false, error, handle: refuseAll(error, logger) };
   }
+  for (const warning of config.profileWarnings) logger.event("profile_warning", { ...warning });
   const verifyToken = createTokenVerifier(config.jwt, { fetch: deps.fetch, now: deps.now });
   const issuer = deps.issuer ?? createStsIssuer(config.sts, env);
   const broker = createBroker({ config, verifyToken, issuer, now: deps.now });

@@ -21,6 +21,16 @@ export function parseIp(text: string): Address | undefined {
   return { v4, bytes };
 }
 
+/** The address in its usual text form (IPv4 for mapped addresses), or undefined if it is not one. */
+export function canonicalIp(text: string): string | undefined {
+  const address = parseIp(text);
+  if (!address) return undefined;
+  if (address.v4) return [...address.bytes.subarray(12)].join(".");
+  const groups = Array.from({ length: 8 }, (_, i) => ((address.bytes[2 * i]! << 8) | address.bytes[2 * i + 1]!).toString(16));
+  // Node formats IPv6 canonically (RFC 5952) through the URL parser.
+  return new URL(`http://[${groups.join(":")}]/`).hostname.slice(1, -1);
+}
+
 /** `range` is an address or `address/bits`; false when either side is malformed. */
 export function ipInRange(ip: string, range: string): boolean {
   const address = parseIp(ip);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ipInRange, parseIp } from "../lib/ip.ts";
+import { canonicalIp, ipInRange, parseIp } from "../lib/ip.ts";
 
 describe("parseIp", () => {
   it.each(["1.2.3.4", "::1", "2001:db8::1", "::ffff:1.2.3.4", "fe80::1%eth0", "::", "2001:db8:0:0:0:0:2:1"])("reads %s", (text) => {
@@ -40,5 +40,22 @@ describe("ipInRange", () => {
     ["junk", "0.0.0.0/0", false],
   ])("%s in %s -> %s", (ip, range, expected) => {
     expect(ipInRange(ip, range)).toBe(expected);
+  });
+});
+
+describe("canonicalIp", () => {
+  it.each([
+    ["203.0.113.7", "203.0.113.7"],
+    [" 203.0.113.7 ", "203.0.113.7"],
+    ["::ffff:203.0.113.7", "203.0.113.7"],
+    ["2001:0DB8:0:0:0:0:0:1", "2001:db8::1"],
+    ["fe80::1%eth0", "fe80::1"],
+    ["::", "::"],
+  ])("writes %j as %j", (text, canonical) => {
+    expect(canonicalIp(text)).toBe(canonical);
+  });
+
+  it.each(["", "unknown", "203.0.113.7, 10.0.0.1", "1.2.3.4:80"])("has no canonical form for %j", (text) => {
+    expect(canonicalIp(text)).toBeUndefined();
   });
 });
