@@ -139,22 +139,25 @@ async function upload() {
   $("progress-text").textContent = "";
   show(`Uploading ${file.name}…`, "");
   const client = $("scope-limit").checked ? state.scopedUploader : state.uploader;
-  await call(
-    client,
-    "uploadFile",
-    {
-      Bucket: state.session.bucket,
-      Region: state.session.region,
-      Key: key,
-      Body: file,
-      SliceSize: 5 * 1024 * 1024,
-      onProgress(info) {
-        progress.value = Math.round(info.percent * 100);
-        $("progress-text").textContent = `${progress.value}%`;
-      },
+  const params = {
+    Bucket: state.session.bucket,
+    Region: state.session.region,
+    Key: key,
+    Body: file,
+    SliceSize: 5 * 1024 * 1024,
+    onProgress(info) {
+      progress.value = Math.round(info.percent * 100);
+      $("progress-text").textContent = `${progress.value}%`;
     },
-    `write "${key}"`,
-  );
+  };
+  try {
+    await call(client, "uploadFile", params, `write "${key}"`);
+  } catch (error) {
+    // The bytes may all have been sent before COS refused them: that is not 100%.
+    progress.value = 0;
+    $("progress-text").textContent = "not uploaded";
+    throw error;
+  }
   progress.value = 100;
   $("progress-text").textContent = "100%";
   show(`Uploaded ${key}.`, "ok");
