@@ -16,8 +16,11 @@ let stack: CosStack;
 let alice: string;
 let work: string;
 
+/** A custom profile (issue 3's STS_PROFILES format) whose conditions only COS can check. */
+const PROFILES = JSON.stringify({ "secure-images": { actions: ["PutObject"], conditions: { maxBytes: 1024, contentTypes: ["image/*"], httpsOnly: true } } });
+
 beforeAll(async () => {
-  stack = await startCosStack();
+  stack = await startCosStack({ env: { STS_PROFILES: PROFILES } });
   alice = await hsToken({ sub: "alice" });
   work = mkdtempSync(join(tmpdir(), "cos-e2e-"));
 });
@@ -36,6 +39,31 @@ describe("cos-nodejs-sdk-v5 with the broker's credentials", () => {
     expect(stored.body.toString()).toBe("hello");
     expect(stored.headers["content-type"]).toBe("text/plain");
     expect(result.ETag).toBe(stored.etag);
+  });
+
+  it("downloads and lists inside the prefix with the read and list profiles", async () => {
+    await stack.client(alice).putObject({ ...AT, Key: "users/alice/notes/today.txt", Body: Buffer.from("notes") });
+    const reader = stack.client(alice, { profile: "read" });
+    expect((await reader.getObject({ ...AT, Key: "users/alice/notes/today.txt" })).Body.toString()).toBe("notes");
+    expect((await reader.headObject({ ...AT, Key: "users/alice/notes/today.txt" })).statusCode).toBe(200);
+    // A presigned URL (query-string signature and token) from the same credentials.
+    const url = new URL(await new Promise<string>((resolve, reject) => reader.getObjectUrl({ ...AT, Key: "users/alice/notes/today.txt", Sign: true }, (error, data) => (error ? reject(error) : resolve(data.Url)))));
+    expect(url.searchParams.get("x-cos-security-token")).toBeTruthy();
+    expect((await rawRequest(stack.cos, { path: `${url.pathname}${url.search}` })).body).toBe("notes");
+
+    const lister = stack.client(alice, { profile: "list" });
+    const listed = await lister.getBucket({ ...AT, Prefix: "users/alice/notes/" });
+    expect(listed.Contents.map((item) => item.Key)).toEqual(["users/alice/notes/today.txt"]);
+    for (const prefix of ["users/", "users/bob/", ""]) {
+      expect(await failure(lister.getBucket({ ...AT, Prefix: prefix }))).toMatchObject({ code: "AccessDenied" });
+    }
+  });
+
+  it("cannot read another user's objects", async () => {
+    await stack.root().putObject({ ...AT, Key: "users/bob/secret.txt", Body: Buffer.from("bob's") });
+    const reader = stack.client(alice, { profile: "read" });
+    expect(await failure(reader.getObject({ ...AT, Key: "users/bob/secret.txt" }))).toMatchObject({ code: "AccessDenied", statusCode: 403 });
+    expect(await failure(reader.putObject({ ...AT, Key: "users/alice/x.txt", Body: Buffer.from("read-only") }))).toMatchObject({ code: "AccessDenied" });
   });
 
   it("gets AccessDenied writing into another user's prefix", async () => {
@@ -98,6 +126,28 @@ describe("cos-nodejs-sdk-v5 with the broker's credentials", () => {
     const operations = stack.cos.calls.slice(from).filter((call) => call.status === 200).map((call) => call.operation);
     expect(operations.filter((operation) => operation === "UploadPart")).toHaveLength(6);
     expect(operations).toEqual(expect.arrayContaining(["InitiateMultipartUpload", "CompleteMultipartUpload"]));
+  });
+});
+
+describe("a custom profile's conditions, enforced by COS", () => {
+  let secure: CosStack;
+  beforeAll(async () => {
+    secure = await startCosStack({ env: { STS_PROFILES: PROFILES }, cos: { tls: true } });
+  });
+  afterAll(() => secure?.close());
+
+  const png = (bytes: number) => ({ ...AT, Key: "users/alice/me.png", Body: Buffer.alloc(bytes, 1), ContentType: "image/png" });
+
+  it("allows a small image over HTTPS", async () => {
+    expect((await secure.client(alice, { profile: "secure-images" }).putObject(png(100))).statusCode).toBe(200);
+    expect(secure.cos.calls.at(-1)!.decision?.context["cos:secure-transport"]).toBe(true);
+  });
+
+  it("refuses plain HTTP, a larger body and another content type", async () => {
+    expect(await failure(stack.client(alice, { profile: "secure-images" }).putObject(png(100)))).toMatchObject({ code: "AccessDenied" });
+    const client = secure.client(alice, { profile: "secure-images" });
+    expect(await failure(client.putObject(png(2048)))).toMatchObject({ code: "AccessDenied" });
+    expect(await failure(client.putObject({ ...png(100), ContentType: "text/html" }))).toMatchObject({ code: "AccessDenied" });
   });
 });
 

@@ -59,7 +59,9 @@ export async function startCosStack(options: { env?: Env; cos?: Partial<CosServe
   const confDir = mkdtempSync(join(tmpdir(), "cos-sdk-"));
   const answers: BrokerAnswer[] = [];
   // The SDK keeps resumable-upload ids in ConfCwd; a temp folder keeps them out of $HOME.
-  const common = { Ip: new URL(cos.url).host, Protocol: cos.url.startsWith("https") ? "https:" : "http:", ConfCwd: confDir } as const;
+  const tls = cos.url.startsWith("https");
+  // Over TLS the server's certificate is self-signed: it exists to make cos:secure-transport true.
+  const common = { Ip: new URL(cos.url).host, Protocol: tls ? "https:" : "http:", ConfCwd: confDir, ...(tls ? { StrictSsl: false } : {}) } as const;
 
   return {
     emulator,
