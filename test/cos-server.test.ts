@@ -3,6 +3,7 @@
  * condition keys, CORS, and XML errors. Requests are signed with the SDK's own signer
  * (COS.getAuthorization) and sent byte for byte with node:http.
  */
+import { createHash, createHmac } from "node:crypto";
 import { request as httpsRequest } from "node:https";
 import COS from "cos-nodejs-sdk-v5";
 import fc from "fast-check";
@@ -312,5 +313,63 @@ describe("bucket CORS", () => {
     const response = await rawRequest(stack.cos, { path: "/users/alice/a.txt", headers: { origin: "http://127.0.0.1:8080" } });
     expect(response.status).toBe(403);
     expect(response.headers["access-control-allow-origin"]).toBe("http://127.0.0.1:8080");
+  });
+});
+
+describe("PostObject forms", () => {
+  const keyTime = () => `${now() - 1};${now() + 600}`;
+  /** A policy-signed form with the account's key; `fields` override or add form fields. */
+  function form(policy: unknown, fields: Record<string, string> = {}, file: string | null = "file body"): FormData {
+    const text = typeof policy === "string" ? policy : JSON.stringify(policy);
+    const time = fields["q-key-time"] ?? keyTime();
+    const signKey = createHmac("sha1", root.secretKey).update(time).digest("hex");
+    const data = new FormData();
+    const all: Record<string, string> = {
+      key: "users/alice/${filename}",
+      policy: Buffer.from(text).toString("base64"),
+      "q-sign-algorithm": "sha1",
+      "q-ak": root.secretId,
+      "q-key-time": time,
+      "q-signature": createHmac("sha1", signKey).update(createHash("sha1").update(text).digest("hex")).digest("hex"),
+      ...fields,
+    };
+    for (const [name, value] of Object.entries(all)) data.append(name, value);
+    if (file !== null) data.append("file", new Blob([file]), "photo.png");
+    return data;
+  }
+  async function post(data: FormData | string, contentType?: string): Promise<RawResponse> {
+    if (typeof data === "string") return rawRequest(stack.cos, { method: "POST", path: "/", headers: { "content-type": contentType! }, body: data });
+    const request = new Request("http://x/", { method: "POST", body: data });
+    return rawRequest(stack.cos, { method: "POST", path: "/", headers: { "content-type": request.headers.get("content-type")! }, body: Buffer.from(await request.arrayBuffer()) });
+  }
+  const later = () => new Date(Date.now() + 600_000).toISOString();
+
+  it("stores the file under the key, with ${filename} replaced, answering 204 by default", async () => {
+    const response = await post(form({ expiration: later(), conditions: [["starts-with", "$key", "users/alice/"]] }));
+    expect(response.status).toBe(204);
+    expect(stack.cos.storage.get(BUCKET, "users/alice/photo.png").body.toString()).toBe("file body");
+  });
+
+  it("refuses expired, unreadable, unmet and unsigned forms", async () => {
+    const cases: [FormData | string, number, string, string?][] = [
+      [form({ expiration: new Date(Date.now() - 1000).toISOString(), conditions: [] }), 403, "AccessDenied", "Policy expired"],
+      [form("not json"), 400, "InvalidPolicyDocument"],
+      [form({ expiration: later(), conditions: [["matches", "$key", ".*"]] }), 400, "InvalidPolicyDocument"],
+      [form({ expiration: later(), conditions: [{ bucket: "otheraccount-1300000000" }] }), 403, "AccessDenied", "Policy Condition failed"],
+      [form({ expiration: later(), conditions: [] }, { "q-signature": "0".repeat(40) }), 403, "SignatureDoesNotMatch"],
+      [form({ expiration: later(), conditions: [] }, { "q-key-time": `${now() - 100};${now() - 10}` }), 403, "AccessDenied", "Request has expired"],
+      [form({ expiration: later(), conditions: [] }, {}, null), 400, "InvalidArgument"],
+      [form({ expiration: later(), conditions: [] }, { key: "users/alice/../bob/x" }), 400, "InvalidURI"],
+      ["--x\r\nnot a form", 400, "MalformedPOSTRequest", undefined],
+    ];
+    for (const [data, status, code, text] of cases) {
+      const response = await post(data, typeof data === "string" ? "multipart/form-data; boundary=x" : undefined);
+      expect([response.status, errorCode(response.body)]).toEqual([status, code]);
+      if (text) expect(response.body).toContain(text);
+    }
+    const unsigned = new FormData();
+    unsigned.append("key", "users/alice/x");
+    unsigned.append("file", new Blob(["x"]), "x");
+    expect(errorCode((await post(unsigned)).body)).toBe("AccessDenied");
   });
 });

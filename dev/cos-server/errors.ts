@@ -22,6 +22,7 @@ export const STATUS_OF = {
   InvalidToken: 400,
   InvalidURI: 400,
   KeyTooLong: 400,
+  MalformedPOSTRequest: 400,
   MalformedXML: 400,
   NoSuchBucket: 404,
   NoSuchKey: 404,

@@ -30,7 +30,7 @@ export async function readForm(contentType: string, body: Buffer): Promise<PostF
   try {
     form = await new Request("http://cos.invalid/", { method: "POST", headers: { "content-type": contentType }, body: new Uint8Array(body) }).formData();
   } catch {
-    throw new CosError("MalformedXML", "The multipart/form-data body could not be parsed.");
+    throw new CosError("MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data.");
   }
   const fields = new Map<string, string>();
   let file: File | undefined;
