@@ -1,8 +1,8 @@
 // COS refusals as COS answers them: an XML <Error> with a stable Code and a real HTTP
 // status. Codes and messages follow the COS error-code list
 // (https://www.tencentcloud.com/document/api/436/7730) and the 403 troubleshooting page
-// (https://www.tencentcloud.com/document/product/436/40105); where Tencent gives no status,
-// the S3 status COS mirrors is used (ExpiredToken, InvalidToken).
+// (https://www.tencentcloud.com/document/product/436/40105); where Tencent gives none,
+// the S3 code and status COS mirrors are used (ExpiredToken, InvalidToken, MalformedPOSTRequest).
 
 export const STATUS_OF = {
   AccessDenied: 403,

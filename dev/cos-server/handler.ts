@@ -81,10 +81,9 @@ async function answer(req: IncomingMessage, state: ServerState, call: CosCall, s
   }
   const operation = operationOf(method, target, url.query, header(req, "content-type"));
   call.operation = operation;
-  const nowSeconds = Math.floor(state.now() / 1000);
   if (operation === "PostObject") return postObject(req, state, call, url, target);
 
-  const credential = authenticate(signedRequest(req, url), state.credentials, nowSeconds);
+  const credential = authenticate(signedRequest(req, url), state.credentials, Math.floor(state.now() / 1000));
   const key = operation === "ListMultipartUploads" ? (param(url.query, "prefix") ?? "") : target.key;
   const context: Context = {
     ...requestContext(req),

@@ -1,7 +1,8 @@
 // Which bucket, which key, which COS operation: from the Host header (virtual-host style,
-// `<bucket>.cos.<region>.myqcloud.com`) or the first path segment (path style, what the SDKs
-// send with ForcePathStyle), the method and the query's sub-resources. Operation names are the
-// CAM action names of https://www.tencentcloud.com/document/product/436/30752.
+// `<bucket>.cos.<region>.<any domain>`, all the SDKs send now that they refuse ForcePathStyle)
+// or the first path segment (path style, for hand-made requests), the method and the query's
+// sub-resources. Operation names are the CAM action names of
+// https://www.tencentcloud.com/document/product/436/30580 ("COS API authorization policy").
 import { CosError } from "./errors.ts";
 
 export type Operation =
