@@ -1,6 +1,6 @@
 // What each COS operation does once a request is authenticated and authorized. Response
-// shapes follow the API pages (PUT Object 436/7749, GET Bucket 436/7734, multipart 436/7746,
-// 436/7750, 436/7742, 436/7740, 436/7747, 436/7736) as far as the SDKs read them.
+// shapes follow COS's Object and Bucket API pages (https://www.tencentcloud.com/document/api/436)
+// as far as the SDKs read them (cos-nodejs-sdk-v5/sdk/base.js, cos-js-sdk-v5/src/base.js).
 import { createHash } from "node:crypto";
 import { CosError } from "./errors.ts";
 import { param, type Operation, type Query, type Target } from "./route.ts";
