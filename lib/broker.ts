@@ -2,7 +2,7 @@
  * The use case: a login token and what the client asks for -> fenced COS credentials,
  * or a BrokerError. Knows nothing of HTTP or SCF; dependencies come in as parameters.
  */
-import type { TokenVerifier } from "./auth.ts";
+import type { TokenVerifier, VerifiedClaims } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { BrokerError } from "./errors.ts";
 import { buildPolicy, encodePolicy } from "./policy.ts";
@@ -18,6 +18,9 @@ export interface IssueRequest {
   /** Milliseconds the invocation has left, when the platform says. */
   readonly remainingMs?: number;
 }
+
+/** What is asked for once the caller's identity is settled. */
+export type GrantRequest = Omit<IssueRequest, "token">;
 
 /** PRODUCT.md "Response 200": a superset of what qcloud-cos-sts returns. */
 export interface CredentialResponse {
@@ -53,6 +56,8 @@ export interface BrokerDeps {
 
 export interface Broker {
   issue(request: IssueRequest, audit: Audit): Promise<CredentialResponse>;
+  /** The same use case for claims already verified: the credential check's canary holds no login token. */
+  issueFor(claims: VerifiedClaims, request: GrantRequest, audit: Audit): Promise<CredentialResponse>;
 }
 
 /** Leave the function this long to answer after an STS deadline. */
@@ -63,9 +68,12 @@ export function createBroker(deps: BrokerDeps): Broker {
   const profiles = deps.profiles ?? builtInProfiles;
   const now = deps.now ?? Date.now;
 
-  return {
+  const broker: Broker = {
     async issue(request, audit) {
-      const claims = await verifyToken(request.token);
+      return broker.issueFor(await verifyToken(request.token), request, audit);
+    },
+
+    async issueFor(claims, request, audit) {
       audit.subject = subjectHash(claims);
       const profile = profileNamed(profiles, request.profile);
       audit.profile = profile.name;
@@ -96,6 +104,7 @@ export function createBroker(deps: BrokerDeps): Broker {
       };
     },
   };
+  return broker;
 }
 
 /** A hung STS must end in a 504 well before the platform kills the function. */
