@@ -1,39 +1,28 @@
 /**
  * `npm start`: the broker on http://127.0.0.1:9000. With no STS configuration it runs on
- * embedded defaults against the in-process STS emulator; with real STS_* or TENCENTCLOUD_*
- * variables (from the shell or a .env file) it talks to real STS.
+ * embedded defaults (dev/embedded.ts: the in-process STS emulator and COS server); with real
+ * STS_* or TENCENTCLOUD_* variables (from the shell or a .env file) it talks to real STS.
  */
 import { readVar, type Env } from "../lib/config.ts";
-import { DEV_BUCKET, DEV_JWT_SECRET, DEV_REGION, loadDotEnv, mintToken, usesRealSts } from "./defaults.ts";
+import { DEV_JWT_SECRET, loadDotEnv, mintToken } from "./defaults.ts";
+import { startEmbeddedCloud } from "./embedded.ts";
 import { startLocalServer } from "./local-server.ts";
-import { startStsEmulator, type StsEmulator } from "./sts-emulator/index.ts";
+import type { StsEmulator } from "./sts-emulator/index.ts";
 
 async function main(): Promise<void> {
   loadDotEnv();
-  const env: Record<string, string | undefined> = { ...process.env };
+  const host = readVar(process.env, "HOST") ?? "127.0.0.1";
+  const { env, emulator, close } = await startEmbeddedCloud(process.env, { host });
   const port = Number(readVar(env, "PORT") ?? 9000);
-  let emulator: StsEmulator | undefined;
-  if (!usesRealSts(env)) {
-    emulator = await startStsEmulator();
-    const [key] = emulator.keys;
-    Object.assign(env, {
-      STS_ENDPOINT: emulator.url,
-      STS_SECRET_ID: key?.secretId,
-      STS_SECRET_KEY: key?.secretKey,
-      COS_BUCKET: readVar(env, "COS_BUCKET") ?? DEV_BUCKET,
-      COS_REGION: readVar(env, "COS_REGION") ?? DEV_REGION,
-    });
-    if (!["JWT_SECRET", "JWT_JWKS_URL", "JWT_ISSUER"].some((name) => readVar(env, name))) env.JWT_SECRET = DEV_JWT_SECRET;
-  }
-  const server = await startLocalServer({ env, port, host: readVar(env, "HOST") ?? "127.0.0.1" });
+  const server = await startLocalServer({ env, port, host });
   if (!server.app.ok) {
     console.error(`\nThe broker is not configured correctly:\n  ${server.app.error.message}\n`);
     await server.close();
-    await emulator?.close();
+    await close();
     process.exit(1);
   }
   await printWelcome(server.url, env, emulator);
-  const stop = () => void Promise.all([server.close(), emulator?.close()]).then(() => process.exit(0));
+  const stop = () => void Promise.all([server.close(), close()]).then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }
