@@ -43,6 +43,8 @@ export interface ProbeReport {
   readonly results: readonly ProbeResult[];
   /** Full keys the probe wrote and could not delete with the probe credential. */
   readonly leftovers: readonly string[];
+  /** False when the profile grants every action the probe knows, so none outside it was tried. */
+  readonly triedOutsideProfile: boolean;
 }
 
 /** Overwritten on every run, so a leftover never piles up. */
@@ -79,7 +81,8 @@ export async function probeFence(plan: ProbePlan, credential: ProbeCredential, s
     context: secure,
     send: (cos) => (action === "HeadObject" ? cos.headObject(at(plan, key)) : cos.deleteObject(at(plan, key))),
   });
-  const probes = [put(inside, false), object("HeadObject", inside), outsideProfile(plan, inside, secure), object("DeleteObject", inside), put(outside, true)];
+  const beyond = outsideProfile(plan, inside, secure);
+  const probes = [put(inside, false), object("HeadObject", inside), beyond, object("DeleteObject", inside), put(outside, true)];
 
   const results: ProbeResult[] = [];
   for (const probe of probes) {
@@ -89,7 +92,7 @@ export async function probeFence(plan: ProbePlan, credential: ProbeCredential, s
   const wrote = (key: string) => results.some((r) => r.request === `PutObject ${key}` && r.actual === "allowed");
   const deleted = results.some((r) => r.request === `DeleteObject ${inside}` && r.actual === "allowed");
   const leftovers = [...(wrote(inside) && !deleted ? [inside] : []), ...(wrote(outside) ? [outside] : [])];
-  return { results, leftovers };
+  return { results, leftovers, triedOutsideProfile: beyond !== undefined };
 }
 
 /** Deletes what the probe left, with a credential for exactly those objects; returns what is still there. */
@@ -174,7 +177,7 @@ export function judgeProbe(report: ProbeReport): { readonly ok: boolean; readonl
   const wrong = report.results.filter((r) => r.actual !== wanted(r) || r.expected !== wanted(r));
   const right = report.results.filter((r) => !wrong.includes(r));
   const notes: string[] = [];
-  if (!report.results.some((r) => r.mustDeny && r.request.startsWith("Get"))) notes.push("no action outside the profile to try: it grants GetObject and GetBucket");
+  if (!report.triedOutsideProfile) notes.push("no action outside the profile to try: it grants GetObject and GetBucket");
   const proven = report.results.some((r) => r.expected === "allowed" && r.actual === "allowed");
   if (!proven && wrong.length === 0) notes.push("the profile allows none of the probe's requests, so nothing shows the credential works");
   const wrongText = wrong.map((r) => {

@@ -1,4 +1,5 @@
 /** lib/alert against a loopback webhook receiver. */
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { alertBody, MAX_ALERT_BYTES, sendAlert, truncateUtf8 } from "../lib/alert.ts";
 import type { AlertTarget } from "../lib/check-config.ts";
@@ -26,6 +27,18 @@ describe("alertBody", () => {
     expect(content.endsWith("...")).toBe(true);
     expect(content).not.toContain("\uFFFD");
     expect(truncateUtf8("short", 10)).toBe("short");
+  });
+
+  it("always yields JSON of the right shape, within the limit, holding a prefix of the message", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 3000 }), fc.constantFrom("wecom" as const, "slack" as const), (message, format) => {
+        const parsed = JSON.parse(alertBody(format, message));
+        const content: string = format === "slack" ? parsed.text : parsed.text.content;
+        expect(Object.keys(parsed)).toEqual(format === "slack" ? ["text"] : ["msgtype", "text"]);
+        expect(Buffer.byteLength(content)).toBeLessThanOrEqual(MAX_ALERT_BYTES);
+        expect(message.startsWith(content) || (content.endsWith("...") && message.startsWith(content.slice(0, -3)))).toBe(true);
+      }),
+    );
   });
 });
 

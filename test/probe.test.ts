@@ -1,4 +1,5 @@
 /** lib/probe: expected verdicts derived from the policy, against the loopback COS server; and the judgement. */
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { credentialsFrom, startCosServer, type CosServer } from "../dev/cos-server/index.ts";
 import { startStsEmulator, type StsEmulator } from "../dev/sts-emulator/index.ts";
@@ -87,32 +88,55 @@ describe("judgeProbe", () => {
   const outsideProfile = result({ request: "GetObject users/p/x", expected: "denied", actual: "denied", mustDeny: true });
 
   it("passes when every answer is what the policy says and one allow proves the credential", () => {
-    expect(judgeProbe({ results: [result({}), outsideProfile], leftovers: [] })).toEqual({ ok: true, detail: "PutObject users/p/x allowed; GetObject users/p/x denied" });
+    expect(judgeProbe({ results: [result({}), outsideProfile], leftovers: [], triedOutsideProfile: true })).toEqual({ ok: true, detail: "PutObject users/p/x allowed; GetObject users/p/x denied" });
   });
 
   it("fails on a denial that should have been an allow, or an allow that should have been a denial", () => {
-    expect(judgeProbe({ results: [result({ actual: "denied" }), outsideProfile], leftovers: [] })).toEqual({
+    expect(judgeProbe({ results: [result({ actual: "denied" }), outsideProfile], leftovers: [], triedOutsideProfile: true })).toEqual({
       ok: false,
       detail: "PutObject users/p/x denied, expected allowed; as expected: GetObject users/p/x denied",
     });
-    const leak = judgeProbe({ results: [result({}), { ...outsideProfile, actual: "allowed" }], leftovers: [] });
+    const leak = judgeProbe({ results: [result({}), { ...outsideProfile, actual: "allowed" }], leftovers: [], triedOutsideProfile: true });
     expect(leak.ok).toBe(false);
     expect(leak.detail).toMatch(/^GetObject users\/p\/x allowed, expected denied;/);
   });
 
   it("fails when the policy itself allows what must be refused, even if COS agrees with it", () => {
-    const wide = judgeProbe({ results: [result({}), result({ request: "PutObject users/q/x", mustDeny: true })], leftovers: [] });
+    const wide = judgeProbe({ results: [result({}), result({ request: "PutObject users/q/x", mustDeny: true })], leftovers: [], triedOutsideProfile: true });
     expect(wide.ok).toBe(false);
     expect(wide.detail).toContain("PutObject users/q/x allowed, expected denied, and the issued policy itself allows it");
   });
 
   it("fails on an error answer, and when nothing shows the credential works", () => {
-    expect(judgeProbe({ results: [result({ actual: "error", answer: "HTTP 403 SignatureDoesNotMatch" }), outsideProfile], leftovers: [] }).detail).toMatch(
+    expect(judgeProbe({ results: [result({ actual: "error", answer: "HTTP 403 SignatureDoesNotMatch" }), outsideProfile], leftovers: [], triedOutsideProfile: true }).detail).toMatch(
       /^PutObject users\/p\/x failed \(HTTP 403 SignatureDoesNotMatch\), expected allowed/,
     );
-    const nothing = judgeProbe({ results: [result({ expected: "denied", actual: "denied" }), outsideProfile], leftovers: [] });
+    const nothing = judgeProbe({ results: [result({ expected: "denied", actual: "denied" }), outsideProfile], leftovers: [], triedOutsideProfile: true });
     expect(nothing.ok).toBe(false);
     expect(nothing.detail).toContain("allows none of the probe's requests");
+  });
+});
+
+describe("judgeProbe, for any answers", () => {
+  const answer = fc.constantFrom("allowed" as const, "denied" as const);
+  const anyResult = fc.record({
+    request: fc.constantFrom("PutObject users/p/x", "GetObject users/p/x", "PutObject users/q/x"),
+    expected: answer,
+    actual: fc.oneof(answer, fc.constant("error" as const)),
+    answer: fc.constant("HTTP 2xx"),
+    mustDeny: fc.boolean(),
+  });
+
+  it("passes only when nothing outside the fence was allowed, every answer matched, and one allow proved the credential", () => {
+    fc.assert(
+      fc.property(fc.array(anyResult, { maxLength: 6 }), fc.boolean(), (results, triedOutsideProfile) => {
+        const { ok } = judgeProbe({ results, leftovers: [], triedOutsideProfile });
+        const fenced = results.every((r) => !r.mustDeny || (r.expected === "denied" && r.actual === "denied"));
+        const matched = results.every((r) => r.actual === r.expected);
+        const proven = results.some((r) => r.expected === "allowed" && r.actual === "allowed");
+        expect(ok).toBe(fenced && matched && proven);
+      }),
+    );
   });
 });
 
