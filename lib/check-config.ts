@@ -26,6 +26,20 @@ export interface CheckConfig {
   readonly alert: AlertTarget | undefined;
 }
 
+/** Every variable the check reads besides the broker's own (serverless.yml can be tested against it). */
+export const CHECK_VARIABLES = [
+  "CHECK_SUBJECT",
+  "CHECK_CLAIMS",
+  "CHECK_PROFILE",
+  "CHECK_BUDGET_MS",
+  "CHECK_STEP_TIMEOUT_MS",
+  "CHECK_MAX_SKEW_SECONDS",
+  "ALERT_WEBHOOK_URL",
+  "ALERT_WEBHOOK_FORMAT",
+] as const;
+/** readVar limited to that list, so the check cannot read a variable it does not name. */
+const read: (env: Env, name: (typeof CHECK_VARIABLES)[number]) => string | undefined = readVar;
+
 export const DEFAULT_CHECK_SUBJECT = "__canary";
 export const DEFAULT_CHECK_BUDGET_MS = 20_000;
 export const DEFAULT_STEP_TIMEOUT_MS = 8000;
@@ -39,14 +53,14 @@ const MAX_BUDGET_MS = 900_000;
 const SLACK_HOST = "hooks.slack.com";
 
 export function loadCheckConfig(env: Env): CheckConfig {
-  const budgetMs = parseInteger("CHECK_BUDGET_MS", readVar(env, "CHECK_BUDGET_MS"), DEFAULT_CHECK_BUDGET_MS, 1000, MAX_BUDGET_MS);
+  const budgetMs = parseInteger("CHECK_BUDGET_MS", read(env, "CHECK_BUDGET_MS"), DEFAULT_CHECK_BUDGET_MS, 1000, MAX_BUDGET_MS);
   return {
-    subject: readVar(env, "CHECK_SUBJECT")?.trim() ?? DEFAULT_CHECK_SUBJECT,
-    claims: parseClaims(readVar(env, "CHECK_CLAIMS")),
-    profile: readVar(env, "CHECK_PROFILE")?.trim() ?? DEFAULT_PROFILE,
+    subject: read(env, "CHECK_SUBJECT")?.trim() ?? DEFAULT_CHECK_SUBJECT,
+    claims: parseClaims(read(env, "CHECK_CLAIMS")),
+    profile: read(env, "CHECK_PROFILE")?.trim() ?? DEFAULT_PROFILE,
     budgetMs,
-    stepTimeoutMs: parseInteger("CHECK_STEP_TIMEOUT_MS", readVar(env, "CHECK_STEP_TIMEOUT_MS"), DEFAULT_STEP_TIMEOUT_MS, 100, MAX_BUDGET_MS),
-    maxSkewSeconds: parseInteger("CHECK_MAX_SKEW_SECONDS", readVar(env, "CHECK_MAX_SKEW_SECONDS"), DEFAULT_MAX_SKEW_SECONDS, 1, 3600),
+    stepTimeoutMs: parseInteger("CHECK_STEP_TIMEOUT_MS", read(env, "CHECK_STEP_TIMEOUT_MS"), DEFAULT_STEP_TIMEOUT_MS, 100, MAX_BUDGET_MS),
+    maxSkewSeconds: parseInteger("CHECK_MAX_SKEW_SECONDS", read(env, "CHECK_MAX_SKEW_SECONDS"), DEFAULT_MAX_SKEW_SECONDS, 1, 3600),
     alert: parseAlert(env),
   };
 }
@@ -68,8 +82,8 @@ function parseClaims(value: string | undefined): Record<string, string> {
 }
 
 function parseAlert(env: Env): AlertTarget | undefined {
-  const value = readVar(env, "ALERT_WEBHOOK_URL");
-  const format = readVar(env, "ALERT_WEBHOOK_FORMAT")?.trim().toLowerCase();
+  const value = read(env, "ALERT_WEBHOOK_URL");
+  const format = read(env, "ALERT_WEBHOOK_FORMAT")?.trim().toLowerCase();
   if (format !== undefined && format !== "wecom" && format !== "slack") {
     throw configError("ALERT_WEBHOOK_FORMAT", "must be wecom or slack", "leave it unset to choose by the webhook's host");
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_CHECK_BUDGET_MS, DEFAULT_MAX_SKEW_SECONDS, DEFAULT_STEP_TIMEOUT_MS, loadCheckConfig } from "../lib/check-config.ts";
+import { CHECK_VARIABLES, DEFAULT_CHECK_BUDGET_MS, DEFAULT_MAX_SKEW_SECONDS, DEFAULT_STEP_TIMEOUT_MS, loadCheckConfig } from "../lib/check-config.ts";
 import { BrokerError } from "../lib/errors.ts";
 
 const refusal = (env: Record<string, string>) => {
@@ -68,5 +68,17 @@ describe("loadCheckConfig", () => {
     expect(refusal({ CHECK_CLAIMS: '["acme"]' })).toContain("is not a JSON object");
     expect(refusal({ CHECK_CLAIMS: '{"tenant":1}' })).toContain("not a string");
     expect(refusal({ CHECK_CLAIMS: '{"sub":"x"}' })).toContain("CHECK_SUBJECT");
+  });
+
+  it("reads exactly the variables it lists", () => {
+    const read = new Set<string>();
+    const env = new Proxy({} as Record<string, string | undefined>, {
+      get: (_target, name) => {
+        if (typeof name === "string") read.add(name);
+        return undefined;
+      },
+    });
+    loadCheckConfig(env);
+    expect([...read].sort()).toEqual([...CHECK_VARIABLES].sort());
   });
 });
