@@ -6,11 +6,12 @@
  */
 import { readVar, type Env } from "../lib/config.ts";
 import { createLogger, type Logger } from "../lib/log.ts";
-import { startCosServer, credentialsFrom, type CosServer } from "./cos-server/index.ts";
-import { DEV_JWT_SECRET, devEnv, mintToken, usesRealSts } from "./defaults.ts";
+import type { CosServer } from "./cos-server/index.ts";
+import { DEV_JWT_SECRET, mintToken, usesRealSts } from "./defaults.ts";
+import { startEmbeddedCloud } from "./embedded.ts";
 import { startLocalServer, type LocalServer } from "./local-server.ts";
 import { startSiteServer, type SiteConfig, type SiteServer } from "./site.ts";
-import { startStsEmulator, type StsEmulator } from "./sts-emulator/index.ts";
+import type { StsEmulator } from "./sts-emulator/index.ts";
 
 export interface DevStack {
   /** the environment the broker runs on, defaults filled in */
@@ -33,38 +34,27 @@ export interface DevStackOptions {
 }
 
 export async function startDevStack(given: Env, options: DevStackOptions = {}): Promise<DevStack> {
-  let env: Record<string, string | undefined> = { ...given };
   const host = options.host ?? "127.0.0.1";
-  let emulator: StsEmulator | undefined;
-  let cos: CosServer | undefined;
   let broker: LocalServer | undefined;
-  if (!usesRealSts(env)) {
-    emulator = await startStsEmulator();
-    const [key] = emulator.keys;
-    env = devEnv(env, { url: emulator.url, secretId: key?.secretId ?? "", secretKey: key?.secretKey ?? "" });
-  }
-  const devTokens = readVar(env, "JWT_SECRET") === DEV_JWT_SECRET;
+  let cos: CosServer | undefined;
+  const devTokens = readVar(given, "JWT_SECRET") === DEV_JWT_SECRET || (!usesRealSts(given) && !hasJwtSource(given));
   const site = await startSiteServer({
     host,
     port: options.sitePort ?? 0,
     config: () => siteConfig(broker, cos, devTokens),
     devToken: devTokens ? (sub) => mintToken({ sub }) : undefined,
   });
-  if (emulator) {
-    const logger = options.logger ?? createLogger();
-    cos = await startCosServer({
-      credentials: credentialsFrom(emulator),
-      region: env.COS_REGION!,
-      buckets: [env.COS_BUCKET!],
-      corsOrigins: [site.origin],
-      host,
-      // One line per COS request, with the policy's reason when it refused one.
-      onCall: (call) =>
-        logger.event("cos_request", { method: call.method, operation: call.operation, key: call.key, status: call.status, code: call.code, reason: call.decision?.allowed === false ? call.decision.reason : undefined }),
-    });
-    env.COS_ENDPOINT ??= cos.url;
-  }
+  const logger = options.logger ?? createLogger();
+  const cloud = await startEmbeddedCloud(given, {
+    host,
+    corsOrigins: [site.origin],
+    // One line per COS request, with the policy's reason when it refused one.
+    onCall: (call) =>
+      logger.event("cos_request", { method: call.method, operation: call.operation, key: call.key, status: call.status, code: call.code, reason: call.decision?.allowed === false ? call.decision.reason : undefined }),
+  });
+  cos = cloud.cos;
   // The page calls the broker from its own origin.
+  const env: Record<string, string | undefined> = { ...cloud.env };
   const origins = (readVar(env, "CORS_ORIGINS") ?? "").split(",").map((origin) => origin.trim()).filter(Boolean);
   env.CORS_ORIGINS = [...new Set([...origins, site.origin])].join(",");
   broker = await startLocalServer({ env, port: options.port ?? 0, host, logger: options.logger });
@@ -73,13 +63,15 @@ export async function startDevStack(given: Env, options: DevStackOptions = {}): 
     env,
     broker,
     site,
-    emulator,
+    emulator: cloud.emulator,
     cos,
     close: async () => {
-      await Promise.all([started.close(), site.close(), cos?.close(), emulator?.close()]);
+      await Promise.all([started.close(), site.close(), cloud.close()]);
     },
   };
 }
+
+const hasJwtSource = (env: Env) => ["JWT_SECRET", "JWT_JWKS_URL", "JWT_ISSUER"].some((name) => readVar(env, name) !== undefined);
 
 /**
  * The loopback COS server is reached as `<bucket>.cos.<region>.localhost:<port>`: browsers

@@ -2,7 +2,7 @@
  * The use case: a login token and what the client asks for -> fenced COS credentials,
  * or a BrokerError. Knows nothing of HTTP or SCF; dependencies come in as parameters.
  */
-import type { TokenVerifier } from "./auth.ts";
+import type { TokenVerifier, VerifiedClaims } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { BrokerError } from "./errors.ts";
 import { canonicalIp } from "./ip.ts";
@@ -78,6 +78,8 @@ export interface BrokerDeps {
 
 export interface Broker {
   issue(request: IssueRequest, audit: Audit): Promise<CredentialResponse>;
+  /** The same use case for claims already verified: the credential check's canary holds no login token. */
+  issueFor(claims: VerifiedClaims, request: Omit<IssueRequest, "token">, audit: Audit): Promise<CredentialResponse>;
 }
 
 /** Leave the function this long to answer after an STS deadline. */
@@ -87,9 +89,12 @@ export function createBroker(deps: BrokerDeps): Broker {
   const { config, verifyToken, issuer } = deps;
   const now = deps.now ?? Date.now;
 
-  return {
+  const broker: Broker = {
     async issue(request, audit) {
-      const claims = await verifyToken(request.token);
+      return broker.issueFor(await verifyToken(request.token), request, audit);
+    },
+
+    async issueFor(claims, request, audit) {
       audit.subject = subjectHash(claims);
       const nowMs = now();
       const grant = grantFor(config, claims, request, nowMs, audit);
@@ -115,6 +120,7 @@ export function createBroker(deps: BrokerDeps): Broker {
       };
     },
   };
+  return broker;
 }
 
 /**

@@ -201,7 +201,7 @@ function parseJwt(env: Env): JwtConfig {
 }
 
 /** Key material must come over https; plain http only to a loopback server (tests, local dev). */
-function parseFetchUrl(variable: string, value: string): URL {
+export function parseFetchUrl(variable: string, value: string): URL {
   let url: URL;
   try {
     url = new URL(value);

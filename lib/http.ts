@@ -54,7 +54,8 @@ const BASE_HEADERS = {
 };
 
 export interface HttpDeps {
-  readonly broker: Broker;
+  /** Only the token path: claims that skip verification (`issueFor`) never come from HTTP. */
+  readonly broker: Pick<Broker, "issue">;
   readonly corsOrigins: readonly string[];
   readonly logger: Logger;
 }

@@ -56,6 +56,18 @@ describe("createBroker", () => {
     expect(requests).toHaveLength(1);
   });
 
+  it("issueFor runs the same use case for claims verified elsewhere (the check's canary)", async () => {
+    const { broker, requests } = setup();
+    const audit: Audit = {};
+    const viaToken = await broker.issue({ token: await hsToken({ sub: "__canary" }) }, {});
+    const direct = await broker.issueFor({ sub: "__canary" }, { profile: "upload" }, audit);
+    expect(direct).toEqual(viaToken);
+    expect(audit).toMatchObject({ profile: "upload", prefix: "users/__canary/", stsRequestId: "sts-req" });
+    expect(requests[1]!.policy).toBe(requests[0]!.policy);
+    await expect(broker.issueFor({ sub: "a/b" }, {}, {})).rejects.toMatchObject({ code: "IdentityNotAllowed" });
+    expect(requests).toHaveLength(2);
+  });
+
   it("verifies the token before looking at anything else", async () => {
     const { broker, requests } = setup();
     const audit: Audit = {};
