@@ -4,7 +4,6 @@
  */
 import type { TokenVerifier } from "./auth.ts";
 import type { Config } from "./config.ts";
-import { BrokerError } from "./errors.ts";
 import { buildPolicy, encodePolicy } from "./policy.ts";
 import { prefixFor, subjectHash } from "./prefix.ts";
 import { builtInProfiles, profileNamed, type Profile } from "./profiles.ts";
@@ -79,7 +78,7 @@ export function createBroker(deps: BrokerDeps): Broker {
         policy: encodePolicy(built.policy),
         subjectHash: audit.subject,
         durationSeconds: config.durationSeconds,
-        timeoutMs: stsTimeout(config.sts.timeoutMs, request.remainingMs),
+        timeoutMs: stsDeadline(request.remainingMs),
       });
       audit.stsRequestId = issued.requestId;
       return {
@@ -98,10 +97,7 @@ export function createBroker(deps: BrokerDeps): Broker {
   };
 }
 
-/** A hung STS must end in a 504 well before the platform kills the function. */
-function stsTimeout(configured: number, remainingMs: number | undefined): number {
-  if (remainingMs === undefined || !Number.isFinite(remainingMs)) return configured;
-  const available = remainingMs - RESPONSE_MARGIN_MS;
-  if (available < 100) throw new BrokerError("UpstreamTimeout", "not enough time left in this invocation to call STS");
-  return Math.min(configured, available);
+/** All STS attempts together must end (in a 504 if STS hangs) well before the platform kills the function. */
+function stsDeadline(remainingMs: number | undefined): number | undefined {
+  return remainingMs === undefined || !Number.isFinite(remainingMs) ? undefined : remainingMs - RESPONSE_MARGIN_MS;
 }

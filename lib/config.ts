@@ -29,6 +29,8 @@ export interface StsConfig {
   readonly region: string;
   readonly credentials: StsCredentialSource;
   readonly timeoutMs: number;
+  /** Attempts per request, counting the first; only transient failures are retried. */
+  readonly maxAttempts: number;
 }
 
 export interface Config extends BucketRef {
@@ -46,6 +48,7 @@ export const MIN_DURATION_SECONDS = 120;
 export const MAX_DURATION_SECONDS = { GetFederationToken: 7200, AssumeRole: 43200 } as const;
 export const DEFAULT_DURATION_SECONDS = 900;
 export const DEFAULT_STS_TIMEOUT_MS = 3000;
+export const DEFAULT_STS_MAX_ATTEMPTS = 3;
 const MIN_JWT_SECRET_BYTES = 32;
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const ROLE_ARN = /^qcs::cam::uin\/\d+:(roleName\/[\w+=,.@-]{1,128}|role\/\d+)$/;
@@ -155,6 +158,7 @@ function parseSts(env: Env, region: string): StsConfig {
     region,
     credentials: parseStsCredentials(env, mode),
     timeoutMs: parseInteger("STS_TIMEOUT_MS", readVar(env, "STS_TIMEOUT_MS"), DEFAULT_STS_TIMEOUT_MS, 100, 30_000),
+    maxAttempts: parseInteger("STS_MAX_ATTEMPTS", readVar(env, "STS_MAX_ATTEMPTS"), DEFAULT_STS_MAX_ATTEMPTS, 1, 5),
   };
 }
 
