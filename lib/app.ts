@@ -4,9 +4,11 @@
  */
 import { createTokenVerifier, type FetchLike } from "./auth.ts";
 import { createBroker } from "./broker.ts";
+import { cacheCredentials } from "./cache.ts";
 import { loadConfig, type Config, type Env } from "./config.ts";
 import { BrokerError } from "./errors.ts";
 import { createHttpHandler, errorResponse, type HttpHandler } from "./http.ts";
+import { createRateLimiter } from "./limit.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createStsIssuer, type CredentialIssuer } from "./sts.ts";
 
@@ -36,8 +38,9 @@ export function createApp(deps: AppDeps = {}): App {
     return { ok: false, error, handle: refuseAll(error, logger) };
   }
   const verifyToken = createTokenVerifier(config.jwt, { fetch: deps.fetch, now: deps.now });
-  const issuer = deps.issuer ?? createStsIssuer(config.sts, env);
-  const broker = createBroker({ config, verifyToken, issuer, now: deps.now });
+  const issuer = cacheCredentials(deps.issuer ?? createStsIssuer(config.sts, env), config.cache, deps.now);
+  const checkRate = createRateLimiter(config.rateLimit, deps.now);
+  const broker = createBroker({ config, verifyToken, issuer, checkRate, now: deps.now });
   return { ok: true, config, handle: createHttpHandler({ broker, corsOrigins: config.corsOrigins, logger }) };
 }
 

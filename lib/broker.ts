@@ -7,6 +7,7 @@ import type { Config } from "./config.ts";
 import { buildPolicy, encodePolicy } from "./policy.ts";
 import { prefixFor, subjectHash } from "./prefix.ts";
 import { builtInProfiles, profileNamed, type Profile } from "./profiles.ts";
+import type { RateCheck } from "./limit.ts";
 import type { CredentialIssuer } from "./sts.ts";
 
 export interface IssueRequest {
@@ -39,6 +40,8 @@ export interface Audit {
   prefix?: string;
   key?: string;
   stsRequestId?: string;
+  /** Whether the credentials came from this instance's cache. */
+  cached?: boolean;
 }
 
 export interface BrokerDeps {
@@ -46,6 +49,8 @@ export interface BrokerDeps {
   readonly verifyToken: TokenVerifier;
   readonly issuer: CredentialIssuer;
   readonly profiles?: ReadonlyMap<string, Profile>;
+  /** Per-subject rate limit (lib/limit.ts); throws TooManyRequests. */
+  readonly checkRate?: RateCheck;
   /** Milliseconds since the epoch. */
   readonly now?: () => number;
 }
@@ -66,6 +71,7 @@ export function createBroker(deps: BrokerDeps): Broker {
     async issue(request, audit) {
       const claims = await verifyToken(request.token);
       audit.subject = subjectHash(claims);
+      deps.checkRate?.(audit.subject);
       const profile = profileNamed(profiles, request.profile);
       audit.profile = profile.name;
       const prefix = prefixFor(config.prefixTemplate, claims);
@@ -81,6 +87,7 @@ export function createBroker(deps: BrokerDeps): Broker {
         timeoutMs: stsDeadline(request.remainingMs),
       });
       audit.stsRequestId = issued.requestId;
+      audit.cached = issued.cached === true;
       return {
         credentials: { tmpSecretId: issued.tmpSecretId, tmpSecretKey: issued.tmpSecretKey, sessionToken: issued.sessionToken },
         startTime,

@@ -5,6 +5,8 @@
 import { BrokerError } from "./errors.ts";
 import { compilePrefixTemplate, type PrefixTemplate } from "./prefix.ts";
 import type { BucketRef } from "./policy.ts";
+import type { CacheSettings } from "./cache.ts";
+import type { RateLimit } from "./limit.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -40,6 +42,8 @@ export interface Config extends BucketRef {
   readonly durationSeconds: number;
   readonly corsOrigins: readonly string[];
   readonly cosEndpoint: string | undefined;
+  readonly cache: CacheSettings;
+  readonly rateLimit: RateLimit;
 }
 
 /** The client SDKs refetch when under 60 s remain, so shorter credentials are useless (PRODUCT.md). */
@@ -49,6 +53,9 @@ export const MAX_DURATION_SECONDS = { GetFederationToken: 7200, AssumeRole: 4320
 export const DEFAULT_DURATION_SECONDS = 900;
 export const DEFAULT_STS_TIMEOUT_MS = 3000;
 export const DEFAULT_STS_MAX_ATTEMPTS = 3;
+export const DEFAULT_CACHE_MAX_ENTRIES = 1000;
+export const DEFAULT_RATE_PER_MINUTE = 60;
+export const DEFAULT_RATE_BURST = 20;
 const MIN_JWT_SECRET_BYTES = 32;
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const ROLE_ARN = /^qcs::cam::uin\/\d+:(roleName\/[\w+=,.@-]{1,128}|role\/\d+)$/;
@@ -67,6 +74,7 @@ export function loadConfig(env: Env): Config {
   const { bucket, appid } = parseBucket(readVar(env, "COS_BUCKET"));
   const region = parseRegion(readVar(env, "COS_REGION"));
   const sts = parseSts(env, region);
+  const durationSeconds = parseDuration(readVar(env, "STS_DURATION_SECONDS"), sts.mode);
   return {
     bucket,
     appid,
@@ -74,9 +82,11 @@ export function loadConfig(env: Env): Config {
     jwt: parseJwt(env),
     prefixTemplate: parsePrefixTemplate(readVar(env, "PREFIX_TEMPLATE") ?? "users/{sub}/"),
     sts,
-    durationSeconds: parseDuration(readVar(env, "STS_DURATION_SECONDS"), sts.mode),
+    durationSeconds,
     corsOrigins: parseOrigins(readVar(env, "CORS_ORIGINS")),
     cosEndpoint: parseOptionalUrl("COS_ENDPOINT", readVar(env, "COS_ENDPOINT")),
+    cache: parseCache(env, durationSeconds),
+    rateLimit: parseRateLimit(env),
   };
 }
 
@@ -244,4 +254,27 @@ function parseOptionalUrl(variable: string, value: string | undefined): string |
     // fall through to the error below
   }
   throw configError(variable, "is not an http(s) URL", "e.g. http://127.0.0.1:9200");
+}
+
+/** Credential reuse. By default a credential is handed out again while two thirds of its lifetime remain. */
+function parseCache(env: Env, durationSeconds: number): CacheSettings {
+  const fallback = Math.max(MIN_DURATION_SECONDS, Math.ceil((durationSeconds * 2) / 3));
+  return {
+    maxEntries: parseInteger("CREDENTIAL_CACHE_MAX_ENTRIES", readVar(env, "CREDENTIAL_CACHE_MAX_ENTRIES"), DEFAULT_CACHE_MAX_ENTRIES, 0, 100_000, "0 turns reuse off"),
+    minRemainingSeconds: parseInteger(
+      "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS",
+      readVar(env, "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS"),
+      fallback,
+      MIN_DURATION_SECONDS,
+      durationSeconds,
+      `clients refetch below 60 s, and it cannot exceed STS_DURATION_SECONDS=${durationSeconds}`,
+    ),
+  };
+}
+
+function parseRateLimit(env: Env): RateLimit {
+  return {
+    perMinute: parseInteger("RATE_LIMIT_PER_MINUTE", readVar(env, "RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_PER_MINUTE, 1, 60_000),
+    burst: parseInteger("RATE_LIMIT_BURST", readVar(env, "RATE_LIMIT_BURST"), DEFAULT_RATE_BURST, 1, 10_000),
+  };
 }

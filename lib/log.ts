@@ -21,6 +21,7 @@ export interface RequestLogEntry {
   readonly prefix?: string;
   readonly key?: string;
   readonly stsRequestId?: string;
+  readonly cached?: boolean;
   readonly sourceIp?: string;
 }
 

@@ -31,6 +31,8 @@ export interface IssuedCredentials {
   readonly expiredTime: number;
   readonly expiration: string;
   readonly requestId: string;
+  /** True when lib/cache.ts handed out a credential it had issued before. */
+  readonly cached?: boolean;
 }
 
 export interface CredentialIssuer {

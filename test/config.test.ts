@@ -27,8 +27,10 @@ describe("loadConfig", () => {
       region: "ap-guangzhou",
       durationSeconds: 900,
       corsOrigins: [],
-      sts: { mode: "GetFederationToken", endpoint: { host: "sts.tencentcloudapi.com", protocol: "https://" }, timeoutMs: 3000 },
+      sts: { mode: "GetFederationToken", endpoint: { host: "sts.tencentcloudapi.com", protocol: "https://" }, timeoutMs: 3000, maxAttempts: 3 },
       jwt: { source: "secret" },
+      cache: { maxEntries: 1000, minRemainingSeconds: 600 },
+      rateLimit: { perMinute: 60, burst: 20 },
     });
     expect(config.prefixTemplate.source).toBe("users/{sub}/");
   });
@@ -85,6 +87,14 @@ describe("loadConfig", () => {
     ["bad prefix template", { PREFIX_TEMPLATE: "shared/" }, /PREFIX_TEMPLATE .*per-user/],
     ["bad COS endpoint", { COS_ENDPOINT: "ftp://x" }, /COS_ENDPOINT/],
     ["bad STS timeout", { STS_TIMEOUT_MS: "0" }, /STS_TIMEOUT_MS/],
+    ["no STS attempt", { STS_MAX_ATTEMPTS: "0" }, /STS_MAX_ATTEMPTS must be a whole number from 1 to 5/],
+    ["too many STS attempts", { STS_MAX_ATTEMPTS: "9" }, /STS_MAX_ATTEMPTS/],
+    ["a negative cache size", { CREDENTIAL_CACHE_MAX_ENTRIES: "-1" }, /CREDENTIAL_CACHE_MAX_ENTRIES .*0 turns reuse off/],
+    ["reuse under two minutes", { CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "60" }, /CREDENTIAL_CACHE_MIN_REMAINING_SECONDS must be a whole number from 120/],
+    ["reuse longer than the lifetime", { STS_DURATION_SECONDS: "300", CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "301" }, /from 120 to 300 .*STS_DURATION_SECONDS=300/],
+    ["a zero rate", { RATE_LIMIT_PER_MINUTE: "0" }, /RATE_LIMIT_PER_MINUTE/],
+    ["a fractional rate", { RATE_LIMIT_PER_MINUTE: "0.5" }, /RATE_LIMIT_PER_MINUTE/],
+    ["a zero burst", { RATE_LIMIT_BURST: "0" }, /RATE_LIMIT_BURST/],
   ])("refuses %s with a ConfigError naming the variable and the fix", (_why, over, message) => {
     const error = failure(over);
     expect(error?.code).toBe("ConfigError");
@@ -95,6 +105,16 @@ describe("loadConfig", () => {
   it("never echoes a secret value", () => {
     const error = failure({ JWT_SECRET: "tiny-secret-value" });
     expect(error?.message).not.toContain("tiny-secret-value");
+  });
+
+  it("reads the hardening settings, with reuse defaulting to two thirds of the lifetime and never under 120 s", () => {
+    const config = load({ STS_MAX_ATTEMPTS: "1", CREDENTIAL_CACHE_MAX_ENTRIES: "0", RATE_LIMIT_PER_MINUTE: "600", RATE_LIMIT_BURST: "5" });
+    expect(config.sts.maxAttempts).toBe(1);
+    expect(config.cache.maxEntries).toBe(0);
+    expect(config.rateLimit).toEqual({ perMinute: 600, burst: 5 });
+    expect(load({ STS_DURATION_SECONDS: "3600" }).cache.minRemainingSeconds).toBe(2400);
+    expect(load({ STS_DURATION_SECONDS: "120" }).cache.minRemainingSeconds).toBe(120);
+    expect(load({ CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "900" }).cache.minRemainingSeconds).toBe(900);
   });
 
   it("parses CORS origins and audiences as lists", () => {
