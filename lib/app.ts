@@ -2,12 +2,13 @@
  * Wires the broker from the environment, once per instance. Every adapter (SCF Function URL
  * or API Gateway, the local server) calls this at cold start and then only translates.
  */
-import { createTokenVerifier, type FetchLike } from "./auth.ts";
+import { createTokenVerifier } from "./auth.ts";
 import { createBroker } from "./broker.ts";
 import { cacheCredentials } from "./cache.ts";
 import { loadConfig, type Config, type Env } from "./config.ts";
 import { BrokerError } from "./errors.ts";
 import { createHttpHandler, errorResponse, type HttpHandler } from "./http.ts";
+import type { FetchLike } from "./keys.ts";
 import { createRateLimiter } from "./limit.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createStsIssuer, type CredentialIssuer } from "./sts.ts";

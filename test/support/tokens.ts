@@ -38,7 +38,7 @@ export async function signWith(key: KeyPairInfo, claims: JWTPayload = { sub: "al
   return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, ...header }).sign(key.privateKey);
 }
 
-/** A loopback JWKS (and OIDC discovery) server that counts its fetches. */
+/** A loopback JWKS (and OIDC discovery) server that counts its fetches, failed ones (while `down`) included. */
 export interface KeyServer {
   readonly url: string;
   readonly jwksUrl: string;
@@ -61,17 +61,17 @@ export async function startKeyServer(keys: JWK[]): Promise<KeyServer> {
     close: () => new Promise<void>((resolve) => (server ? (server.closeAllConnections(), server.close(() => resolve())) : resolve())),
   };
   server = createServer((req, res) => {
+    if (req.url === "/.well-known/openid-configuration") state.discoveryFetches += 1;
+    if (req.url === "/jwks.json") state.fetches += 1;
     if (state.down) {
       res.writeHead(503).end("down");
       return;
     }
     if (req.url === "/.well-known/openid-configuration") {
-      state.discoveryFetches += 1;
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ issuer: state.url, jwks_uri: state.jwksUrl }));
       return;
     }
     if (req.url === "/jwks.json") {
-      state.fetches += 1;
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: state.keys }));
       return;
     }

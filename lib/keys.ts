@@ -1,0 +1,141 @@
+/**
+ * Where asymmetric verification keys come from: a JWKS URL, or the issuer's OIDC discovery
+ * document, never the token. jose's remote set caches the keys and refetches at most once per
+ * cooldown for an unknown `kid` (so a rotated key is picked up and a storm of made-up kids is
+ * not); on top of it, an identity-provider outage keeps using the last key set fetched
+ * successfully, and with no such set every token fails closed.
+ */
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  errors,
+  jwksCache,
+  type ExportedJWKSCache,
+  type JSONWebKeySet,
+  type JWTVerifyGetKey,
+} from "jose";
+import type { JwtConfig } from "./config.ts";
+
+export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+
+/** The identity provider's keys could not be fetched: not the token's fault, and never a pass. */
+export class KeySourceError extends Error {}
+
+export interface KeyTiming {
+  /** Refetch a key set this old before using it. */
+  readonly maxAgeMs: number;
+  /** At most one fetch per this long: for unknown kids, and after a failed fetch. */
+  readonly cooldownMs: number;
+  /**
+   * An outage keeps the last good keys alive this long after they were fetched, no longer:
+   * a key the provider revoked meanwhile must stop working some day.
+   */
+  readonly maxStaleMs: number;
+}
+
+export const DEFAULT_KEY_TIMING: KeyTiming = { maxAgeMs: 10 * 60_000, cooldownMs: 30_000, maxStaleMs: 24 * 60 * 60_000 };
+const KEY_FETCH_TIMEOUT_MS = 3000;
+/** After a failed discovery, fail fast for a while instead of hammering the issuer. */
+const DISCOVERY_RETRY_MS = 5000;
+
+export function keyResolver(
+  config: Exclude<JwtConfig, { source: "secret" }>,
+  fetchImpl: FetchLike,
+  timing: KeyTiming = DEFAULT_KEY_TIMING,
+): JWTVerifyGetKey {
+  if (config.source === "jwks") return lastGoodKeySet(config.jwksUrl, fetchImpl, timing);
+
+  // The discovery result is kept for the instance's life; only the key set is refreshed.
+  let resolved: Promise<JWTVerifyGetKey> | undefined;
+  let failedAt = -Infinity;
+  return async (header, token) => {
+    if (!resolved && Date.now() - failedAt < DISCOVERY_RETRY_MS) {
+      throw new KeySourceError("OIDC discovery failed recently");
+    }
+    resolved ??= discoverJwksUri(config.issuer, fetchImpl).then((url) => lastGoodKeySet(url, fetchImpl, timing));
+    const getKey = await resolved.catch((error: unknown) => {
+      resolved = undefined;
+      failedAt = Date.now();
+      throw error;
+    });
+    return getKey(header, token);
+  };
+}
+
+/** jose's remote set, falling back to the last key set it fetched while the source is failing. */
+function lastGoodKeySet(url: URL, fetchImpl: FetchLike, timing: KeyTiming): JWTVerifyGetKey {
+  // jose writes every successful fetch here (its `jwksCache` option): the last good set.
+  const fetched: Partial<ExportedJWKSCache> = {};
+  const remote = createRemoteJWKSet(url, {
+    cooldownDuration: timing.cooldownMs,
+    cacheMaxAge: timing.maxAgeMs,
+    timeoutDuration: KEY_FETCH_TIMEOUT_MS,
+    [customFetch]: guardedFetch(fetchImpl),
+    [jwksCache]: fetched as ExportedJWKSCache,
+  });
+  let failedAt = -Infinity;
+  let fallback: { jwks: JSONWebKeySet; getKey: JWTVerifyGetKey } | undefined;
+
+  const fromLastGood: (...args: [...Parameters<JWTVerifyGetKey>, unknown]) => ReturnType<JWTVerifyGetKey> = async (header, token, cause) => {
+    const { jwks, uat } = fetched;
+    if (!jwks || !uat || Date.now() - uat > timing.maxStaleMs) throw new KeySourceError("no usable signing keys: the key source is failing", { cause });
+    if (fallback?.jwks !== jwks) fallback = { jwks, getKey: createLocalJWKSet(jwks) };
+    try {
+      return await fallback.getKey(header, token);
+    } catch (error) {
+      // Maybe a key the provider rotated in during the outage: unknown, so not the token's fault.
+      if (error instanceof errors.JWKSNoMatchingKey) throw new KeySourceError("no cached key matches and the key source is failing", { cause });
+      throw error;
+    }
+  };
+
+  return async (header, token) => {
+    if (Date.now() - failedAt < timing.cooldownMs) return fromLastGood(header, token, undefined);
+    try {
+      return await remote(header, token);
+    } catch (error) {
+      if (isAboutTheToken(error)) throw error;
+      failedAt = Date.now();
+      return fromLastGood(header, token, error);
+    }
+  };
+}
+
+/** What jose's key lookup throws when the set is fine but has no (single) key for this token. */
+function isAboutTheToken(error: unknown): boolean {
+  return error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys || error instanceof errors.JOSENotSupported;
+}
+
+/** OpenID Connect Discovery 1.0 §4: the document's issuer must equal the configured one. */
+async function discoverJwksUri(issuer: string, fetchImpl: FetchLike): Promise<URL> {
+  const url = `${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`;
+  const response = await guardedFetch(fetchImpl)(url, {
+    redirect: "manual",
+    signal: AbortSignal.timeout(KEY_FETCH_TIMEOUT_MS),
+    headers: { accept: "application/json" },
+  });
+  const document = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+  if (document?.issuer !== issuer || typeof document.jwks_uri !== "string") {
+    throw new KeySourceError("discovery document has another issuer or no jwks_uri");
+  }
+  const jwksUri = new URL(document.jwks_uri);
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(jwksUri.hostname);
+  if (jwksUri.protocol !== "https:" && !(jwksUri.protocol === "http:" && loopback)) {
+    throw new KeySourceError("discovery document's jwks_uri is not https");
+  }
+  return jwksUri;
+}
+
+function guardedFetch(fetchImpl: FetchLike): FetchLike {
+  return async (input, init) => {
+    let response: Response;
+    try {
+      response = await fetchImpl(input, init);
+    } catch (error) {
+      throw new KeySourceError("key source unreachable", { cause: error });
+    }
+    if (response.status !== 200) throw new KeySourceError(`key source answered HTTP ${response.status}`);
+    return response;
+  };
+}
