@@ -49,7 +49,7 @@ export function createApp(deps: AppDeps = {}): App {
 function refuseAll(error: BrokerError, logger: Logger): HttpHandler {
   return async (request) => {
     const response = errorResponse(error, request.requestId);
-    logger.request({ requestId: request.requestId, outcome: "failed", status: response.status, method: request.method, latencyMs: 0, code: error.code });
+    logger.request({ requestId: request.requestId, outcome: "failed", status: response.status, method: request.method, latencyMs: 0, code: error.code, sourceIp: request.sourceIp });
     return response;
   };
 }
