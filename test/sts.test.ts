@@ -6,6 +6,7 @@ import { encodePolicy } from "../lib/policy.ts";
 import { subjectHash } from "../lib/prefix.ts";
 import { createStsIssuer, federationName, isTransient, sessionName, stsError, type StsDeps } from "../lib/sts.ts";
 import { startStsEmulator, type StsEmulator } from "../dev/sts-emulator/index.ts";
+import { ledgered } from "./support/capture.ts";
 
 const policy = { version: "2.0" as const, statement: [{ effect: "allow" as const, action: ["name/cos:PutObject"], resource: ["qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/users/a/*"] }] };
 const request = { policy: encodePolicy(policy), subjectHash: "AbC-_0123456789abcdefghijklmnopqrstuvwxyzAB", durationSeconds: 900, timeoutMs: 1000 };
@@ -23,7 +24,7 @@ const config = (over: Partial<StsConfig> = {}): StsConfig => ({
 });
 
 beforeAll(async () => {
-  emulator = await startStsEmulator();
+  emulator = await startStsEmulator(ledgered());
 });
 afterAll(() => emulator.close());
 afterEach(() => emulator.reset());
