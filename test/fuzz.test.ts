@@ -151,8 +151,9 @@ describe("fuzzing the SCF handler", () => {
       { numRuns: 400 },
     );
     // The generators must reach both the issuing path and the refusals to mean anything.
-    expect(statuses.get(200) ?? 0).toBeGreaterThan(5);
-    expect([...statuses.keys()].filter((status) => status >= 400).length).toBeGreaterThan(3);
+    // (about 20 issued and over 50 each of 400, 401 and 405 per 400 runs are expected)
+    expect(statuses.get(200) ?? 0).toBeGreaterThanOrEqual(5);
+    expect([...statuses.keys()].filter((status) => status >= 400).length).toBeGreaterThanOrEqual(3);
   });
 });
 
