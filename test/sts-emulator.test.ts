@@ -867,3 +867,23 @@ describe("STS emulator: hostile and malformed requests", () => {
     await expect(sdk.GetCallerIdentity(null)).resolves.toMatchObject({ Type: "CAMUser" });
   });
 });
+
+describe("STS emulator: onSecret", () => {
+  it("is told every secret key and session token it is configured with or hands out", async () => {
+    const told: string[] = [];
+    const own = await startStsEmulator({ onSecret: (kind, value) => void told.push(`${kind}=${value}`) });
+    try {
+      const role = own.addTemporaryKey();
+      const issued = await client(own.port, asCredential(own.keys[0]!)).GetFederationToken({ Name: "alice", Policy: encode(policy), DurationSeconds: 900 });
+      expect(told).toEqual([
+        `secretKey=${own.keys[0]!.secretKey}`,
+        `secretKey=${role.secretKey}`,
+        `sessionToken=${role.token}`,
+        `tmpSecretKey=${issued.Credentials!.TmpSecretKey}`,
+        `sessionToken=${issued.Credentials!.Token}`,
+      ]);
+    } finally {
+      await own.close();
+    }
+  });
+});
