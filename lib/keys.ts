@@ -11,7 +11,9 @@ import {
   customFetch,
   errors,
   jwksCache,
+  type CompactJWSHeaderParameters,
   type ExportedJWKSCache,
+  type FlattenedJWSInput,
   type JSONWebKeySet,
   type JWTVerifyGetKey,
 } from "jose";
@@ -32,12 +34,15 @@ export interface KeyTiming {
    * a key the provider revoked meanwhile must stop working some day.
    */
   readonly maxStaleMs: number;
+  /**
+   * With no key at all (a cold start during an outage, a failed discovery), try again after
+   * this long: shorter than the cooldown, as nothing works meanwhile, but no hammering.
+   */
+  readonly noKeysRetryMs: number;
 }
 
-export const DEFAULT_KEY_TIMING: KeyTiming = { maxAgeMs: 10 * 60_000, cooldownMs: 30_000, maxStaleMs: 24 * 60 * 60_000 };
+export const DEFAULT_KEY_TIMING: KeyTiming = { maxAgeMs: 10 * 60_000, cooldownMs: 30_000, maxStaleMs: 24 * 60 * 60_000, noKeysRetryMs: 5000 };
 const KEY_FETCH_TIMEOUT_MS = 3000;
-/** After a failed discovery, fail fast for a while instead of hammering the issuer. */
-const DISCOVERY_RETRY_MS = 5000;
 
 export function keyResolver(
   config: Exclude<JwtConfig, { source: "secret" }>,
@@ -50,7 +55,7 @@ export function keyResolver(
   let resolved: Promise<JWTVerifyGetKey> | undefined;
   let failedAt = -Infinity;
   return async (header, token) => {
-    if (!resolved && Date.now() - failedAt < DISCOVERY_RETRY_MS) {
+    if (!resolved && Date.now() - failedAt < timing.noKeysRetryMs) {
       throw new KeySourceError("OIDC discovery failed recently");
     }
     resolved ??= discoverJwksUri(config.issuer, fetchImpl).then((url) => lastGoodKeySet(url, fetchImpl, timing));
@@ -77,7 +82,7 @@ function lastGoodKeySet(url: URL, fetchImpl: FetchLike, timing: KeyTiming): JWTV
   let failedAt = -Infinity;
   let fallback: { jwks: JSONWebKeySet; getKey: JWTVerifyGetKey } | undefined;
 
-  const fromLastGood: (...args: [...Parameters<JWTVerifyGetKey>, unknown]) => ReturnType<JWTVerifyGetKey> = async (header, token, cause) => {
+  const fromLastGood = async (header: CompactJWSHeaderParameters, token: FlattenedJWSInput, cause?: unknown) => {
     const { jwks, uat } = fetched;
     if (!jwks || !uat || Date.now() - uat > timing.maxStaleMs) throw new KeySourceError("no usable signing keys: the key source is failing", { cause });
     if (fallback?.jwks !== jwks) fallback = { jwks, getKey: createLocalJWKSet(jwks) };
@@ -91,7 +96,8 @@ function lastGoodKeySet(url: URL, fetchImpl: FetchLike, timing: KeyTiming): JWTV
   };
 
   return async (header, token) => {
-    if (Date.now() - failedAt < timing.cooldownMs) return fromLastGood(header, token, undefined);
+    const retryAfterMs = fetched.jwks ? timing.cooldownMs : timing.noKeysRetryMs;
+    if (Date.now() - failedAt < retryAfterMs) return fromLastGood(header, token);
     try {
       return await remote(header, token);
     } catch (error) {

@@ -101,6 +101,7 @@ export function createStsIssuer(config: StsConfig, env: Env = process.env, deps:
       const response = (await client.request(config.mode, stsParams(config, request), { signal })) as StsResponse;
       return { credentials: credentialsFrom(response) };
     } catch (caught) {
+      // An answer without credentials is a malformed one: worth another try.
       if (caught instanceof BrokerError) return { error: caught, transient: true };
       const error = caught as SdkError;
       return { error: stsError(error, signal.aborted, timeoutMs), transient: isTransient(error, signal.aborted) };

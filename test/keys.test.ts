@@ -29,7 +29,7 @@ afterEach(() => server?.close());
 
 async function jwksVerifier(timing: Partial<KeyTiming>, keys = [k1.publicJwk]): Promise<{ server: KeyServer; verify: TokenVerifier }> {
   server = await startKeyServer(keys);
-  const keyTiming = { maxAgeMs: 60_000, cooldownMs: 60_000, maxStaleMs: 60_000, ...timing };
+  const keyTiming = { maxAgeMs: 60_000, cooldownMs: 60_000, maxStaleMs: 60_000, noKeysRetryMs: 60_000, ...timing };
   return { server, verify: createTokenVerifier({ source: "jwks", jwksUrl: new URL(server.jwksUrl), issuer: undefined, audience: undefined }, { keyTiming }) };
 }
 
@@ -48,6 +48,17 @@ describe("an identity-provider outage", () => {
     server.down = true;
     for (let i = 0; i < 10; i += 1) expect(await outcome(verify(await signWith(k1)))).toBe("UpstreamError");
     expect(server.fetches).toBe(1);
+  });
+
+  it("recovers from a failure at cold start after the short no-keys retry, not the full cooldown", async () => {
+    const { server, verify } = await jwksVerifier({ noKeysRetryMs: 300 });
+    server.down = true;
+    expect(await outcome(verify(await signWith(k1)))).toBe("UpstreamError");
+    server.down = false;
+    expect(await outcome(verify(await signWith(k1)))).toBe("UpstreamError");
+    await sleep(350);
+    expect(await outcome(verify(await signWith(k1)))).toBe("ok");
+    expect(server.fetches).toBe(2);
   });
 
   it("refuses a kid it has never seen while the source is down (UpstreamError, never a pass), and picks it up on recovery", async () => {
@@ -80,7 +91,7 @@ describe("an identity-provider outage", () => {
       garbage ? new Response("<html>maintenance</html>", { status: 200 }) : fetch(input, init);
     const verify = createTokenVerifier(
       { source: "jwks", jwksUrl: new URL(server.jwksUrl), issuer: undefined, audience: undefined },
-      { fetch: fetchImpl, keyTiming: { maxAgeMs: 50, cooldownMs: 60_000, maxStaleMs: 60_000 } },
+      { fetch: fetchImpl, keyTiming: { maxAgeMs: 50, cooldownMs: 60_000, maxStaleMs: 60_000, noKeysRetryMs: 60_000 } },
     );
     expect(await outcome(verify(await signWith(k1)))).toBe("ok");
     garbage = true;
@@ -128,7 +139,7 @@ describe("OIDC discovery", () => {
     server = await startKeyServer([k1.publicJwk]);
     const verify = createTokenVerifier(
       { source: "discovery", issuer: server.url, audience: undefined },
-      { keyTiming: { maxAgeMs: 100, cooldownMs: 60_000, maxStaleMs: 60_000 } },
+      { keyTiming: { maxAgeMs: 100, cooldownMs: 60_000, maxStaleMs: 60_000, noKeysRetryMs: 60_000 } },
     );
     const token = () => signWith(k1, { sub: "alice", iss: server!.url });
     expect(await outcome(verify(await token()))).toBe("ok");
