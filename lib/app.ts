@@ -8,7 +8,7 @@ import { cacheCredentials } from "./cache.ts";
 import { loadConfig, type Config, type Env } from "./config.ts";
 import { BrokerError } from "./errors.ts";
 import { createHttpHandler, errorResponse, type HttpHandler } from "./http.ts";
-import type { FetchLike } from "./keys.ts";
+import type { FetchLike } from "./jwks.ts";
 import { createRateLimiter } from "./limit.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createStsIssuer, type CredentialIssuer } from "./sts.ts";

@@ -6,7 +6,7 @@
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { JwtConfig } from "./config.ts";
 import { BrokerError } from "./errors.ts";
-import { keyResolver, KeySourceError, type FetchLike, type KeyTiming } from "./keys.ts";
+import { keyResolver, KeySourceError, type FetchLike, type KeyTiming } from "./jwks.ts";
 
 export interface VerifiedClaims extends JWTPayload {
   readonly sub: string;
@@ -18,7 +18,7 @@ export interface AuthDeps {
   readonly fetch?: FetchLike;
   /** Milliseconds since the epoch. */
   readonly now?: () => number;
-  /** How long fetched keys are trusted and refetches spaced (lib/keys.ts); tests shorten it. */
+  /** How long fetched keys are trusted and refetches spaced (lib/jwks.ts); tests shorten it. */
   readonly keyTiming?: KeyTiming;
 }
 

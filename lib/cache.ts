@@ -10,20 +10,23 @@ import type { CredentialIssuer, CredentialRequest, IssuedCredentials } from "./s
 export interface CacheSettings {
   /** 0 turns reuse off. */
   readonly maxEntries: number;
-  /** Hand a credential out again only while at least this much of its lifetime remains. */
-  readonly minRemainingSeconds: number;
+  /**
+   * Hand a credential out again only while at least this much of its lifetime remains;
+   * undefined: two thirds of its requested duration (profiles may have their own).
+   */
+  readonly minRemainingSeconds: number | undefined;
 }
 
 /** `now`: milliseconds since the epoch, compared with STS's ExpiredTime. */
 export function cacheCredentials(issuer: CredentialIssuer, settings: CacheSettings, now: () => number = Date.now): CredentialIssuer {
   if (settings.maxEntries === 0) return issuer;
-  // The client SDKs refetch below 60 s, so anything under two minutes is useless to hand out.
-  const minRemaining = Math.max(MIN_DURATION_SECONDS, settings.minRemainingSeconds);
-  const usable = (credentials: IssuedCredentials) => credentials.expiredTime - now() / 1000 >= minRemaining;
   const entries = new Map<string, IssuedCredentials>();
 
   return {
     async requestCredentials(request) {
+      // The client SDKs refetch below 60 s, so anything under two minutes is useless to hand out.
+      const minRemaining = Math.max(MIN_DURATION_SECONDS, settings.minRemainingSeconds ?? Math.ceil((request.durationSeconds * 2) / 3));
+      const usable = (credentials: IssuedCredentials) => credentials.expiredTime - now() / 1000 >= minRemaining;
       const key = cacheKey(request);
       const cached = entries.get(key);
       entries.delete(key);

@@ -74,7 +74,6 @@ export function loadConfig(env: Env): Config {
   const { bucket, appid } = parseBucket(readVar(env, "COS_BUCKET"));
   const region = parseRegion(readVar(env, "COS_REGION"));
   const sts = parseSts(env, region);
-  const durationSeconds = parseDuration(readVar(env, "STS_DURATION_SECONDS"), sts.mode);
   return {
     bucket,
     appid,
@@ -82,10 +81,10 @@ export function loadConfig(env: Env): Config {
     jwt: parseJwt(env),
     prefixTemplate: parsePrefixTemplate(readVar(env, "PREFIX_TEMPLATE") ?? "users/{sub}/"),
     sts,
-    durationSeconds,
+    durationSeconds: parseDuration(readVar(env, "STS_DURATION_SECONDS"), sts.mode),
     corsOrigins: parseOrigins(readVar(env, "CORS_ORIGINS")),
     cosEndpoint: parseOptionalUrl("COS_ENDPOINT", readVar(env, "COS_ENDPOINT")),
-    cache: parseCache(env, durationSeconds),
+    cache: parseCache(env),
     rateLimit: parseRateLimit(env),
   };
 }
@@ -256,19 +255,15 @@ function parseOptionalUrl(variable: string, value: string | undefined): string |
   throw configError(variable, "is not an http(s) URL", "e.g. http://127.0.0.1:9200");
 }
 
-/** Credential reuse. By default a credential is handed out again while two thirds of its lifetime remain. */
-function parseCache(env: Env, durationSeconds: number): CacheSettings {
-  const fallback = Math.max(MIN_DURATION_SECONDS, Math.ceil((durationSeconds * 2) / 3));
+/** Credential reuse; an explicit minimum above a credential's lifetime means it is never reused. */
+function parseCache(env: Env): CacheSettings {
+  const minRemaining = readVar(env, "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS");
   return {
     maxEntries: parseInteger("CREDENTIAL_CACHE_MAX_ENTRIES", readVar(env, "CREDENTIAL_CACHE_MAX_ENTRIES"), DEFAULT_CACHE_MAX_ENTRIES, 0, 100_000, "0 turns reuse off"),
-    minRemainingSeconds: parseInteger(
-      "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS",
-      readVar(env, "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS"),
-      fallback,
-      MIN_DURATION_SECONDS,
-      durationSeconds,
-      `clients refetch below 60 s, and it cannot exceed STS_DURATION_SECONDS=${durationSeconds}`,
-    ),
+    minRemainingSeconds:
+      minRemaining === undefined
+        ? undefined
+        : parseInteger("CREDENTIAL_CACHE_MIN_REMAINING_SECONDS", minRemaining, 600, MIN_DURATION_SECONDS, MAX_DURATION_SECONDS.AssumeRole, "clients refetch below 60 s"),
   };
 }
 

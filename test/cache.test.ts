@@ -71,6 +71,19 @@ describe("cacheCredentials", () => {
     expect(calls).toHaveLength(2);
   });
 
+  it("by default reuses while two thirds of each credential's own lifetime remain, never under 120 s", async () => {
+    for (const [duration, reusableFor] of [[900, 300], [3600, 1200], [150, 30]] as const) {
+      const { clock, calls, inner } = fakeIssuer(duration);
+      const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: undefined }, () => clock.ms);
+      await issuer.requestCredentials(request({ durationSeconds: duration }));
+      clock.ms += reusableFor * 1000;
+      expect((await issuer.requestCredentials(request({ durationSeconds: duration }))).cached).toBe(true);
+      clock.ms += 1000;
+      expect((await issuer.requestCredentials(request({ durationSeconds: duration }))).cached).toBe(false);
+      expect(calls).toHaveLength(2);
+    }
+  });
+
   it("does not keep a credential that is already too short to reuse", async () => {
     const { calls, inner } = fakeIssuer(300);
     const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, () => NOW);

@@ -29,7 +29,7 @@ describe("loadConfig", () => {
       corsOrigins: [],
       sts: { mode: "GetFederationToken", endpoint: { host: "sts.tencentcloudapi.com", protocol: "https://" }, timeoutMs: 3000, maxAttempts: 3 },
       jwt: { source: "secret" },
-      cache: { maxEntries: 1000, minRemainingSeconds: 600 },
+      cache: { maxEntries: 1000, minRemainingSeconds: undefined },
       rateLimit: { perMinute: 60, burst: 20 },
     });
     expect(config.prefixTemplate.source).toBe("users/{sub}/");
@@ -91,7 +91,7 @@ describe("loadConfig", () => {
     ["too many STS attempts", { STS_MAX_ATTEMPTS: "9" }, /STS_MAX_ATTEMPTS/],
     ["a negative cache size", { CREDENTIAL_CACHE_MAX_ENTRIES: "-1" }, /CREDENTIAL_CACHE_MAX_ENTRIES .*0 turns reuse off/],
     ["reuse under two minutes", { CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "60" }, /CREDENTIAL_CACHE_MIN_REMAINING_SECONDS must be a whole number from 120/],
-    ["reuse longer than the lifetime", { STS_DURATION_SECONDS: "300", CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "301" }, /from 120 to 300 .*STS_DURATION_SECONDS=300/],
+    ["reuse longer than any lifetime", { CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "43201" }, /CREDENTIAL_CACHE_MIN_REMAINING_SECONDS must be a whole number from 120 to 43200/],
     ["a zero rate", { RATE_LIMIT_PER_MINUTE: "0" }, /RATE_LIMIT_PER_MINUTE/],
     ["a fractional rate", { RATE_LIMIT_PER_MINUTE: "0.5" }, /RATE_LIMIT_PER_MINUTE/],
     ["a zero burst", { RATE_LIMIT_BURST: "0" }, /RATE_LIMIT_BURST/],
@@ -107,14 +107,11 @@ describe("loadConfig", () => {
     expect(error?.message).not.toContain("tiny-secret-value");
   });
 
-  it("reads the hardening settings, with reuse defaulting to two thirds of the lifetime and never under 120 s", () => {
-    const config = load({ STS_MAX_ATTEMPTS: "1", CREDENTIAL_CACHE_MAX_ENTRIES: "0", RATE_LIMIT_PER_MINUTE: "600", RATE_LIMIT_BURST: "5" });
+  it("reads the retry, reuse and rate-limit settings", () => {
+    const config = load({ STS_MAX_ATTEMPTS: "1", CREDENTIAL_CACHE_MAX_ENTRIES: "0", CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "900", RATE_LIMIT_PER_MINUTE: "600", RATE_LIMIT_BURST: "5" });
     expect(config.sts.maxAttempts).toBe(1);
-    expect(config.cache.maxEntries).toBe(0);
+    expect(config.cache).toEqual({ maxEntries: 0, minRemainingSeconds: 900 });
     expect(config.rateLimit).toEqual({ perMinute: 600, burst: 5 });
-    expect(load({ STS_DURATION_SECONDS: "3600" }).cache.minRemainingSeconds).toBe(2400);
-    expect(load({ STS_DURATION_SECONDS: "120" }).cache.minRemainingSeconds).toBe(120);
-    expect(load({ CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "900" }).cache.minRemainingSeconds).toBe(900);
   });
 
   it("parses CORS origins and audiences as lists", () => {

@@ -1,5 +1,5 @@
 /**
- * lib/keys: JWKS and OIDC discovery through an identity-provider outage, key rotation and
+ * lib/jwks: JWKS and OIDC discovery through an identity-provider outage, key rotation and
  * a storm of unknown kids, counted on a loopback key server. Timings are shortened through
  * `keyTiming`; every wait is a real one, so the bounds below are generous.
  */
@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createTokenVerifier, type TokenVerifier } from "../lib/auth.ts";
 import { BrokerError } from "../lib/errors.ts";
-import type { KeyTiming } from "../lib/keys.ts";
+import type { KeyTiming } from "../lib/jwks.ts";
 import { rsaKey, signWith, startKeyServer, type KeyPairInfo, type KeyServer } from "./support/tokens.ts";
 
 async function outcome(promise: Promise<unknown>): Promise<string> {
