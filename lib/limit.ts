@@ -13,7 +13,7 @@ export interface RateLimit {
 /** Throws TooManyRequests (with the seconds until a token is back) when `key` has none left. */
 export type RateCheck = (key: string) => void;
 
-export const DEFAULT_MAX_KEYS = 10_000;
+const DEFAULT_MAX_KEYS = 10_000;
 
 /** `now`: milliseconds since the epoch. */
 export function createRateLimiter(limit: RateLimit, now: () => number = Date.now, maxKeys = DEFAULT_MAX_KEYS): RateCheck {
