@@ -3,6 +3,9 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The suite-wide leak check: capture all log output and every secret, scan after the run.
+    globalSetup: ["test/support/leak-check.ts"],
+    setupFiles: ["test/support/capture-setup.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

@@ -7,6 +7,8 @@ import { BrokerError } from "./errors.ts";
 import { longestPolicyLength, type BucketRef } from "./policy.ts";
 import { compilePrefixTemplate, type PrefixTemplate } from "./prefix.ts";
 import { builtInProfiles, parseProfiles, profileRuleError, type Profile, type ProfileWarning } from "./profiles.ts";
+import type { CacheSettings } from "./cache.ts";
+import type { RateLimit } from "./limit.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -31,6 +33,8 @@ export interface StsConfig {
   readonly region: string;
   readonly credentials: StsCredentialSource;
   readonly timeoutMs: number;
+  /** Attempts per request, counting the first; only transient failures are retried. */
+  readonly maxAttempts: number;
 }
 
 export interface Config extends BucketRef {
@@ -46,6 +50,8 @@ export interface Config extends BucketRef {
   readonly profileWarnings: readonly ProfileWarning[];
   /** Longest URL-encoded policy the broker sends to STS. */
   readonly maxPolicyLength: number;
+  readonly cache: CacheSettings;
+  readonly rateLimit: RateLimit;
 }
 
 /** The client SDKs refetch when under 60 s remain, so shorter credentials are useless (PRODUCT.md). */
@@ -58,6 +64,10 @@ export const DEFAULT_STS_TIMEOUT_MS = 3000;
 export const DEFAULT_MAX_POLICY_LENGTH = 2048;
 /** SCF caps all environment variables of a function together at 4 KB (PRODUCT.md). */
 const PLATFORM_ENV_BYTES = 4096;
+export const DEFAULT_STS_MAX_ATTEMPTS = 3;
+export const DEFAULT_CACHE_MAX_ENTRIES = 1000;
+export const DEFAULT_RATE_PER_MINUTE = 60;
+export const DEFAULT_RATE_BURST = 20;
 const MIN_JWT_SECRET_BYTES = 32;
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const ROLE_ARN = /^qcs::cam::uin\/\d+:(roleName\/[\w+=,.@-]{1,128}|role\/\d+)$/;
@@ -93,6 +103,8 @@ export function loadConfig(env: Env): Config {
     profiles,
     profileWarnings: warnings,
     maxPolicyLength,
+    cache: parseCache(env),
+    rateLimit: parseRateLimit(env),
   };
 }
 
@@ -228,6 +240,7 @@ function parseSts(env: Env, region: string): StsConfig {
     region,
     credentials: parseStsCredentials(env, mode),
     timeoutMs: parseInteger("STS_TIMEOUT_MS", readVar(env, "STS_TIMEOUT_MS"), DEFAULT_STS_TIMEOUT_MS, 100, 30_000),
+    maxAttempts: parseInteger("STS_MAX_ATTEMPTS", readVar(env, "STS_MAX_ATTEMPTS"), DEFAULT_STS_MAX_ATTEMPTS, 1, 5),
   };
 }
 
@@ -313,4 +326,23 @@ function parseOptionalUrl(variable: string, value: string | undefined): string |
     // fall through to the error below
   }
   throw configError(variable, "is not an http(s) URL", "e.g. http://127.0.0.1:9200");
+}
+
+/** Credential reuse; an explicit minimum above a credential's lifetime means it is never reused. */
+function parseCache(env: Env): CacheSettings {
+  const minRemaining = readVar(env, "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS");
+  return {
+    maxEntries: parseInteger("CREDENTIAL_CACHE_MAX_ENTRIES", readVar(env, "CREDENTIAL_CACHE_MAX_ENTRIES"), DEFAULT_CACHE_MAX_ENTRIES, 0, 100_000, "0 turns reuse off"),
+    minRemainingSeconds:
+      minRemaining === undefined
+        ? undefined
+        : parseInteger("CREDENTIAL_CACHE_MIN_REMAINING_SECONDS", minRemaining, 600, MIN_DURATION_SECONDS, MAX_DURATION_SECONDS.AssumeRole, "clients refetch below 60 s"),
+  };
+}
+
+function parseRateLimit(env: Env): RateLimit {
+  return {
+    perMinute: parseInteger("RATE_LIMIT_PER_MINUTE", readVar(env, "RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_PER_MINUTE, 1, 60_000),
+    burst: parseInteger("RATE_LIMIT_BURST", readVar(env, "RATE_LIMIT_BURST"), DEFAULT_RATE_BURST, 1, 10_000),
+  };
 }
