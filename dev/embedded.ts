@@ -7,7 +7,7 @@
 import { readVar, type Env } from "../lib/config.ts";
 import { credentialsFrom, startCosServer, type CosServer, type CosServerOptions } from "./cos-server/index.ts";
 import { devEnv, usesRealSts } from "./defaults.ts";
-import { startStsEmulator, type StsEmulator } from "./sts-emulator/index.ts";
+import { startStsEmulator, type StsEmulator, type StsEmulatorOptions } from "./sts-emulator/index.ts";
 
 export interface EmbeddedCloud {
   /** The environment given, with the embedded defaults filled in. */
@@ -18,14 +18,18 @@ export interface EmbeddedCloud {
   close(): Promise<void>;
 }
 
-export type EmbeddedCloudOptions = Pick<CosServerOptions, "host" | "corsOrigins" | "onCall">;
+export interface EmbeddedCloudOptions extends Pick<CosServerOptions, "host" | "corsOrigins" | "onCall"> {
+  /** Passed to the STS emulator (tests hand in a hook that records every secret it issues). */
+  readonly emulator?: StsEmulatorOptions;
+}
 
 export async function startEmbeddedCloud(given: Env, options: EmbeddedCloudOptions = {}): Promise<EmbeddedCloud> {
   if (usesRealSts(given)) return { env: { ...given }, close: async () => undefined };
-  const emulator = await startStsEmulator();
+  const { emulator: emulatorOptions, ...cosOptions } = options;
+  const emulator = await startStsEmulator(emulatorOptions);
   const [key] = emulator.keys;
   const env = devEnv(given, { url: emulator.url, secretId: key?.secretId ?? "", secretKey: key?.secretKey ?? "" });
-  const cos = await startCosServer({ ...options, credentials: credentialsFrom(emulator), region: env.COS_REGION!, buckets: [env.COS_BUCKET!] });
+  const cos = await startCosServer({ ...cosOptions, credentials: credentialsFrom(emulator), region: env.COS_REGION!, buckets: [env.COS_BUCKET!] });
   env.COS_ENDPOINT = readVar(env, "COS_ENDPOINT") ?? cos.url;
   return {
     env,

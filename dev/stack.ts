@@ -11,7 +11,7 @@ import { DEV_JWT_SECRET, mintToken, usesRealSts } from "./defaults.ts";
 import { startEmbeddedCloud } from "./embedded.ts";
 import { startLocalServer, type LocalServer } from "./local-server.ts";
 import { startSiteServer, type SiteConfig, type SiteServer } from "./site.ts";
-import type { StsEmulator } from "./sts-emulator/index.ts";
+import type { StsEmulator, StsEmulatorOptions } from "./sts-emulator/index.ts";
 
 export interface DevStack {
   /** the environment the broker runs on, defaults filled in */
@@ -31,6 +31,8 @@ export interface DevStackOptions {
   readonly sitePort?: number;
   /** the broker's request log; default one JSON line per request on stdout */
   readonly logger?: Logger;
+  /** passed to the STS emulator on embedded defaults */
+  readonly emulator?: StsEmulatorOptions;
 }
 
 export async function startDevStack(given: Env, options: DevStackOptions = {}): Promise<DevStack> {
@@ -47,6 +49,7 @@ export async function startDevStack(given: Env, options: DevStackOptions = {}): 
   const logger = options.logger ?? createLogger();
   const cloud = await startEmbeddedCloud(given, {
     host,
+    emulator: options.emulator,
     corsOrigins: [site.origin],
     // One line per COS request, with the policy's reason when it refused one.
     onCall: (call) =>

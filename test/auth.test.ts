@@ -4,21 +4,13 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTokenVerifier, MAX_TOKEN_BYTES } from "../lib/auth.ts";
 import type { JwtConfig } from "../lib/config.ts";
-import { BrokerError } from "../lib/errors.ts";
 import { hsToken, rawToken, rsaKey, secretBytes, signWith, startKeyServer, TEST_SECRET, type KeyPairInfo, type KeyServer } from "./support/tokens.ts";
+import { outcomeOf } from "./support/outcome.ts";
 
 const secretConfig = (over: Partial<JwtConfig> = {}): JwtConfig =>
   ({ source: "secret", secret: secretBytes(), issuer: undefined, audience: undefined, ...over }) as JwtConfig;
 const now = () => Math.floor(Date.now() / 1000);
 
-async function outcome(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return "ok";
-  } catch (error) {
-    return error instanceof BrokerError ? error.code : `unexpected ${String(error)}`;
-  }
-}
 
 describe("createTokenVerifier with JWT_SECRET", () => {
   const verify = createTokenVerifier(secretConfig());
@@ -55,37 +47,37 @@ describe("createTokenVerifier with JWT_SECRET", () => {
     ["a JWE-shaped token", async () => "a.b.c.d.e"],
     ["an oversize token", () => hsToken({ sub: "alice", pad: "x".repeat(MAX_TOKEN_BYTES) })],
   ])("refuses %s with InvalidToken", async (_why, make) => {
-    expect(await outcome(verify(await make()))).toBe("InvalidToken");
+    expect(await outcomeOf(verify(await make()))).toBe("InvalidToken");
   });
 
   it("refuses an RS256 token when configured for HS", async () => {
     const key = await rsaKey();
-    expect(await outcome(verify(await signWith(key)))).toBe("InvalidToken");
+    expect(await outcomeOf(verify(await signWith(key)))).toBe("InvalidToken");
   });
 
   it("checks iss and aud when configured", async () => {
     const strict = createTokenVerifier(secretConfig({ issuer: "https://id.example", audience: ["app"] }));
     await expect(strict(await hsToken({ sub: "a", iss: "https://id.example", aud: "app" }))).resolves.toBeTruthy();
     for (const claims of [{ sub: "a", iss: "https://evil.example", aud: "app" }, { sub: "a", iss: "https://id.example", aud: "other" }, { sub: "a", aud: "app" }]) {
-      expect(await outcome(strict(await hsToken(claims)))).toBe("InvalidToken");
+      expect(await outcomeOf(strict(await hsToken(claims)))).toBe("InvalidToken");
     }
   });
 
   it("allows a small clock skew, no more", async () => {
-    expect(await outcome(verify(await hsToken({ sub: "a", exp: now() - 10 })))).toBe("ok");
-    expect(await outcome(verify(await hsToken({ sub: "a", nbf: now() + 10 })))).toBe("ok");
-    expect(await outcome(verify(await hsToken({ sub: "a", exp: now() - 90 })))).toBe("InvalidToken");
+    expect(await outcomeOf(verify(await hsToken({ sub: "a", exp: now() - 10 })))).toBe("ok");
+    expect(await outcomeOf(verify(await hsToken({ sub: "a", nbf: now() + 10 })))).toBe("ok");
+    expect(await outcomeOf(verify(await hsToken({ sub: "a", exp: now() - 90 })))).toBe("InvalidToken");
   });
 
   it("uses the injected clock", async () => {
     const later = createTokenVerifier(secretConfig(), { now: () => Date.now() + 3600_000 });
-    expect(await outcome(later(await hsToken({ sub: "a", exp: now() + 600 })))).toBe("InvalidToken");
+    expect(await outcomeOf(later(await hsToken({ sub: "a", exp: now() + 600 })))).toBe("InvalidToken");
   });
 
   it("property: arbitrary strings never verify and never throw anything but InvalidToken", async () => {
     await fc.assert(
       fc.asyncProperty(fc.oneof(fc.string({ unit: "binary" }), fc.stringMatching(/^[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/)), async (token) => {
-        expect(await outcome(verify(token))).toBe("InvalidToken");
+        expect(await outcomeOf(verify(token))).toBe("InvalidToken");
       }),
       { numRuns: 300 },
     );
@@ -123,12 +115,12 @@ describe("createTokenVerifier with a JWKS", () => {
     const jwkJson = JSON.stringify(key.publicJwk);
     for (const material of [pem, jwkJson, key.publicJwk.n ?? ""]) {
       const token = await new SignJWT({ sub: "mallory", exp: now() + 60 }).setProtectedHeader({ alg: "HS256", kid: "k1" }).sign(new TextEncoder().encode(material));
-      expect(await outcome(verify(token))).toBe("InvalidToken");
+      expect(await outcomeOf(verify(token))).toBe("InvalidToken");
     }
   });
 
   it("refuses an HS256 token signed with a shared secret", async () => {
-    expect(await outcome(verify(await hsToken({ sub: "alice" }, { secret: TEST_SECRET, header: { kid: "k1" } })))).toBe("InvalidToken");
+    expect(await outcomeOf(verify(await hsToken({ sub: "alice" }, { secret: TEST_SECRET, header: { kid: "k1" } })))).toBe("InvalidToken");
   });
 
   it("ignores key locations in the token header (jwk, jku, x5u)", async () => {
@@ -139,7 +131,7 @@ describe("createTokenVerifier with a JWKS", () => {
       { jku: "http://127.0.0.1:1/evil.json" },
       { x5u: "http://127.0.0.1:1/evil.pem" },
     ]) {
-      expect(await outcome(verify(await signWith(attacker, { sub: "mallory" }, header)))).toBe("InvalidToken");
+      expect(await outcomeOf(verify(await signWith(attacker, { sub: "mallory" }, header)))).toBe("InvalidToken");
     }
     // At most the one cooldown-bounded refetch for the unknown key material.
     expect(server.fetches - fetchesBefore).toBeLessThanOrEqual(1);
@@ -147,12 +139,12 @@ describe("createTokenVerifier with a JWKS", () => {
 
   it("refuses a token whose kid is not in the set", async () => {
     const stranger = await rsaKey("unknown");
-    expect(await outcome(verify(await signWith(stranger)))).toBe("InvalidToken");
+    expect(await outcomeOf(verify(await signWith(stranger)))).toBe("InvalidToken");
   });
 
   it("answers UpstreamError, never a pass, when the JWKS cannot be fetched", async () => {
     const down = createTokenVerifier({ source: "jwks", jwksUrl: new URL("http://127.0.0.1:9/jwks.json"), issuer: undefined, audience: undefined });
-    expect(await outcome(down(await signWith(key)))).toBe("UpstreamError");
+    expect(await outcomeOf(down(await signWith(key)))).toBe("UpstreamError");
   });
 });
 
@@ -172,11 +164,11 @@ describe("createTokenVerifier with OIDC discovery", () => {
       await expect(verify(await signWith(key, { sub: "alice", iss: server.url }))).resolves.toMatchObject({ sub: "alice" });
     }
     expect(server.discoveryFetches).toBe(1);
-    expect(await outcome(verify(await signWith(key, { sub: "alice", iss: "https://other.example" })))).toBe("InvalidToken");
+    expect(await outcomeOf(verify(await signWith(key, { sub: "alice", iss: "https://other.example" })))).toBe("InvalidToken");
   });
 
   it("refuses a discovery document that names another issuer", async () => {
     const verify = createTokenVerifier({ source: "discovery", issuer: `${server.url}/tenant`, audience: undefined });
-    expect(await outcome(verify(await signWith(key, { sub: "alice", iss: `${server.url}/tenant` })))).toBe("UpstreamError");
+    expect(await outcomeOf(verify(await signWith(key, { sub: "alice", iss: `${server.url}/tenant` })))).toBe("UpstreamError");
   });
 });

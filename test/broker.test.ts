@@ -5,6 +5,7 @@ import { createBroker, grantFor, type Audit } from "../lib/broker.ts";
 import { loadConfig } from "../lib/config.ts";
 import type { BrokerError } from "../lib/errors.ts";
 import type { CredentialIssuer, CredentialRequest } from "../lib/sts.ts";
+import { codeOf } from "./support/outcome.ts";
 import { hsToken, TEST_SECRET } from "./support/tokens.ts";
 
 const env = { COS_BUCKET: "examplebucket-1250000000", COS_REGION: "ap-guangzhou", JWT_SECRET: TEST_SECRET, STS_SECRET_ID: "i", STS_SECRET_KEY: "k", STS_TIMEOUT_MS: "2500" };
@@ -85,15 +86,6 @@ describe("grantFor and the broker with profiles", () => {
   });
   const custom = loadConfig({ ...env, STS_PROFILES: profiles });
   const alice = { sub: "alice" };
-  const codeOf = (run: () => unknown) => {
-    try {
-      run();
-      return "ok";
-    } catch (error) {
-      return (error as BrokerError).code;
-    }
-  };
-
   it("chooses the key for a filename, scopes the grant to it and returns it", async () => {
     const requests: CredentialRequest[] = [];
     const broker = createBroker({ config: custom, issuer: recordingIssuer(requests), verifyToken: createTokenVerifier(custom.jwt), now: () => NOW });

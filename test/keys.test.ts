@@ -1,19 +1,13 @@
 import { describe, expect, it } from "vitest";
-import type { BrokerError } from "../lib/errors.ts";
 import { chooseKey, longestChosenKey } from "../lib/keys.ts";
 import type { Profile } from "../lib/profiles.ts";
+import { codeOf } from "./support/outcome.ts";
 
 const avatar: Profile = { name: "avatar", actions: ["name/cos:PutObject"], resources: ["*"], conditions: {}, extensions: ["png", "jpg", "webp"] };
 const NOW = Date.UTC(2026, 2, 9, 12);
 const choose = (filename: unknown, nowMs = NOW) => chooseKey(avatar, "users/alice/", filename, nowMs);
-const codeOf = (filename: unknown) => {
-  try {
-    choose(filename);
-    return "ok";
-  } catch (error) {
-    return (error as BrokerError).code;
-  }
-};
+
+const codeOfChoosing = (filename: unknown) => codeOf(() => choose(filename));
 
 describe("chooseKey", () => {
   it("answers <prefix><yyyy>/<mm>/<random>.<ext>, the extension lower-cased", () => {
@@ -33,13 +27,13 @@ describe("chooseKey", () => {
   });
 
   it.each(["me.gif", "me.html", "me.png.exe", "me.svg"])("refuses %j, outside the allow-list, with 403", (filename) => {
-    expect(codeOf(filename)).toBe("ScopeNotAllowed");
+    expect(codeOfChoosing(filename)).toBe("ScopeNotAllowed");
   });
 
   it.each([["no extension", "photo"], ["a dot file", ".png"], ["an empty extension", "me."], ["a path", "a/b.png"], ["a Windows path", "a\\b.png"], ["a control character", "me\u0000.png"], ["an extension with a space", "me. png"], ["a long extension", `me.${"p".repeat(17)}`], ["empty", ""], ["too long", `${"a".repeat(252)}.png`], ["a number", 7], ["an object", { name: "a.png" }]])(
     "answers 400 for a malformed file name (%s)",
     (_why, filename) => {
-      expect(codeOf(filename)).toBe("BadRequest");
+      expect(codeOfChoosing(filename)).toBe("BadRequest");
     },
   );
 

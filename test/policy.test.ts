@@ -1,23 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { BrokerError } from "../lib/errors.ts";
 import { evaluatePolicy } from "../lib/evaluate.ts";
 import { buildPolicy, encodePolicy, longestPolicyLength, MAX_SCOPE_ITEMS, resourceOf, type Narrowing } from "../lib/policy.ts";
 import { compilePrefixTemplate } from "../lib/prefix.ts";
 import { builtInProfiles, type Profile } from "../lib/profiles.ts";
+import { codeOf } from "./support/outcome.ts";
 
 const bucket = { bucket: "examplebucket-1250000000", region: "ap-guangzhou", appid: "1250000000" };
 const upload = builtInProfiles.get("upload")!;
 const prefix = "users/alice/";
+const refusal = (narrowing: { key?: unknown; scope?: unknown }) => codeOf(() => build(narrowing));
 const build = (narrowing: { key?: unknown; scope?: unknown }) => buildPolicy({ bucket, prefix, profile: upload, narrowing });
 const item = (over: Record<string, unknown> = {}) => ({ action: "name/cos:PutObject", bucket: bucket.bucket, region: bucket.region, prefix: "users/alice/a.png", ...over });
-const refusal = (narrowing: { key?: unknown; scope?: unknown }) => {
-  try {
-    build(narrowing);
-    return "ok";
-  } catch (error) {
-    return (error as BrokerError).code;
-  }
-};
 
 describe("buildPolicy", () => {
   it("grants the upload profile on the user's prefix", () => {
@@ -90,14 +83,6 @@ describe("buildPolicy", () => {
 
 const profile = (over: Partial<Profile>): Profile => ({ name: "custom", actions: ["name/cos:GetObject"], resources: ["*"], conditions: {}, ...over });
 const buildWith = (p: Profile, narrowing: Narrowing = {}, sourceIp?: string) => buildPolicy({ bucket, prefix, profile: p, narrowing, sourceIp });
-const codeOf = (run: () => unknown) => {
-  try {
-    run();
-    return "ok";
-  } catch (error) {
-    return (error as BrokerError).code;
-  }
-};
 
 describe("buildPolicy with profiles", () => {
   it.each([

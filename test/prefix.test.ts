@@ -1,16 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { BrokerError } from "../lib/errors.ts";
 import { checkKeyInPrefix, compilePrefixTemplate, keyUnderPrefix, prefixFor, subjectHash } from "../lib/prefix.ts";
+import { codeOf } from "./support/outcome.ts";
 
-const codeOf = (fn: () => unknown) => {
-  try {
-    fn();
-    return "ok";
-  } catch (error) {
-    return error instanceof BrokerError ? error.code : `threw ${(error as Error).message}`;
-  }
-};
 
 describe("compilePrefixTemplate", () => {
   it.each(["users/{sub}/", "users/{sub}", "{sub_hash}/", "t/{tenant}/u/{sub}/", "u-{sub}/"])("accepts %s", (template) => {

@@ -2,17 +2,17 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { credentialsFrom, startCosServer, type CosServer } from "../dev/cos-server/index.ts";
-import { startStsEmulator, type StsEmulator } from "../dev/sts-emulator/index.ts";
+import type { StsEmulator } from "../dev/sts-emulator/index.ts";
 import { encodePolicy, resourceOf, type CamPolicy } from "../lib/policy.ts";
 import { cleanupPolicy, judgeProbe, probeFence, type ProbePlan, type ProbeResult } from "../lib/probe.ts";
 import { createStsIssuer } from "../lib/sts.ts";
-import { APPID, BUCKET, REGION } from "./support/harness.ts";
+import { APPID, BUCKET, REGION, startTestEmulator } from "./support/harness.ts";
 
 const bucket = { bucket: BUCKET, region: REGION, appid: APPID };
 let emulator: StsEmulator;
 let cos: CosServer;
 beforeAll(async () => {
-  emulator = await startStsEmulator();
+  emulator = await startTestEmulator();
   cos = await startCosServer({ credentials: credentialsFrom(emulator), region: REGION, buckets: [BUCKET] });
 });
 afterAll(async () => {

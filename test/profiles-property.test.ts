@@ -8,11 +8,10 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isBucketAction, KNOWN_ACTIONS } from "../lib/actions.ts";
 import { evaluatePolicy } from "../lib/evaluate.ts";
-import { createLogger } from "../lib/log.ts";
 import type { CamPolicy } from "../lib/policy.ts";
 import { compilePrefixTemplate, prefixFor } from "../lib/prefix.ts";
 import { createHandler } from "../functions/issue-credentials/index.ts";
-import { APPID, bearer, BUCKET, context, functionUrlEvent, parse, REGION, startHarness, type Harness } from "./support/harness.ts";
+import { APPID, bearer, BUCKET, context, functionUrlEvent, parse, REGION, startHarness, testLogger, type Harness } from "./support/harness.ts";
 import { hsToken } from "./support/tokens.ts";
 
 const ROOT = `qcs::cos:${REGION}:uid/${APPID}:${BUCKET}/`;
@@ -80,7 +79,7 @@ describe("property: custom profiles never reach past the user's prefix or the pr
     let allowedSeen = 0;
     await fc.assert(
       fc.asyncProperty(arbProfile, fc.constantFrom(...SUBJECTS), arbAsk, fc.array(arbCosRequest, { minLength: 20, maxLength: 20 }), async (definition, sub, ask, cosRequests) => {
-        const handler = createHandler({ env: { ...h.env, STS_PROFILES: JSON.stringify({ custom: definition }) }, logger: createLogger(() => {}) });
+        const handler = createHandler({ env: { ...h.env, STS_PROFILES: JSON.stringify({ custom: definition }) }, logger: testLogger() });
         const body = { profile: "custom", ...("extensions" in definition ? { filename: "Photo.PNG" } : ask) };
         const token = await hsToken({ sub });
         const response = await handler(functionUrlEvent({ headers: bearer(token), body: JSON.stringify(body), sourceIp: SOURCE_IP }), context());

@@ -10,7 +10,8 @@ import { join, resolve } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevStack, type DevStack } from "../dev/stack.ts";
-import { createLogger } from "../lib/log.ts";
+import { ledgered } from "./support/capture.ts";
+import { testLogger } from "./support/harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -29,7 +30,7 @@ describe.skipIf(!found && !required)("the static site in headless Chromium", () 
 
   beforeAll(async () => {
     if (!found) throw new Error(`REQUIRE_CHROMIUM=1 but ${CHROMIUM} does not exist: apt-get install chromium`);
-    stack = await startDevStack({}, { logger: createLogger(() => undefined) });
+    stack = await startDevStack({}, { logger: testLogger(), emulator: ledgered() });
     profileDir = mkdtempSync(join(tmpdir(), "chromium-profile-"));
     context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: FLAGS });
     page = context.pages()[0] ?? (await context.newPage());

@@ -4,12 +4,11 @@
  * wider than asked for) and a webhook receiver, plus the timer handler with its log captured.
  */
 import { credentialsFrom, startCosServer, type CosServer } from "../../dev/cos-server/index.ts";
-import { startStsEmulator, type StsEmulator } from "../../dev/sts-emulator/index.ts";
+import type { StsEmulator } from "../../dev/sts-emulator/index.ts";
 import { createCheckHandler, type CheckHandler } from "../../functions/credential-check/index.ts";
 import type { Env } from "../../lib/config.ts";
-import { createLogger } from "../../lib/log.ts";
 import type { CamPolicy } from "../../lib/policy.ts";
-import { BUCKET, REGION } from "./harness.ts";
+import { brokerEnv, BUCKET, REGION, startTestEmulator, testLogger } from "./harness.ts";
 import { TEST_SECRET } from "./tokens.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "./webhook.ts";
 
@@ -30,7 +29,7 @@ export interface CheckStack {
 export const timerEvent = (name = "every-5-minutes") => ({ Type: "Timer", TriggerName: name, Time: "2026-01-01T00:00:00Z", Message: "" });
 
 export async function startCheckStack(): Promise<CheckStack> {
-  const emulator = await startStsEmulator();
+  const emulator = await startTestEmulator();
   const webhook = await startWebhookReceiver();
   const lookup = credentialsFrom(emulator);
   const stack = {
@@ -45,16 +44,7 @@ export async function startCheckStack(): Promise<CheckStack> {
     },
   });
   const key = emulator.keys[0]!;
-  const env: Env = {
-    COS_BUCKET: BUCKET,
-    COS_REGION: REGION,
-    JWT_SECRET: TEST_SECRET,
-    STS_ENDPOINT: emulator.url,
-    STS_SECRET_ID: key.secretId,
-    STS_SECRET_KEY: key.secretKey,
-    COS_ENDPOINT: cos.url,
-    ALERT_WEBHOOK_URL: webhook.url,
-  };
+  const env = brokerEnv(emulator, { COS_ENDPOINT: cos.url, ALERT_WEBHOOK_URL: webhook.url });
   return Object.assign(stack, {
     emulator,
     cos,
@@ -62,7 +52,7 @@ export async function startCheckStack(): Promise<CheckStack> {
     env,
     handler(extra: Env = {}) {
       const lines: string[] = [];
-      return { handle: createCheckHandler({ env: { ...env, ...extra }, logger: createLogger((line) => lines.push(line)) }), lines };
+      return { handle: createCheckHandler({ env: { ...env, ...extra }, logger: testLogger((line) => lines.push(line)) }), lines };
     },
     secrets: () => [
       key.secretKey,

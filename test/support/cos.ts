@@ -11,11 +11,9 @@ import { join } from "node:path";
 import COS from "cos-nodejs-sdk-v5";
 import { startCosServer, credentialsFrom, type CosServer, type CosServerOptions } from "../../dev/cos-server/index.ts";
 import { startLocalServer, type LocalServer } from "../../dev/local-server.ts";
-import { startStsEmulator, type StsEmulator } from "../../dev/sts-emulator/index.ts";
+import type { StsEmulator } from "../../dev/sts-emulator/index.ts";
 import type { Env } from "../../lib/config.ts";
-import { createLogger } from "../../lib/log.ts";
-import { APPID, BUCKET, REGION } from "./harness.ts";
-import { TEST_SECRET } from "./tokens.ts";
+import { APPID, brokerEnv, BUCKET, REGION, startTestEmulator, testLogger } from "./harness.ts";
 
 export const HOST = `${BUCKET}.cos.${REGION}.myqcloud.com`;
 export const AT = { Bucket: BUCKET, Region: REGION } as const;
@@ -42,20 +40,11 @@ export interface CosStack {
 
 export async function startCosStack(options: { env?: Env; cos?: Partial<CosServerOptions> } = {}): Promise<CosStack> {
   let offsetMs = 0;
-  const emulator = await startStsEmulator();
+  const emulator = await startTestEmulator();
   const cos = await startCosServer({ credentials: credentialsFrom(emulator), region: REGION, buckets: [BUCKET], now: () => Date.now() + offsetMs, ...options.cos });
   const key = emulator.keys[0]!;
-  const env: Env = {
-    COS_BUCKET: BUCKET,
-    COS_REGION: REGION,
-    JWT_SECRET: TEST_SECRET,
-    STS_ENDPOINT: emulator.url,
-    STS_SECRET_ID: key.secretId,
-    STS_SECRET_KEY: key.secretKey,
-    COS_ENDPOINT: cos.url,
-    ...options.env,
-  };
-  const broker = await startLocalServer({ env, logger: createLogger(() => undefined) });
+  const env = brokerEnv(emulator, { COS_ENDPOINT: cos.url, ...options.env });
+  const broker = await startLocalServer({ env, logger: testLogger() });
   const confDir = mkdtempSync(join(tmpdir(), "cos-sdk-"));
   const answers: BrokerAnswer[] = [];
   // The SDK keeps resumable-upload ids in ConfCwd; a temp folder keeps them out of $HOME.

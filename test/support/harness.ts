@@ -4,7 +4,7 @@
  * events shaped like the platform's.
  */
 import type { Env } from "../../lib/config.ts";
-import { createLogger } from "../../lib/log.ts";
+import { createLogger, type LogSink, type Logger } from "../../lib/log.ts";
 import { startStsEmulator, type StsEmulator, type StsEmulatorOptions } from "../../dev/sts-emulator/index.ts";
 import { createHandler, type ScfHandler } from "../../functions/issue-credentials/index.ts";
 import type { ScfContext } from "../../functions/issue-credentials/event.ts";
@@ -30,8 +30,11 @@ export interface HarnessOptions {
   readonly envFrom?: (emulator: StsEmulator) => Env;
 }
 
-export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const emulator = await startStsEmulator(ledgered(options.emulator));
+/** A loopback STS emulator whose every secret goes to the leak ledger. */
+export const startTestEmulator = (options?: StsEmulatorOptions): Promise<StsEmulator> => startStsEmulator(ledgered(options));
+
+/** The broker's variables for a loopback emulator, `extra` on top; the secrets among them go to the ledger. */
+export function brokerEnv(emulator: StsEmulator, extra: Env = {}): Env {
   const key = emulator.keys[0]!;
   const env: Env = {
     COS_BUCKET: BUCKET,
@@ -40,12 +43,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     STS_ENDPOINT: emulator.url,
     STS_SECRET_ID: key.secretId,
     STS_SECRET_KEY: key.secretKey,
-    ...options.env,
-    ...options.envFrom?.(emulator),
+    ...extra,
   };
-  for (const name of ["JWT_SECRET", "STS_SECRET_KEY", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"]) recordSecret(name, env[name]);
+  for (const name of ["JWT_SECRET", "STS_SECRET_KEY", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN", "ALERT_WEBHOOK_URL"]) recordSecret(name, env[name]);
+  return env;
+}
+
+/** A logger whose lines a test may keep, and which the leak check always sees. */
+export const testLogger = (keep: LogSink = () => undefined): Logger => createLogger(capturingSink(keep));
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const emulator = await startTestEmulator(options.emulator);
+  const env = brokerEnv(emulator, { ...options.env, ...options.envFrom?.(emulator) });
   const logLines: string[] = [];
-  const handler = createHandler({ env, logger: createLogger(capturingSink((line) => logLines.push(line))) });
+  const handler = createHandler({ env, logger: testLogger((line) => logLines.push(line)) });
   return { emulator, handler, env, logLines, close: () => emulator.close() };
 }
 
