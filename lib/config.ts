@@ -50,6 +50,28 @@ const MIN_JWT_SECRET_BYTES = 32;
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const ROLE_ARN = /^qcs::cam::uin\/\d+:(roleName\/[\w+=,.@-]{1,128}|role\/\d+)$/;
 
+/** Every variable an operator may set; loadConfig reads no other (serverless.yml is tested against it). */
+export const CONFIG_VARIABLES = [
+  "COS_BUCKET",
+  "COS_REGION",
+  "JWT_SECRET",
+  "JWT_JWKS_URL",
+  "JWT_ISSUER",
+  "JWT_AUDIENCE",
+  "PREFIX_TEMPLATE",
+  "STS_ROLE_ARN",
+  "STS_SECRET_ID",
+  "STS_SECRET_KEY",
+  "STS_ENDPOINT",
+  "STS_DURATION_SECONDS",
+  "STS_TIMEOUT_MS",
+  "CORS_ORIGINS",
+  "COS_ENDPOINT",
+] as const;
+/** The execution role's key, injected by SCF under reserved names: never set in serverless.yml. */
+export const PLATFORM_VARIABLES = ["TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"] as const;
+type Variable = (typeof CONFIG_VARIABLES)[number] | (typeof PLATFORM_VARIABLES)[number];
+
 export function configError(variable: string, problem: string, fix: string): BrokerError {
   return new BrokerError("ConfigError", `${variable} ${problem}: ${fix}`);
 }
@@ -60,20 +82,23 @@ export function readVar(env: Env, name: string): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;
 }
 
+/** readVar limited to the lists above, so the config cannot read a variable they do not name. */
+const read: (env: Env, name: Variable) => string | undefined = readVar;
+
 export function loadConfig(env: Env): Config {
-  const { bucket, appid } = parseBucket(readVar(env, "COS_BUCKET"));
-  const region = parseRegion(readVar(env, "COS_REGION"));
+  const { bucket, appid } = parseBucket(read(env, "COS_BUCKET"));
+  const region = parseRegion(read(env, "COS_REGION"));
   const sts = parseSts(env, region);
   return {
     bucket,
     appid,
     region,
     jwt: parseJwt(env),
-    prefixTemplate: parsePrefixTemplate(readVar(env, "PREFIX_TEMPLATE") ?? "users/{sub}/"),
+    prefixTemplate: parsePrefixTemplate(read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/"),
     sts,
-    durationSeconds: parseDuration(readVar(env, "STS_DURATION_SECONDS"), sts.mode),
-    corsOrigins: parseOrigins(readVar(env, "CORS_ORIGINS")),
-    cosEndpoint: parseOptionalUrl("COS_ENDPOINT", readVar(env, "COS_ENDPOINT")),
+    durationSeconds: parseDuration(read(env, "STS_DURATION_SECONDS"), sts.mode),
+    corsOrigins: parseOrigins(read(env, "CORS_ORIGINS")),
+    cosEndpoint: parseOptionalUrl("COS_ENDPOINT", read(env, "COS_ENDPOINT")),
   };
 }
 
@@ -102,10 +127,10 @@ function parsePrefixTemplate(value: string): PrefixTemplate {
 }
 
 function parseJwt(env: Env): JwtConfig {
-  const secret = readVar(env, "JWT_SECRET");
-  const jwksUrl = readVar(env, "JWT_JWKS_URL");
-  const issuer = readVar(env, "JWT_ISSUER");
-  const audience = readVar(env, "JWT_AUDIENCE")
+  const secret = read(env, "JWT_SECRET");
+  const jwksUrl = read(env, "JWT_JWKS_URL");
+  const issuer = read(env, "JWT_ISSUER");
+  const audience = read(env, "JWT_AUDIENCE")
     ?.split(",")
     .map((item) => item.trim())
     .filter(Boolean);
@@ -143,7 +168,7 @@ function parseFetchUrl(variable: string, value: string): URL {
 }
 
 function parseSts(env: Env, region: string): StsConfig {
-  const roleArn = readVar(env, "STS_ROLE_ARN");
+  const roleArn = read(env, "STS_ROLE_ARN");
   const mode = roleArn ? "AssumeRole" : "GetFederationToken";
   if (roleArn && !ROLE_ARN.test(roleArn)) {
     throw configError("STS_ROLE_ARN", "is not a role ARN", "e.g. qcs::cam::uin/100000000001:roleName/cos-uploader");
@@ -151,30 +176,30 @@ function parseSts(env: Env, region: string): StsConfig {
   return {
     mode,
     roleArn,
-    endpoint: parseEndpoint(readVar(env, "STS_ENDPOINT") ?? "sts.tencentcloudapi.com"),
+    endpoint: parseEndpoint(read(env, "STS_ENDPOINT") ?? "sts.tencentcloudapi.com"),
     region,
     credentials: parseStsCredentials(env, mode),
-    timeoutMs: parseInteger("STS_TIMEOUT_MS", readVar(env, "STS_TIMEOUT_MS"), DEFAULT_STS_TIMEOUT_MS, 100, 30_000),
+    timeoutMs: parseInteger("STS_TIMEOUT_MS", read(env, "STS_TIMEOUT_MS"), DEFAULT_STS_TIMEOUT_MS, 100, 30_000),
   };
 }
 
 function parseStsCredentials(env: Env, mode: StsConfig["mode"]): StsCredentialSource {
-  const secretId = readVar(env, "STS_SECRET_ID");
-  const secretKey = readVar(env, "STS_SECRET_KEY");
+  const secretId = read(env, "STS_SECRET_ID");
+  const secretKey = read(env, "STS_SECRET_KEY");
   if (secretId || secretKey) {
     if (!secretId || !secretKey) {
       throw configError(secretId ? "STS_SECRET_KEY" : "STS_SECRET_ID", "is missing", "set STS_SECRET_ID and STS_SECRET_KEY together");
     }
     return { kind: "explicit", secretId, secretKey };
   }
-  if (!readVar(env, "TENCENTCLOUD_SECRETID") || !readVar(env, "TENCENTCLOUD_SECRETKEY")) {
+  if (!read(env, "TENCENTCLOUD_SECRETID") || !read(env, "TENCENTCLOUD_SECRETKEY")) {
     throw configError(
       "STS_SECRET_ID",
       "is not set and no execution role credentials were found (TENCENTCLOUD_SECRETID)",
       "give the function an execution role allowed to call STS, or set STS_SECRET_ID/STS_SECRET_KEY",
     );
   }
-  if (mode === "GetFederationToken" && readVar(env, "TENCENTCLOUD_SESSIONTOKEN")) {
+  if (mode === "GetFederationToken" && read(env, "TENCENTCLOUD_SESSIONTOKEN")) {
     throw configError(
       "STS_ROLE_ARN",
       "is not set, and GetFederationToken accepts only permanent keys, not the execution role's temporary ones",
