@@ -15,11 +15,14 @@ export const DIST_DIR = "dist";
 export const SCF_RUNTIME = "Nodejs20.19";
 const NODE_TARGET = "node20.19";
 
-/** The SDK's HTTP stack (tencentcloud-sdk-nodejs-common/tencentcloud/common/http/) swapped for small shims. */
-const SHIMS: Readonly<Record<string, string>> = {
-  "node-fetch": join(ROOT, "scripts/shims/node-fetch.ts"),
-  "form-data": join(ROOT, "scripts/shims/form-data.ts"),
-};
+/**
+ * Parts of the SDK's HTTP stack (tencentcloud-sdk-nodejs-common/tencentcloud/common/http/)
+ * swapped for small shims, or loaded only when used; each shim says why it is equivalent.
+ */
+const SHIMS: Readonly<Record<string, string>> = Object.fromEntries(
+  ["node-fetch", "form-data", "json-bigint", "https-proxy-agent"].map((name) => [name, join(ROOT, `scripts/shims/${name}.ts`)]),
+);
+const SHIMMED = new RegExp(`^(${Object.keys(SHIMS).join("|")})$`);
 
 /**
  * Left out on purpose: `debug` (under https-proxy-agent) requires it inside a try/catch for
@@ -40,7 +43,7 @@ export interface BundleOptions {
   readonly outDir: string;
   /** Entry file per bundle name; default: functions/<name>/index.ts for every function. */
   readonly entries?: Readonly<Record<string, string>>;
-  /** false builds the naive bundle, with node-fetch and form-data as published (benchmark baseline). */
+  /** false builds the naive bundle, with the SDK's dependencies as published (benchmark baseline). */
   readonly slim?: boolean;
   /** STS_PROFILES_FILE at build time: its text is compiled in as __STS_PROFILES_JSON__. */
   readonly profilesFile?: string;
@@ -71,7 +74,7 @@ export async function bundleFunctions(options: BundleOptions): Promise<Metafile>
 const shimPlugin: Plugin = {
   name: "sdk-transport-shims",
   setup(build) {
-    build.onResolve({ filter: /^(node-fetch|form-data)$/ }, (args) => ({ path: SHIMS[args.path]! }));
+    build.onResolve({ filter: SHIMMED }, (args) => ({ path: SHIMS[args.path]! }));
   },
 };
 

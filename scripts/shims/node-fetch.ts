@@ -2,12 +2,21 @@
  * Stands in for node-fetch v2 in the deployed bundle, so its whatwg-url and tr46 unicode
  * tables never load at cold start. It implements the part tencentcloud-sdk-nodejs-common
  * uses (common/http/fetch.js, http_connection.js, abstract_client.js parseResponse,
- * cvm_role_credential.js) on node:http/https, with node-fetch's semantics for each:
- * `timeout` (ms, 0 = none), `agent` (https-proxy-agent for `http_proxy`), `signal`, and
- * `Connection: close` when no agent is given.
+ * cvm_role_credential.js) on node:http/https, with node-fetch's semantics for `timeout`
+ * (ms, 0 = none), `agent` (https-proxy-agent for `http_proxy`) and `signal`.
+ * One difference, on purpose: without an agent, node-fetch sends `Connection: close`, so
+ * every STS call paid a new TCP and TLS handshake; here connections are kept alive briefly.
  */
-import { request as httpRequest, type Agent, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { Agent as HttpAgent, request as httpRequest, type Agent, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+
+/**
+ * Idle connections close after this (or sooner, if the server's Keep-Alive hint says so),
+ * well inside servers' idle timeouts; and a timer that expired while SCF froze the instance
+ * fires before the next invocation runs, so a thawed instance rarely meets a stale socket.
+ */
+const IDLE_MS = 4000;
+let sharedAgents: { "http:": Agent; "https:": Agent } | undefined;
 
 export interface FetchOptions {
   readonly method?: string;
@@ -74,14 +83,12 @@ export class Response {
 
 export default function fetch(url: string, options: FetchOptions = {}): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const { signal, timeout = 0, agent, body } = options;
+    const { signal, timeout = 0, body } = options;
     if (signal?.aborted) return reject(new AbortError());
     const target = new URL(url);
-    const request = (target.protocol === "https:" ? httpsRequest : httpRequest)(target, {
-      method: (options.method ?? "GET").toUpperCase(),
-      headers: requestHeaders(options.headers, body, agent),
-      agent,
-    });
+    sharedAgents ??= { "http:": new HttpAgent({ keepAlive: true, timeout: IDLE_MS }), "https:": new HttpsAgent({ keepAlive: true, timeout: IDLE_MS }) };
+    const agent = options.agent ?? sharedAgents[target.protocol === "https:" ? "https:" : "http:"];
+    let request: ClientRequest | undefined;
     let failed: Error | undefined;
     let markSettled: () => void = () => {};
     let markFailed: (error: Error) => void = () => {};
@@ -96,7 +103,7 @@ export default function fetch(url: string, options: FetchOptions = {}): Promise<
       if (failed) return;
       failed = error;
       finish();
-      request.destroy();
+      request?.destroy();
       reject(error);
       markFailed(error);
     };
@@ -106,25 +113,39 @@ export default function fetch(url: string, options: FetchOptions = {}): Promise<
     const timer = timeout > 0 ? setTimeout(() => fail(new FetchError(`network timeout at: ${url}`, "request-timeout")), timeout) : undefined;
     timer?.unref();
     signal?.addEventListener("abort", onAbort, { once: true });
-    request.on("error", (error: NodeJS.ErrnoException) => fail(new FetchError(`request to ${url} failed, reason: ${error.message}`, "system", error.code)));
-    request.on("response", (response) => {
-      response.on("error", (error) => fail(new FetchError(`request to ${url} failed, reason: ${error.message}`, "system")));
-      response.on("end", () => {
-        finish();
-        markSettled();
+
+    const send = (mayRetry: boolean) => {
+      const sent = (target.protocol === "https:" ? httpsRequest : httpRequest)(target, {
+        method: (options.method ?? "GET").toUpperCase(),
+        headers: requestHeaders(options.headers, body),
+        agent,
       });
-      resolve(new Response(url, response, settled));
-    });
-    request.end(body);
+      request = sent;
+      sent.on("error", (error: NodeJS.ErrnoException) => {
+        // A kept-alive connection the server had closed meanwhile: retry once on a new one
+        // (the case Node documents for ClientRequest.reusedSocket).
+        if (mayRetry && sent.reusedSocket && error.code === "ECONNRESET" && !failed) return send(false);
+        fail(new FetchError(`request to ${url} failed, reason: ${error.message}`, "system", error.code));
+      });
+      sent.on("response", (response) => {
+        response.on("error", (error) => fail(new FetchError(`request to ${url} failed, reason: ${error.message}`, "system")));
+        response.on("end", () => {
+          finish();
+          markSettled();
+        });
+        resolve(new Response(url, response, settled));
+      });
+      sent.end(body);
+    };
+    send(true);
   });
 }
 
-function requestHeaders(given: FetchOptions["headers"] = {}, body: FetchOptions["body"], agent: Agent | undefined): OutgoingHttpHeaders {
+function requestHeaders(given: FetchOptions["headers"] = {}, body: FetchOptions["body"]): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = { Accept: "*/*" };
   for (const [name, value] of Object.entries(given)) if (value !== undefined) headers[name] = value;
-  const has = (name: string) => Object.keys(headers).some((key) => key.toLowerCase() === name);
-  if (body !== undefined && !has("content-length")) headers["Content-Length"] = Buffer.byteLength(body);
-  if (!agent && !has("connection")) headers.Connection = "close";
+  const sized = Object.keys(headers).some((name) => name.toLowerCase() === "content-length");
+  if (body !== undefined && !sized) headers["Content-Length"] = Buffer.byteLength(body);
   return headers;
 }
 

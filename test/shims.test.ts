@@ -1,11 +1,15 @@
 /**
- * The node-fetch stand-in (scripts/shims/node-fetch.ts) against loopback servers: the
- * request and response surface the STS SDK uses, timeouts, aborts, agents, failures.
+ * The bundle's shims (scripts/shims/): the node-fetch stand-in against loopback servers (the
+ * request and response surface the STS SDK uses, timeouts, aborts, agents, failures), and
+ * the json-bigint and form-data stand-ins against what they replace.
  */
 import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import fc from "fast-check";
+import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import FormData from "../scripts/shims/form-data.ts";
+import jsonBigint from "../scripts/shims/json-bigint.ts";
 import fetch, { AbortError, FetchError } from "../scripts/shims/node-fetch.ts";
 
 type Route = (req: IncomingMessage, body: string, res: ServerResponse) => void;
@@ -19,12 +23,22 @@ const routes: Record<string, Route> = {
 describe("node-fetch shim", () => {
   let server: Server;
   let base: string;
+  let connections = 0;
+  /** Drop the next request that arrives on a connection already used, as a server that timed it out would. */
+  let dropNextReused = false;
+  const served = new WeakSet<object>();
   beforeAll(async () => {
     server = createServer((req, res) => {
+      if (served.has(req.socket) && dropNextReused) {
+        dropNextReused = false;
+        return void req.socket.resetAndDestroy();
+      }
+      served.add(req.socket);
       let body = "";
       req.on("data", (chunk: Buffer) => (body += chunk.toString()));
       req.on("end", () => routes[req.url ?? ""]?.(req, body, res));
     });
+    server.on("connection", () => connections++);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -38,8 +52,8 @@ describe("node-fetch shim", () => {
     const echoed = (await response.json()) as { method: string; headers: Record<string, string>; body: string };
     expect(echoed.method).toBe("POST");
     expect(echoed.body).toBe('{"Name":"é"}');
-    // node-fetch v2 closes the connection when no agent is given, and counts bytes, not characters.
-    expect(echoed.headers).toMatchObject({ "x-tc-timestamp": "1767225600", "content-length": "13", connection: "close", accept: "*/*" });
+    // Content-Length counts bytes, not characters.
+    expect(echoed.headers).toMatchObject({ "x-tc-timestamp": "1767225600", "content-length": "13", accept: "*/*" });
     expect(echoed.headers).not.toHaveProperty("x-tc-token");
   });
 
@@ -68,15 +82,30 @@ describe("node-fetch shim", () => {
     await expect(fetch(`${base}/echo`, { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: "AbortError", message: "The user aborted a request." });
   });
 
-  it("sends through the agent it is given (how https-proxy-agent gets in), keeping the connection open", async () => {
-    const agent = new Agent({ keepAlive: true });
-    let connections = 0;
+  it("keeps one connection for requests in a row, where node-fetch opened one per request", async () => {
+    const before = connections;
+    await (await fetch(`${base}/echo`)).text();
+    await (await fetch(`${base}/echo`)).text();
+    expect(connections - before).toBeLessThanOrEqual(1);
+  });
+
+  it("retries once on a new connection when a kept-alive one turns out closed", async () => {
+    await (await fetch(`${base}/echo`)).text();
+    dropNextReused = true;
+    const before = connections;
+    const response = await fetch(`${base}/echo`, { method: "POST", body: "again" });
+    expect(((await response.json()) as { body: string }).body).toBe("again");
+    expect(connections - before).toBe(1);
+    expect(dropNextReused).toBe(false);
+  });
+
+  it("sends through the agent it is given (how https-proxy-agent gets in)", async () => {
+    const agent = new Agent();
+    let created = 0;
     const original = agent.createConnection.bind(agent);
-    agent.createConnection = ((...args: Parameters<typeof original>) => (connections++, original(...args))) as typeof agent.createConnection;
-    const first = (await (await fetch(`${base}/echo`, { agent })).json()) as { headers: Record<string, string> };
+    agent.createConnection = ((...args: Parameters<typeof original>) => (created++, original(...args))) as typeof agent.createConnection;
     await (await fetch(`${base}/echo`, { agent })).text();
-    expect(first.headers.connection).toBe("keep-alive");
-    expect(connections).toBe(1);
+    expect(created).toBe(1);
     agent.destroy();
   });
 
@@ -88,7 +117,20 @@ describe("node-fetch shim", () => {
     await expect(fetch(url)).rejects.toMatchObject({ type: "system", code: "ECONNREFUSED", message: expect.stringMatching(/^request to .* failed, reason: /) });
   });
 
-  it("stands in for form-data only to refuse multipart loudly", () => {
+});
+
+describe("json-bigint and form-data shims", () => {
+  it("serialize STS parameters (printable strings and numbers) to the very bytes json-bigint did", () => {
+    // json-bigint is the SDK's own dependency; required from where the SDK finds it.
+    const sdkRequire = createRequire(createRequire(import.meta.url).resolve("tencentcloud-sdk-nodejs-common"));
+    const original = (sdkRequire("json-bigint") as (options: object) => { stringify(value: unknown): string })({ useNativeBigInt: true });
+    const shim = jsonBigint();
+    const text = fc.stringMatching(/^[\x20-\x7e]*$/);
+    const params = fc.dictionary(text, fc.oneof(text, fc.integer(), fc.double({ noNaN: true }), fc.array(text), fc.dictionary(text, text)));
+    fc.assert(fc.property(params, (value) => shim.stringify(value) === original.stringify(value)));
+  });
+
+  it("stand in for form-data only to refuse multipart loudly", () => {
     expect(() => new FormData()).toThrow(/multipart requests are not supported/);
   });
 });
