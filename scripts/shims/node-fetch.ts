@@ -83,62 +83,80 @@ export class Response {
 
 export default function fetch(url: string, options: FetchOptions = {}): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const { signal, timeout = 0, body } = options;
-    if (signal?.aborted) return reject(new AbortError());
-    const target = new URL(url);
+    if (options.signal?.aborted) return reject(new AbortError());
     sharedAgents ??= { "http:": new HttpAgent({ keepAlive: true, timeout: IDLE_MS }), "https:": new HttpsAgent({ keepAlive: true, timeout: IDLE_MS }) };
-    const agent = options.agent ?? sharedAgents[target.protocol === "https:" ? "https:" : "http:"];
-    let request: ClientRequest | undefined;
-    let failed: Error | undefined;
-    let markSettled: () => void = () => {};
-    let markFailed: (error: Error) => void = () => {};
-    const settled = new Promise<void>((done, fail) => ((markSettled = done), (markFailed = fail)));
-    settled.catch(() => {}); // observed only when the body is read
-    const finish = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    // One error ends the exchange, before the response (reject) or while its body streams.
-    const fail = (error: Error) => {
-      if (failed) return;
-      failed = error;
-      finish();
-      request?.destroy();
-      reject(error);
-      markFailed(error);
-    };
-    const onAbort = () => fail(new AbortError());
+    new Exchange(url, options, resolve, reject).send(true);
+  });
+}
+
+/** One request and its response body, under one deadline and one abort signal. */
+class Exchange {
+  private readonly target: URL;
+  private request: ClientRequest | undefined;
+  private failure: Error | undefined;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private bodyRead: () => void = () => {};
+  private bodyFailed: (error: Error) => void = () => {};
+  /** Settles when the response body has been read to its end, or the exchange failed. */
+  private readonly settled = new Promise<void>((resolve, reject) => ((this.bodyRead = resolve), (this.bodyFailed = reject)));
+
+  constructor(
+    private readonly url: string,
+    private readonly options: FetchOptions,
+    private readonly resolve: (response: Response) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    this.target = new URL(url);
+    this.settled.catch(() => {}); // observed only when the body is read
     // node-fetch's timeout runs from the request until the response headers, then again for
     // the body; one deadline over both is at least as strict.
-    const timer = timeout > 0 ? setTimeout(() => fail(new FetchError(`network timeout at: ${url}`, "request-timeout")), timeout) : undefined;
-    timer?.unref();
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const { timeout = 0 } = options;
+    this.timer = timeout > 0 ? setTimeout(() => this.fail(new FetchError(`network timeout at: ${url}`, "request-timeout")), timeout) : undefined;
+    this.timer?.unref();
+    options.signal?.addEventListener("abort", this.onAbort, { once: true });
+  }
 
-    const send = (mayRetry: boolean) => {
-      const sent = (target.protocol === "https:" ? httpsRequest : httpRequest)(target, {
-        method: (options.method ?? "GET").toUpperCase(),
-        headers: requestHeaders(options.headers, body),
-        agent,
+  send(mayRetry: boolean): void {
+    const { target, options } = this;
+    const request = (target.protocol === "https:" ? httpsRequest : httpRequest)(target, {
+      method: (options.method ?? "GET").toUpperCase(),
+      headers: requestHeaders(options.headers, options.body),
+      agent: options.agent ?? sharedAgents?.[target.protocol === "https:" ? "https:" : "http:"],
+    });
+    this.request = request;
+    request.on("error", (error: NodeJS.ErrnoException) => {
+      // A kept-alive connection the server had closed meanwhile: retry once on a new one
+      // (the case Node documents for ClientRequest.reusedSocket).
+      if (mayRetry && request.reusedSocket && error.code === "ECONNRESET" && !this.failure) return this.send(false);
+      this.fail(new FetchError(`request to ${this.url} failed, reason: ${error.message}`, "system", error.code));
+    });
+    request.on("response", (response) => {
+      response.on("error", (error) => this.fail(new FetchError(`request to ${this.url} failed, reason: ${error.message}`, "system")));
+      response.on("end", () => {
+        this.stopWatching();
+        this.bodyRead();
       });
-      request = sent;
-      sent.on("error", (error: NodeJS.ErrnoException) => {
-        // A kept-alive connection the server had closed meanwhile: retry once on a new one
-        // (the case Node documents for ClientRequest.reusedSocket).
-        if (mayRetry && sent.reusedSocket && error.code === "ECONNRESET" && !failed) return send(false);
-        fail(new FetchError(`request to ${url} failed, reason: ${error.message}`, "system", error.code));
-      });
-      sent.on("response", (response) => {
-        response.on("error", (error) => fail(new FetchError(`request to ${url} failed, reason: ${error.message}`, "system")));
-        response.on("end", () => {
-          finish();
-          markSettled();
-        });
-        resolve(new Response(url, response, settled));
-      });
-      sent.end(body);
-    };
-    send(true);
-  });
+      this.resolve(new Response(this.url, response, this.settled));
+    });
+    request.end(options.body);
+  }
+
+  /** One error ends the exchange, before the response (reject) or while its body streams. */
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.stopWatching();
+    this.request?.destroy();
+    this.reject(error);
+    this.bodyFailed(error);
+  }
+
+  private readonly onAbort = () => this.fail(new AbortError());
+
+  private stopWatching(): void {
+    clearTimeout(this.timer);
+    this.options.signal?.removeEventListener("abort", this.onAbort);
+  }
 }
 
 function requestHeaders(given: FetchOptions["headers"] = {}, body: FetchOptions["body"]): OutgoingHttpHeaders {
