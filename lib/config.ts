@@ -12,7 +12,7 @@ export type JwtConfig = {
   readonly issuer: string | undefined;
   readonly audience: readonly string[] | undefined;
 } & (
-  | { readonly source: "secret"; readonly secret: Uint8Array }
+  | { readonly source: "secret"; readonly secret: Uint8Array<ArrayBuffer> }
   | { readonly source: "jwks"; readonly jwksUrl: URL }
   | { readonly source: "discovery"; readonly issuer: string }
 );
