@@ -16,6 +16,26 @@ export function usesRealSts(env: Env): boolean {
   return ["STS_SECRET_ID", "TENCENTCLOUD_SECRETID", "STS_ENDPOINT"].some((name) => readVar(env, name) !== undefined);
 }
 
+export interface DevSts {
+  readonly url: string;
+  readonly secretId: string;
+  readonly secretKey: string;
+}
+
+/** The embedded defaults: the given (loopback) STS, and a dev bucket, region and JWT secret unless set. */
+export function devEnv(env: Env, sts: DevSts): Record<string, string | undefined> {
+  const filled: Record<string, string | undefined> = {
+    ...env,
+    STS_ENDPOINT: sts.url,
+    STS_SECRET_ID: sts.secretId,
+    STS_SECRET_KEY: sts.secretKey,
+    COS_BUCKET: readVar(env, "COS_BUCKET") ?? DEV_BUCKET,
+    COS_REGION: readVar(env, "COS_REGION") ?? DEV_REGION,
+  };
+  if (!["JWT_SECRET", "JWT_JWKS_URL", "JWT_ISSUER"].some((name) => readVar(env, name))) filled.JWT_SECRET = DEV_JWT_SECRET;
+  return filled;
+}
+
 export interface MintOptions {
   readonly sub: string;
   readonly secret?: string;

@@ -1,53 +1,45 @@
 /**
- * `npm start`: the broker on http://127.0.0.1:9000. With no STS configuration it runs on
- * embedded defaults against the in-process STS emulator; with real STS_* or TENCENTCLOUD_*
- * variables (from the shell or a .env file) it talks to real STS.
+ * `npm start`: the broker on http://127.0.0.1:9000 and an upload page on :9001. With no STS
+ * configuration it runs on embedded defaults against the in-process STS emulator and
+ * loopback COS server; with real STS_* or TENCENTCLOUD_* variables (from the shell or a .env
+ * file) it talks to real STS and the page to the real bucket.
  */
 import { readVar, type Env } from "../lib/config.ts";
-import { DEV_BUCKET, DEV_JWT_SECRET, DEV_REGION, loadDotEnv, mintToken, usesRealSts } from "./defaults.ts";
-import { startLocalServer } from "./local-server.ts";
-import { startStsEmulator, type StsEmulator } from "./sts-emulator/index.ts";
+import { DEV_JWT_SECRET, loadDotEnv, mintToken } from "./defaults.ts";
+import { startDevStack, type DevStack } from "./stack.ts";
 
 async function main(): Promise<void> {
   loadDotEnv();
-  const env: Record<string, string | undefined> = { ...process.env };
+  const env: Env = { ...process.env };
   const port = Number(readVar(env, "PORT") ?? 9000);
-  let emulator: StsEmulator | undefined;
-  if (!usesRealSts(env)) {
-    emulator = await startStsEmulator();
-    const [key] = emulator.keys;
-    Object.assign(env, {
-      STS_ENDPOINT: emulator.url,
-      STS_SECRET_ID: key?.secretId,
-      STS_SECRET_KEY: key?.secretKey,
-      COS_BUCKET: readVar(env, "COS_BUCKET") ?? DEV_BUCKET,
-      COS_REGION: readVar(env, "COS_REGION") ?? DEV_REGION,
-    });
-    if (!["JWT_SECRET", "JWT_JWKS_URL", "JWT_ISSUER"].some((name) => readVar(env, name))) env.JWT_SECRET = DEV_JWT_SECRET;
-  }
-  const server = await startLocalServer({ env, port, host: readVar(env, "HOST") ?? "127.0.0.1" });
-  if (!server.app.ok) {
-    console.error(`\nThe broker is not configured correctly:\n  ${server.app.error.message}\n`);
-    await server.close();
-    await emulator?.close();
+  // PORT=0 (any free port) applies to the page too.
+  const sitePort = Number(readVar(env, "SITE_PORT") ?? (port === 0 ? 0 : port + 1));
+  const stack = await startDevStack(env, { port, sitePort, host: readVar(env, "HOST") ?? "127.0.0.1" });
+  if (!stack.broker.app.ok) {
+    console.error(`\nThe broker is not configured correctly:\n  ${stack.broker.app.error.message}\n`);
+    await stack.close();
     process.exit(1);
   }
-  await printWelcome(server.url, env, emulator);
-  const stop = () => void Promise.all([server.close(), emulator?.close()]).then(() => process.exit(0));
+  await printWelcome(stack);
+  const stop = () => void stack.close().then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 }
 
-async function printWelcome(url: string, env: Env, emulator: StsEmulator | undefined): Promise<void> {
+async function printWelcome(stack: DevStack): Promise<void> {
+  const { broker, emulator, cos, env } = stack;
+  const url = broker.url;
   const lines = [`cos-sts-broker listening on ${url}`];
-  if (emulator) {
+  if (emulator && cos) {
     lines.push(
       `STS: local emulator at ${emulator.url}. Its credentials are fake and DO NOT work on Tencent Cloud;`,
       "     set STS_* or TENCENTCLOUD_* variables (shell or .env) to talk to real STS.",
+      `COS: local server at ${cos.url} for bucket ${env.COS_BUCKET} (${env.COS_REGION}); objects live in memory.`,
     );
   } else {
     lines.push(`STS: ${readVar(env, "STS_ENDPOINT") ?? "sts.tencentcloudapi.com"} (real configuration)`);
   }
+  lines.push("", `Open ${stack.site.url} to sign in and upload from a browser.`);
   if (readVar(env, "JWT_SECRET") === DEV_JWT_SECRET) {
     const token = await mintToken({ sub: "alice" });
     lines.push(

@@ -3,7 +3,7 @@
  * or API Gateway, the local server) calls this at cold start and then only translates.
  */
 import { createTokenVerifier, type FetchLike } from "./auth.ts";
-import { createBroker } from "./broker.ts";
+import { createBroker, type Broker } from "./broker.ts";
 import { loadConfig, type Config, type Env } from "./config.ts";
 import { BrokerError } from "./errors.ts";
 import { createHttpHandler, errorResponse, type HttpHandler } from "./http.ts";
@@ -21,7 +21,7 @@ export interface AppDeps {
 }
 
 export type App =
-  | { readonly ok: true; readonly config: Config; readonly handle: HttpHandler }
+  | { readonly ok: true; readonly config: Config; readonly broker: Broker; readonly handle: HttpHandler }
   | { readonly ok: false; readonly error: BrokerError; readonly handle: HttpHandler };
 
 export function createApp(deps: AppDeps = {}): App {
@@ -35,10 +35,11 @@ export function createApp(deps: AppDeps = {}): App {
     logger.event("config_error", { code: error.code, message: error.message });
     return { ok: false, error, handle: refuseAll(error, logger) };
   }
+  for (const warning of config.profileWarnings) logger.event("profile_warning", { ...warning });
   const verifyToken = createTokenVerifier(config.jwt, { fetch: deps.fetch, now: deps.now });
   const issuer = deps.issuer ?? createStsIssuer(config.sts, env);
   const broker = createBroker({ config, verifyToken, issuer, now: deps.now });
-  return { ok: true, config, handle: createHttpHandler({ broker, corsOrigins: config.corsOrigins, logger }) };
+  return { ok: true, config, broker, handle: createHttpHandler({ broker, corsOrigins: config.corsOrigins, logger }) };
 }
 
 /** A misconfigured instance issues nothing; every request gets the 500 that names the variable. */

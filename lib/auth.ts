@@ -132,6 +132,40 @@ async function discoverJwksUri(issuer: string, fetchImpl: FetchLike): Promise<UR
   return jwksUri;
 }
 
+export interface SigningKeys {
+  readonly url: string;
+  /** Entries in the set, and those a login token could be signed with (asymmetric, not `use: enc`). */
+  readonly total: number;
+  readonly usable: number;
+}
+
+/**
+ * Fetches the configured JWKS now, past any cache (through discovery when only the issuer is
+ * set): the credential check proves the identity provider answers. Failures are KeySourceErrors.
+ */
+export async function fetchSigningKeys(config: Exclude<JwtConfig, { source: "secret" }>, fetchImpl: FetchLike = fetch): Promise<SigningKeys> {
+  try {
+    const url = config.source === "jwks" ? config.jwksUrl : await discoverJwksUri(config.issuer, fetchImpl);
+    const response = await guardedFetch(fetchImpl)(url, {
+      redirect: "manual",
+      signal: AbortSignal.timeout(KEY_FETCH_TIMEOUT_MS),
+      headers: { accept: "application/json" },
+    });
+    const body = (await response.json().catch(() => undefined)) as { keys?: unknown } | undefined;
+    if (!Array.isArray(body?.keys)) throw new KeySourceError("the key set is not JSON with a 'keys' array");
+    const usable = body.keys.filter((key: Partial<Record<string, unknown>> | null) => {
+      if (typeof key?.kty !== "string" || key.kty === "oct" || key.use === "enc") return false;
+      return key.alg === undefined || (ASYMMETRIC_ALGORITHMS as readonly unknown[]).includes(key.alg);
+    });
+    return { url: url.href, total: body.keys.length, usable: usable.length };
+  } catch (error) {
+    throw new BrokerError("UpstreamError", "the identity provider's signing keys could not be fetched", {
+      detail: error instanceof Error ? error.message : undefined,
+      cause: error,
+    });
+  }
+}
+
 function guardedFetch(fetchImpl: FetchLike): FetchLike {
   return async (input, init) => {
     let response: Response;

@@ -2,9 +2,11 @@
  * Environment -> validated, typed configuration, once per instance (cold start).
  * Every refusal names the variable and the fix, and never echoes a secret value.
  */
+import { readFileSync } from "node:fs";
 import { BrokerError } from "./errors.ts";
+import { longestPolicyLength, type BucketRef } from "./policy.ts";
 import { compilePrefixTemplate, type PrefixTemplate } from "./prefix.ts";
-import type { BucketRef } from "./policy.ts";
+import { builtInProfiles, parseProfiles, profileRuleError, type Profile, type ProfileWarning } from "./profiles.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -38,6 +40,12 @@ export interface Config extends BucketRef {
   readonly durationSeconds: number;
   readonly corsOrigins: readonly string[];
   readonly cosEndpoint: string | undefined;
+  /** Built-in and custom profiles in force. */
+  readonly profiles: ReadonlyMap<string, Profile>;
+  /** Lint findings that do not stop the broker (an explicitly shared area); logged at cold start. */
+  readonly profileWarnings: readonly ProfileWarning[];
+  /** Longest URL-encoded policy the broker sends to STS. */
+  readonly maxPolicyLength: number;
 }
 
 /** The client SDKs refetch when under 60 s remain, so shorter credentials are useless (PRODUCT.md). */
@@ -46,9 +54,17 @@ export const MIN_DURATION_SECONDS = 120;
 export const MAX_DURATION_SECONDS = { GetFederationToken: 7200, AssumeRole: 43200 } as const;
 export const DEFAULT_DURATION_SECONDS = 900;
 export const DEFAULT_STS_TIMEOUT_MS = 3000;
+/** Tencent documents no limit (only InvalidParameter.PolicyTooLong); peers stay under 2048 characters. */
+export const DEFAULT_MAX_POLICY_LENGTH = 2048;
+/** SCF caps all environment variables of a function together at 4 KB (PRODUCT.md). */
+const PLATFORM_ENV_BYTES = 4096;
 const MIN_JWT_SECRET_BYTES = 32;
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const ROLE_ARN = /^qcs::cam::uin\/\d+:(roleName\/[\w+=,.@-]{1,128}|role\/\d+)$/;
+
+export function configError(variable: string, problem: string, fix: string): BrokerError {
+  return new BrokerError("ConfigError", `${variable} ${problem}: ${fix}`);
+}
 
 /** Every variable an operator may set; loadConfig reads no other (serverless.yml is tested against it). */
 export const CONFIG_VARIABLES = [
@@ -65,16 +81,15 @@ export const CONFIG_VARIABLES = [
   "STS_ENDPOINT",
   "STS_DURATION_SECONDS",
   "STS_TIMEOUT_MS",
+  "STS_MAX_POLICY_LENGTH",
+  "STS_PROFILES",
+  "STS_PROFILES_FILE",
   "CORS_ORIGINS",
   "COS_ENDPOINT",
 ] as const;
 /** The execution role's key, injected by SCF under reserved names: never set in serverless.yml. */
 export const PLATFORM_VARIABLES = ["TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"] as const;
 type Variable = (typeof CONFIG_VARIABLES)[number] | (typeof PLATFORM_VARIABLES)[number];
-
-export function configError(variable: string, problem: string, fix: string): BrokerError {
-  return new BrokerError("ConfigError", `${variable} ${problem}: ${fix}`);
-}
 
 /** An empty variable counts as unset (a yml `${env:X}` of an unset X arrives empty). */
 export function readVar(env: Env, name: string): string | undefined {
@@ -89,17 +104,78 @@ export function loadConfig(env: Env): Config {
   const { bucket, appid } = parseBucket(read(env, "COS_BUCKET"));
   const region = parseRegion(read(env, "COS_REGION"));
   const sts = parseSts(env, region);
+  const prefixTemplate = parsePrefixTemplate(read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/");
+  const maxPolicyLength = parseInteger("STS_MAX_POLICY_LENGTH", read(env, "STS_MAX_POLICY_LENGTH"), DEFAULT_MAX_POLICY_LENGTH, 512, 16_384);
+  const { profiles, warnings, variable } = loadProfiles(env, sts.mode);
+  checkPolicyLengths(profiles, variable, { bucket, appid, region }, prefixTemplate, maxPolicyLength);
   return {
     bucket,
     appid,
     region,
     jwt: parseJwt(env),
-    prefixTemplate: parsePrefixTemplate(read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/"),
+    prefixTemplate,
     sts,
     durationSeconds: parseDuration(read(env, "STS_DURATION_SECONDS"), sts.mode),
     corsOrigins: parseOrigins(read(env, "CORS_ORIGINS")),
     cosEndpoint: parseOptionalUrl("COS_ENDPOINT", read(env, "COS_ENDPOINT")),
+    profiles,
+    profileWarnings: warnings,
+    maxPolicyLength,
   };
+}
+
+/**
+ * Custom profiles: inline STS_PROFILES, or the file STS_PROFILES_FILE names, which the build
+ * bundles (so a deployed function reads no file); without either, the built-ins.
+ */
+interface LoadedProfiles {
+  readonly profiles: ReadonlyMap<string, Profile>;
+  readonly warnings: readonly ProfileWarning[];
+  /** The variable to name when a profile breaks a rule. */
+  readonly variable: string;
+}
+
+function loadProfiles(env: Env, mode: StsConfig["mode"]): LoadedProfiles {
+  const inline = read(env, "STS_PROFILES");
+  const file = read(env, "STS_PROFILES_FILE");
+  const bundled = typeof __STS_PROFILES_JSON__ === "string" ? __STS_PROFILES_JSON__ : undefined;
+  if (inline && (file || bundled !== undefined)) {
+    throw configError("STS_PROFILES", "and STS_PROFILES_FILE are both set", "keep one: a file for anything but a few small profiles");
+  }
+  if (inline && Buffer.byteLength(inline) > PLATFORM_ENV_BYTES) {
+    throw configError("STS_PROFILES", `is ${Buffer.byteLength(inline)} bytes, more than the platform's 4 KB cap on all variables together`, "move the profiles to a JSON file and set STS_PROFILES_FILE at build time");
+  }
+  const text = inline ?? bundled ?? (file === undefined ? undefined : readProfilesFile(file));
+  // Built-ins alone can only outgrow the policy limit through a long PREFIX_TEMPLATE.
+  if (text === undefined) return { profiles: builtInProfiles, warnings: [], variable: "PREFIX_TEMPLATE" };
+  const variable = inline ? "STS_PROFILES" : "STS_PROFILES_FILE";
+  const rules = { variable, minDurationSeconds: MIN_DURATION_SECONDS, maxDurationSeconds: MAX_DURATION_SECONDS[mode] };
+  return { ...parseProfiles(text, rules), variable };
+}
+
+function readProfilesFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "unreadable";
+    throw configError("STS_PROFILES_FILE", `names a file that cannot be read (${code})`, "give the path of a JSON file of profiles; the build bundles it");
+  }
+}
+
+/** Startup lint: a profile whose policy cannot fit for the longest ASCII identity would fail requests at random. */
+function checkPolicyLengths(profiles: ReadonlyMap<string, Profile>, variable: string, bucket: BucketRef, template: PrefixTemplate, max: number): void {
+  for (const profile of profiles.values()) {
+    const length = longestPolicyLength(bucket, profile, template);
+    if (length > max) {
+      throw profileRuleError(
+        variable,
+        profile.name,
+        "policy-too-long",
+        `its policy reaches ${length} characters URL-encoded for the longest prefix, over the limit of ${max}`,
+        "grant fewer actions or resources, shorten the prefix template, or raise STS_MAX_POLICY_LENGTH if your STS accepts more",
+      );
+    }
+  }
 }
 
 function parseBucket(value: string | undefined): { bucket: string; appid: string } {
@@ -153,7 +229,7 @@ function parseJwt(env: Env): JwtConfig {
 }
 
 /** Key material must come over https; plain http only to a loopback server (tests, local dev). */
-function parseFetchUrl(variable: string, value: string): URL {
+export function parseFetchUrl(variable: string, value: string): URL {
   let url: URL;
   try {
     url = new URL(value);

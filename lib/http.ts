@@ -54,7 +54,8 @@ const BASE_HEADERS = {
 };
 
 export interface HttpDeps {
-  readonly broker: Broker;
+  /** Only the token path: claims that skip verification (`issueFor`) never come from HTTP. */
+  readonly broker: Pick<Broker, "issue">;
   readonly corsOrigins: readonly string[];
   readonly logger: Logger;
 }
@@ -91,7 +92,7 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
       }
       const token = bearerToken(request.headers.authorization);
       const params = method === "GET" ? queryParams(request.query) : bodyParams(request.body);
-      const credentials = await broker.issue({ token, ...params, remainingMs: request.remainingMs }, audit);
+      const credentials = await broker.issue({ token, ...params, sourceIp: request.sourceIp, remainingMs: request.remainingMs }, audit);
       return finish(jsonResponse(200, credentials, cors), "issued");
     } catch (caught) {
       const error = caught instanceof BrokerError ? caught : unexpected(caught);
@@ -119,11 +120,11 @@ function bearerToken(header: string | undefined): string {
   return match[1];
 }
 
-type Params = Pick<IssueRequest, "profile" | "key" | "scope">;
+type Params = Pick<IssueRequest, "profile" | "key" | "scope" | "filename">;
 
 function queryParams(query: Readonly<Record<string, string>>): Params {
   const scope = query.scope === undefined ? undefined : parseJson(query.scope, "scope");
-  return { profile: query.profile, key: query.key, scope };
+  return { profile: query.profile, key: query.key, scope, filename: query.filename };
 }
 
 /** A JSON object, or a bare array: the scope list as Tencent's ScopeLimit demo posts it. */
@@ -137,8 +138,8 @@ function bodyParams(body: string | undefined): Params {
   if (typeof parsed !== "object" || parsed === null) {
     throw new BrokerError("BadRequest", "the request body must be a JSON object");
   }
-  const { profile, key, scope } = parsed as Record<string, unknown>;
-  return { profile, key, scope };
+  const { profile, key, scope, filename } = parsed as Record<string, unknown>;
+  return { profile, key, scope, filename };
 }
 
 function parseJson(text: string, what: string): unknown {

@@ -24,10 +24,20 @@ export interface RequestLogEntry {
   readonly sourceIp?: string;
 }
 
+/** One line per credential-check run; `detail` is text the check writes itself, never a key or a token. */
+export interface CheckLogEntry {
+  readonly outcome: "passed" | "failed";
+  readonly durationMs: number;
+  readonly requestId?: string;
+  readonly trigger?: string;
+  readonly results: readonly { readonly name: string; readonly status: string; readonly durationMs: number; readonly detail: string }[];
+}
+
 export type LogSink = (line: string) => void;
 
 export interface Logger {
   request(entry: RequestLogEntry): void;
+  check(entry: CheckLogEntry): void;
   event(name: string, fields?: Readonly<Record<string, string | number | boolean | undefined>>): void;
 }
 
@@ -39,6 +49,7 @@ export function createLogger(sink: LogSink = stdoutSink, now: () => number = Dat
   const write = (fields: object) => sink(JSON.stringify({ time: new Date(now()).toISOString(), ...fields }));
   return {
     request: (entry) => write({ level: entry.status >= 500 ? "error" : "info", event: "request", ...entry }),
+    check: (entry) => write({ level: entry.outcome === "failed" ? "error" : "info", event: "credential_check", ...entry }),
     event: (name, fields = {}) => write({ level: "info", event: name, ...fields }),
   };
 }

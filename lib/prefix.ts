@@ -11,6 +11,8 @@ type Part = { literal: string } | { claim: string };
 export interface PrefixTemplate {
   readonly source: string;
   readonly parts: readonly Part[];
+  /** False only for a shared area a profile declared explicitly (`"shared": true`). */
+  readonly perUser: boolean;
 }
 
 export type Claims = Readonly<Record<string, unknown>>;
@@ -30,13 +32,16 @@ export const MAX_KEY_BYTES = 850;
 /** Leaves room under the prefix for real object names. */
 const MAX_PREFIX_BYTES = 512;
 const MAX_CLAIM_CHARS = 128;
+/** base64url of a SHA-256 digest. */
+const SUB_HASH_CHARS = 43;
 
 /**
- * Parses and checks PREFIX_TEMPLATE. Each path segment may hold at most one placeholder:
- * claims never contain "/", so whole-segment substitution is injective and two users
- * can never be mapped onto the same prefix (`{a}-{b}` would let "x-y","z" meet "x","y-z").
+ * Parses and checks PREFIX_TEMPLATE (or a profile's `prefix`). Each path segment may hold at
+ * most one placeholder: claims never contain "/", so whole-segment substitution is injective
+ * and two users can never be mapped onto the same prefix (`{a}-{b}` would let "x-y","z" meet
+ * "x","y-z"). Only `allowShared` lets a template do without a per-user placeholder.
  */
-export function compilePrefixTemplate(source: string): PrefixTemplate {
+export function compilePrefixTemplate(source: string, { allowShared = false } = {}): PrefixTemplate {
   const normalized = source.endsWith("/") ? source : `${source}/`;
   if (normalized.startsWith("/")) throw new Error("it must not start with '/'");
   const segments = normalized.slice(0, -1).split("/");
@@ -64,10 +69,17 @@ export function compilePrefixTemplate(source: string): PrefixTemplate {
     last = match.index + match[0].length;
   }
   if (last < normalized.length) parts.push({ literal: normalized.slice(last) });
-  if (!parts.some((part) => "claim" in part && PER_USER.has(part.claim))) {
-    throw new Error("it has no per-user placeholder: include {sub} or {sub_hash}");
-  }
-  return { source: normalized, parts };
+  const perUser = parts.some((part) => "claim" in part && PER_USER.has(part.claim));
+  if (!perUser && !allowShared) throw new Error("it has no per-user placeholder: include {sub} or {sub_hash}");
+  return { source: normalized, parts, perUser };
+}
+
+/** The longest prefix an ASCII identity can produce: what the policy-size lint plans for. */
+export function longestPrefix(template: PrefixTemplate): string {
+  const filled = template.parts.map((part) => ("literal" in part ? part.literal : "x".repeat(part.claim === "sub_hash" ? SUB_HASH_CHARS : MAX_CLAIM_CHARS)));
+  const prefix = filled.join("");
+  // prefixFor refuses anything longer, so the longest usable prefix stops there.
+  return prefix.length > MAX_PREFIX_BYTES ? `${prefix.slice(0, MAX_PREFIX_BYTES - 1)}/` : prefix;
 }
 
 /** base64url(sha256(iss NUL sub)): safe in any key, and distinct per issuer. */

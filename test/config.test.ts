@@ -1,5 +1,9 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
 import { CONFIG_VARIABLES, loadConfig, PLATFORM_VARIABLES, type Env } from "../lib/config.ts";
+import { builtInProfiles } from "../lib/profiles.ts";
 
 const base: Env = {
   COS_BUCKET: "examplebucket-1250000000",
@@ -85,6 +89,9 @@ describe("loadConfig", () => {
     ["bad prefix template", { PREFIX_TEMPLATE: "shared/" }, /PREFIX_TEMPLATE .*per-user/],
     ["bad COS endpoint", { COS_ENDPOINT: "ftp://x" }, /COS_ENDPOINT/],
     ["bad STS timeout", { STS_TIMEOUT_MS: "0" }, /STS_TIMEOUT_MS/],
+    ["bad policy length limit", { STS_MAX_POLICY_LENGTH: "100" }, /STS_MAX_POLICY_LENGTH must be a whole number from 512/],
+    ["profiles that are not JSON", { STS_PROFILES: "{avatar" }, /STS_PROFILES is not valid JSON/],
+    ["a profile breaking a lint rule", { STS_PROFILES: '{"x": {"actions": ["name/cos:*"]}}' }, /STS_PROFILES: profile 'x' breaks rule wildcard-action/],
   ])("refuses %s with a ConfigError naming the variable and the fix", (_why, over, message) => {
     const error = failure(over);
     expect(error?.code).toBe("ConfigError");
@@ -115,5 +122,61 @@ describe("loadConfig", () => {
     loadConfig(recording(role));
     expect([...read].filter((name) => !listed.has(name))).toEqual([]);
     expect([...listed].filter((name) => !read.has(name))).toEqual([]);
+  });
+});
+
+describe("loadConfig: profiles", () => {
+  const writeProfiles = (text: string) => {
+    const path = join(mkdtempSync(join(tmpdir(), "profiles-")), "profiles.json");
+    writeFileSync(path, text);
+    return path;
+  };
+  const avatar = JSON.stringify({ avatar: { actions: ["PutObject"], extensions: ["png"] } });
+  afterEach(() => {
+    delete (globalThis as { __STS_PROFILES_JSON__?: string }).__STS_PROFILES_JSON__;
+  });
+
+  it("uses the built-ins, with the documented policy limit, when nothing is configured", () => {
+    const config = load({});
+    expect(config.profiles).toBe(builtInProfiles);
+    expect(config.profileWarnings).toEqual([]);
+    expect(config.maxPolicyLength).toBe(2048);
+  });
+
+  it("reads inline STS_PROFILES and a STS_PROFILES_FILE from disk", () => {
+    expect(load({ STS_PROFILES: avatar }).profiles.get("avatar")?.extensions).toEqual(["png"]);
+    expect(load({ STS_PROFILES_FILE: writeProfiles(avatar) }).profiles.get("avatar")?.extensions).toEqual(["png"]);
+    expect(load({ STS_PROFILES_FILE: "examples/profiles.json" }).profileWarnings).toMatchObject([{ profile: "public-read", rule: "shared-area" }]);
+  });
+
+  it("prefers the copy the build bundled, so a deployed function reads no file", () => {
+    (globalThis as { __STS_PROFILES_JSON__?: string }).__STS_PROFILES_JSON__ = avatar;
+    expect(load({ STS_PROFILES_FILE: "/nonexistent/profiles.json" }).profiles.has("avatar")).toBe(true);
+    expect(load({}).profiles.has("avatar")).toBe(true);
+    expect(failure({ STS_PROFILES: avatar })?.message).toMatch(/STS_PROFILES and STS_PROFILES_FILE are both set/);
+  });
+
+  it.each<[string, Env, RegExp]>([
+    ["both sources", { STS_PROFILES: avatar, STS_PROFILES_FILE: "x.json" }, /STS_PROFILES and STS_PROFILES_FILE are both set/],
+    ["inline profiles over the platform's 4 KB cap", { STS_PROFILES: JSON.stringify({ a: { actions: ["GetObject"], resources: ["x".repeat(4100)] } }) }, /STS_PROFILES is \d+ bytes, more than the platform's 4 KB cap .*: move the profiles to a JSON file and set STS_PROFILES_FILE/],
+    ["an unreadable file", { STS_PROFILES_FILE: "/nonexistent/profiles.json" }, /STS_PROFILES_FILE names a file that cannot be read \(ENOENT\)/],
+    ["a profile over the API's duration limit", { STS_PROFILES: JSON.stringify({ a: { actions: ["GetObject"], durationSeconds: 7201 } }) }, /profile 'a' breaks rule duration-out-of-range/],
+  ])("refuses %s", (_why, over, message) => {
+    const error = failure(over);
+    expect(error?.code).toBe("ConfigError");
+    expect(error?.message).toMatch(message);
+  });
+
+  it("allows AssumeRole's longer lifetime in a profile", () => {
+    const config = load({ STS_ROLE_ARN: "qcs::cam::uin/100000000001:roleName/r", STS_PROFILES: JSON.stringify({ a: { actions: ["GetObject"], durationSeconds: 43_200 } }) });
+    expect(config.profiles.get("a")?.durationSeconds).toBe(43_200);
+  });
+
+  it("refuses, naming profile and rule, a profile whose policy cannot fit for the longest prefix", () => {
+    const many = { actions: ["GetObject"], resources: Array.from({ length: 12 }, (_, i) => `folder-${i}/`) };
+    expect(failure({ STS_PROFILES: JSON.stringify({ many }) })?.message).toMatch(/STS_PROFILES: profile 'many' breaks rule policy-too-long \(its policy reaches \d+ characters .* over the limit of 2048\)/);
+    expect(load({ STS_PROFILES: JSON.stringify({ many }), STS_MAX_POLICY_LENGTH: "8192" }).maxPolicyLength).toBe(8192);
+    // Built-ins can only outgrow it through a long template, and then that is what is named.
+    expect(failure({ STS_MAX_POLICY_LENGTH: "512" })?.message).toMatch(/PREFIX_TEMPLATE: profile '(read-write|upload)' breaks rule policy-too-long/);
   });
 });

@@ -9,9 +9,12 @@ describe("npm start with nothing configured", () => {
     child?.kill("SIGTERM");
   });
 
+  let started: Promise<string>;
+
   it("serves credentials to the printed dev token, and says the emulator's are fake", async () => {
     child = spawnScript("dev/start.ts", [], { PORT: "0" });
-    const output = await waitForOutput(child, /curl .*\n/);
+    started = waitForOutput(child, /curl .*\n/);
+    const output = await started;
     expect(output).toMatch(/DO NOT work on Tencent Cloud/);
     const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
     const token = /Dev token[^\n]*\n(\S+)\n/.exec(output)?.[1];
@@ -31,6 +34,34 @@ describe("npm start with nothing configured", () => {
 
     const anonymous = await fetch(`${url}/`, { method: "POST" });
     expect(anonymous.status).toBe(401);
+  });
+
+  it("serves the upload page with its config, the SDK, dev tokens and a COS server, and prints one URL to open", async () => {
+    const output = await started;
+    const opens = output.match(/^Open (\S+)/gm) ?? [];
+    expect(opens).toHaveLength(1);
+    const site = /^Open (http:\/\/127\.0\.0\.1:\d+\/) to sign in and upload/m.exec(output)?.[1];
+    const broker = /listening on (\S+)/.exec(output)?.[1];
+    const cos = /COS: local server at (\S+) for bucket examplebucket-1250000000/.exec(output)?.[1];
+    expect(site && broker && cos).toBeTruthy();
+
+    const page = await fetch(site!);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect(await page.text()).toContain('<script src="vendor/cos-js-sdk-v5.min.js">');
+    expect((await fetch(`${site}vendor/cos-js-sdk-v5.min.js`)).status).toBe(200);
+    const config = (await (await fetch(`${site}config.json`)).json()) as Record<string, any>;
+    expect(config).toEqual({ brokerUrl: `${broker}/`, cos: { Domain: `{Bucket}.cos.{Region}.localhost:${new URL(cos!).port}`, Protocol: "http:" }, devTokens: true });
+    expect((await fetch(`${site}../../package.json`)).status).toBe(404);
+
+    const { token } = (await (await fetch(`${site}dev-token?sub=carol`)).json()) as { token: string };
+    const issued = await fetch(`${broker}/`, { method: "POST", headers: { authorization: `Bearer ${token}`, origin: new URL(site!).origin } });
+    expect(((await issued.json()) as { prefix: string }).prefix).toBe("users/carol/");
+    expect(issued.headers.get("access-control-allow-origin")).toBe(new URL(site!).origin);
+    expect((await fetch(`${site}dev-token?sub=${encodeURIComponent("../x")}`)).status).toBe(400);
+
+    const unsigned = await fetch(`${cos}/examplebucket-1250000000/users/carol/x`);
+    expect(unsigned.status).toBe(403);
+    expect(await unsigned.text()).toContain("<Code>AccessDenied</Code>");
   });
 });
 

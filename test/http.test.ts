@@ -9,7 +9,7 @@ const ORIGIN = "https://app.example.com";
 function setup(behaviour: (request: IssueRequest) => Promise<unknown> = async () => ({ ok: true })) {
   const calls: IssueRequest[] = [];
   const lines: Record<string, unknown>[] = [];
-  const broker: Broker = {
+  const broker: Pick<Broker, "issue"> = {
     issue: async (request, audit) => {
       calls.push(request);
       audit.subject = "hash";

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { BrokerError } from "../lib/errors.ts";
-import { buildPolicy, encodePolicy, MAX_SCOPE_ITEMS, resourceOf } from "../lib/policy.ts";
-import { builtInProfiles } from "../lib/profiles.ts";
+import { evaluatePolicy } from "../lib/evaluate.ts";
+import { buildPolicy, encodePolicy, longestPolicyLength, MAX_SCOPE_ITEMS, resourceOf, type Narrowing } from "../lib/policy.ts";
+import { compilePrefixTemplate } from "../lib/prefix.ts";
+import { builtInProfiles, type Profile } from "../lib/profiles.ts";
 
 const bucket = { bucket: "examplebucket-1250000000", region: "ap-guangzhou", appid: "1250000000" };
 const upload = builtInProfiles.get("upload")!;
@@ -83,5 +85,104 @@ describe("buildPolicy", () => {
 
   it.each(["*", "../x", "/x", "a/./b", ""])("refuses key %j", (key) => {
     expect(refusal({ key })).toBe("ScopeNotAllowed");
+  });
+});
+
+const profile = (over: Partial<Profile>): Profile => ({ name: "custom", actions: ["name/cos:GetObject"], resources: ["*"], conditions: {}, ...over });
+const buildWith = (p: Profile, narrowing: Narrowing = {}, sourceIp?: string) => buildPolicy({ bucket, prefix, profile: p, narrowing, sourceIp });
+const codeOf = (run: () => unknown) => {
+  try {
+    run();
+    return "ok";
+  } catch (error) {
+    return (error as BrokerError).code;
+  }
+};
+
+describe("buildPolicy with profiles", () => {
+  it.each([
+    ["read", ["GetObject", "HeadObject", "OptionsObject"]],
+    ["read-write", ["PutObject", "PostObject", "InitiateMultipartUpload", "ListMultipartUploads", "ListParts", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload", "GetObject", "HeadObject", "OptionsObject"]],
+    ["delete", ["DeleteObject"]],
+  ])("grants built-in %s on the whole prefix in one statement", (name, actions) => {
+    const { policy } = buildWith(builtInProfiles.get(name)!);
+    expect(policy.statement).toEqual([{ effect: "allow", action: actions.map((a) => `name/cos:${a}`), resource: [resourceOf(bucket, "users/alice/*")] }]);
+  });
+
+  it("grants list as GetBucket on the bucket root, fenced by cos:prefix in both forms", () => {
+    const { policy } = buildWith(builtInProfiles.get("list")!);
+    expect(policy.statement).toEqual([
+      { effect: "allow", action: ["name/cos:GetBucket"], resource: [resourceOf(bucket, "")], condition: { string_like: { "cos:prefix": ["users/alice/", "users/alice/*"] } } },
+    ]);
+  });
+
+  it("expands resource patterns under the prefix, for objects and for listing", () => {
+    const { policy } = buildWith(profile({ actions: ["name/cos:GetObject", "name/cos:GetBucket"], resources: ["photos/*", "avatar.*"] }));
+    expect(policy.statement).toEqual([
+      { effect: "allow", action: ["name/cos:GetObject"], resource: [resourceOf(bucket, "users/alice/photos/*"), resourceOf(bucket, "users/alice/avatar.*")] },
+      {
+        effect: "allow",
+        action: ["name/cos:GetBucket"],
+        resource: [resourceOf(bucket, "")],
+        condition: { string_like: { "cos:prefix": ["users/alice/photos/", "users/alice/photos/*", "users/alice/avatar.*"] } },
+      },
+    ]);
+  });
+
+  it("narrows only within the profile's patterns, and only its object actions", () => {
+    const photos = profile({ actions: ["name/cos:GetObject", "name/cos:GetBucket"], resources: ["photos/*"] });
+    expect(buildWith(photos, { key: "photos/2026/a.png" })).toMatchObject({ allowActions: ["name/cos:GetObject"], key: "users/alice/photos/2026/a.png" });
+    expect(codeOf(() => buildWith(photos, { key: "docs/a.png" }))).toBe("ScopeNotAllowed");
+    expect(codeOf(() => buildWith(photos, { scope: [item({ action: "name/cos:GetObject", prefix: "users/alice/docs/a" })] }))).toBe("ScopeNotAllowed");
+    expect(codeOf(() => buildWith(photos, { scope: [item({ action: "name/cos:GetBucket", prefix: "users/alice/photos/" })] }))).toBe("ScopeNotAllowed");
+    expect(codeOf(() => buildWith(builtInProfiles.get("list")!, { key: "a" }))).toBe("ScopeNotAllowed");
+  });
+
+  it("scopes a chosen key to exactly that object", () => {
+    const built = buildWith(profile({ actions: ["name/cos:PutObject"] }), { chosenKey: "users/alice/2026/01/r.png" });
+    expect(built.policy.statement[0]?.resource).toEqual([resourceOf(bucket, "users/alice/2026/01/r.png")]);
+    expect(built.key).toBe("users/alice/2026/01/r.png");
+    expect(codeOf(() => buildWith(profile({ actions: ["name/cos:PutObject"] }), { chosenKey: "users/bob/r.png" }))).toBe("ScopeNotAllowed");
+  });
+
+  it("puts each condition only on the actions whose requests carry its key", () => {
+    const all = profile({
+      actions: [...builtInProfiles.get("read-write")!.actions, "name/cos:GetBucket"],
+      conditions: { maxBytes: 1024, contentTypes: ["image/*"], pinSourceIp: true, httpsOnly: true },
+    });
+    const { policy } = buildWith(all, {}, "203.0.113.7");
+    const everywhere = { ip_equal: { "qcs:ip": "203.0.113.7" }, bool_equal: { "cos:secure-transport": "true" } };
+    const byAction = Object.fromEntries(policy.statement.flatMap((s) => s.action.map((a) => [a.replace("name/cos:", ""), s.condition])));
+    expect(byAction.PutObject).toEqual({ numeric_less_than_equal: { "cos:content-length": 1024 }, string_like: { "cos:content-type": ["image/*"] }, ...everywhere });
+    expect(byAction.PostObject).toEqual(byAction.PutObject);
+    expect(byAction.UploadPart).toEqual({ numeric_less_than_equal: { "cos:content-length": 1024 }, ...everywhere });
+    expect(byAction.InitiateMultipartUpload).toEqual({ string_like: { "cos:content-type": ["image/*"] }, ...everywhere });
+    for (const action of ["GetObject", "HeadObject", "ListParts", "CompleteMultipartUpload", "AbortMultipartUpload"]) expect(byAction[action]).toEqual(everywhere);
+    expect(byAction.GetBucket).toEqual({ string_like: { "cos:prefix": ["users/alice/", "users/alice/*"] }, ...everywhere });
+    expect(policy.statement).toHaveLength(5);
+  });
+
+  it("lets the evaluator see the point of that: a chunked PUT is refused, a GET needs no length", () => {
+    const { policy } = buildWith(profile({ actions: ["name/cos:PutObject", "name/cos:GetObject"], conditions: { maxBytes: 1024 } }));
+    const at = (action: string, context: Record<string, string>) => evaluatePolicy(policy, { action: `name/cos:${action}`, resource: resourceOf(bucket, "users/alice/a"), context }).allowed;
+    expect(at("PutObject", { "cos:content-length": "1024" })).toBe(true);
+    expect(at("PutObject", { "cos:content-length": "1025" })).toBe(false);
+    expect(at("PutObject", {})).toBe(false);
+    expect(at("GetObject", {})).toBe(true);
+  });
+
+  it("refuses a source-IP pin when the caller's IP is unknown", () => {
+    expect(codeOf(() => buildWith(profile({ conditions: { pinSourceIp: true } })))).toBe("ScopeNotAllowed");
+  });
+
+  it("measures the longest policy a profile can produce, for the startup lint", () => {
+    const template = compilePrefixTemplate("users/{sub}/");
+    const upload = builtInProfiles.get("upload")!;
+    const longest = longestPolicyLength(bucket, upload, template);
+    expect(longest).toBeGreaterThan(encodePolicy(build({}).policy).length + 100);
+    const pinned = { ...upload, conditions: { pinSourceIp: true } };
+    expect(longestPolicyLength(bucket, pinned, template)).toBeGreaterThan(longest + 39);
+    const chooser = profile({ actions: ["name/cos:PutObject"], extensions: ["png"] });
+    expect(longestPolicyLength(bucket, chooser, template)).toBeGreaterThan(longestPolicyLength(bucket, { ...chooser, extensions: undefined }, template));
   });
 });

@@ -1,0 +1,94 @@
+// A loopback Tencent COS for tests and `npm start`: answers cos-nodejs-sdk-v5 and
+// cos-js-sdk-v5 as they send requests (path- or virtual-host style), verifies real request
+// signatures against the STS emulator's credentials, enforces their session policies with the
+// broker's evaluator, and keeps objects in memory. Dev tooling only; never deployed.
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { selfSignedCert } from "../sts-emulator/tls.ts";
+import { BucketCors } from "./cors.ts";
+import type { CredentialLookup } from "./credentials.ts";
+import { handle, type CosCall, type ServerState } from "./handler.ts";
+import { Storage } from "./storage.ts";
+
+export { credentialsFrom, type CosCredential, type CredentialLookup } from "./credentials.ts";
+export type { CosCall } from "./handler.ts";
+
+export interface CosServerOptions {
+  /** who may sign requests: usually credentialsFrom(stsEmulator) */
+  readonly credentials: CredentialLookup;
+  readonly region: string;
+  /** buckets with their appid suffix, e.g. examplebucket-1250000000 */
+  readonly buckets: readonly string[];
+  /** page origins the buckets' CORS rule allows */
+  readonly corsOrigins?: readonly string[];
+  /** default 127.0.0.1 */
+  readonly host?: string;
+  /** default 0 (any free port) */
+  readonly port?: number;
+  /** true: a self-signed certificate for 127.0.0.1/localhost, so cos:secure-transport is true */
+  readonly tls?: boolean;
+  /** ms clock, default Date.now; tests move it to expire credentials without sleeping */
+  readonly now?: () => number;
+  /** largest request body, default 64 MiB */
+  readonly maxBodyBytes?: number;
+  /** told about each request once it is answered (npm start logs them) */
+  readonly onCall?: (call: CosCall) => void;
+}
+
+export interface CosServer {
+  readonly url: string;
+  readonly port: number;
+  /** PEM of the serving certificate when TLS is on */
+  readonly caCert?: string;
+  readonly storage: Storage;
+  readonly calls: CosCall[];
+  /** adds a page origin to the buckets' CORS rule */
+  allowOrigin(origin: string): void;
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+export async function startCosServer(options: CosServerOptions): Promise<CosServer> {
+  const now = options.now ?? Date.now;
+  const host = options.host ?? "127.0.0.1";
+  const tls = options.tls ? await selfSignedCert() : undefined;
+  const cors = new BucketCors(options.corsOrigins);
+  const state: ServerState = {
+    region: options.region,
+    storage: new Storage(options.buckets, now),
+    cors,
+    credentials: options.credentials,
+    now,
+    calls: [],
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    onCall: options.onCall,
+  };
+  const listener = (req: IncomingMessage, res: ServerResponse) => void handle(req, res, state);
+  const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, listener) : createHttpServer(listener);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  let closed: Promise<void> | undefined;
+  return {
+    url: `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    port,
+    caCert: tls?.cert,
+    storage: state.storage,
+    calls: state.calls,
+    allowOrigin: (origin) => cors.allow(origin),
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * Everything `npm start` runs, as one value tests can start in-process too. With no STS
+ * configuration: the STS emulator, the loopback COS server sharing its credentials, the
+ * broker pointed at both, and the static site. With real STS variables: the broker and the
+ * site only, the page talking to the real COS bucket.
+ */
+import { readVar, type Env } from "../lib/config.ts";
+import { createLogger, type Logger } from "../lib/log.ts";
+import type { CosServer } from "./cos-server/index.ts";
+import { DEV_JWT_SECRET, mintToken, usesRealSts } from "./defaults.ts";
+import { startEmbeddedCloud } from "./embedded.ts";
+import { startLocalServer, type LocalServer } from "./local-server.ts";
+import { startSiteServer, type SiteConfig, type SiteServer } from "./site.ts";
+import type { StsEmulator } from "./sts-emulator/index.ts";
+
+export interface DevStack {
+  /** the environment the broker runs on, defaults filled in */
+  readonly env: Env;
+  readonly broker: LocalServer;
+  readonly site: SiteServer;
+  readonly emulator?: StsEmulator;
+  readonly cos?: CosServer;
+  close(): Promise<void>;
+}
+
+export interface DevStackOptions {
+  readonly host?: string;
+  /** the broker's port; 0 for any */
+  readonly port?: number;
+  /** the page's port; 0 for any */
+  readonly sitePort?: number;
+  /** the broker's request log; default one JSON line per request on stdout */
+  readonly logger?: Logger;
+}
+
+export async function startDevStack(given: Env, options: DevStackOptions = {}): Promise<DevStack> {
+  const host = options.host ?? "127.0.0.1";
+  let broker: LocalServer | undefined;
+  let cos: CosServer | undefined;
+  const devTokens = readVar(given, "JWT_SECRET") === DEV_JWT_SECRET || (!usesRealSts(given) && !hasJwtSource(given));
+  const site = await startSiteServer({
+    host,
+    port: options.sitePort ?? 0,
+    config: () => siteConfig(broker, cos, devTokens),
+    devToken: devTokens ? (sub) => mintToken({ sub }) : undefined,
+  });
+  const logger = options.logger ?? createLogger();
+  const cloud = await startEmbeddedCloud(given, {
+    host,
+    corsOrigins: [site.origin],
+    // One line per COS request, with the policy's reason when it refused one.
+    onCall: (call) =>
+      logger.event("cos_request", { method: call.method, operation: call.operation, key: call.key, status: call.status, code: call.code, reason: call.decision?.allowed === false ? call.decision.reason : undefined }),
+  });
+  cos = cloud.cos;
+  // The page calls the broker from its own origin.
+  const env: Record<string, string | undefined> = { ...cloud.env };
+  const origins = (readVar(env, "CORS_ORIGINS") ?? "").split(",").map((origin) => origin.trim()).filter(Boolean);
+  env.CORS_ORIGINS = [...new Set([...origins, site.origin])].join(",");
+  broker = await startLocalServer({ env, port: options.port ?? 0, host, logger: options.logger });
+  const started = broker;
+  return {
+    env,
+    broker,
+    site,
+    emulator: cloud.emulator,
+    cos,
+    close: async () => {
+      await Promise.all([started.close(), site.close(), cloud.close()]);
+    },
+  };
+}
+
+const hasJwtSource = (env: Env) => ["JWT_SECRET", "JWT_JWKS_URL", "JWT_ISSUER"].some((name) => readVar(env, name) !== undefined);
+
+/**
+ * The loopback COS server is reached as `<bucket>.cos.<region>.localhost:<port>`: browsers
+ * resolve *.localhost to the loopback address, so the SDK keeps its virtual-host requests
+ * (it refuses ForcePathStyle) and the page stays cross-origin to COS, as in production.
+ */
+function siteConfig(broker: LocalServer | undefined, cos: CosServer | undefined, devTokens: boolean): SiteConfig {
+  return {
+    brokerUrl: `${broker?.url ?? ""}/`,
+    ...(cos ? { cos: { Domain: `{Bucket}.cos.{Region}.localhost:${cos.port}`, Protocol: "http:" } } : {}),
+    devTokens,
+  };
+}

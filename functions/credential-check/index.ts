@@ -1,0 +1,63 @@
+/**
+ * SCF entry point (`index.main_handler`) for the timer trigger: runs the credential check.
+ * It only translates. A timer event starts a run; anything else is refused without running.
+ * A failed check becomes a thrown error, after the report and the alert went out, so the
+ * platform counts a failed invocation and its alarms fire.
+ */
+import { CHECK_VARIABLES } from "../../lib/check-config.ts";
+import { runCredentialCheck, type CheckDeps } from "../../lib/check.ts";
+import { CONFIG_VARIABLES } from "../../lib/config.ts";
+import { createLogger } from "../../lib/log.ts";
+import type { StepResult } from "../../lib/steps.ts";
+import type { ScfContext } from "../issue-credentials/event.ts";
+
+/** What this function reads from its environment; serverless.yml sets exactly these (test/serverless-yml.test.ts). */
+export const ENV_VARIABLES: readonly string[] = [...CONFIG_VARIABLES, ...CHECK_VARIABLES];
+
+export interface TimerContext extends ScfContext {
+  readonly function_name?: string;
+}
+
+export type CheckOutcome =
+  | { readonly ok: true; readonly results: readonly StepResult[] }
+  | { readonly ok: false; readonly error: { readonly code: "BadRequest"; readonly message: string } };
+
+export type CheckHandler = (event: unknown, context?: TimerContext) => Promise<CheckOutcome>;
+
+export function createCheckHandler(deps: Pick<CheckDeps, "env" | "logger" | "fetch" | "now"> = {}): CheckHandler {
+  const logger = deps.logger ?? createLogger();
+  return async (event, context) => {
+    const requestId = typeof context?.request_id === "string" ? context.request_id : undefined;
+    const triggerName = timerName(event);
+    if (triggerName === undefined) {
+      const message = "this function answers timer trigger events only ({\"Type\":\"Timer\",...}); nothing was checked";
+      logger.event("credential_check_refused", { requestId, message });
+      return { ok: false, error: { code: "BadRequest", message } };
+    }
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const report = await runCredentialCheck({
+      ...deps,
+      logger,
+      requestId,
+      trigger: [context?.function_name, `timer ${triggerName}`].filter(Boolean).join(" "),
+      remainingMs: typeof remaining === "number" && Number.isFinite(remaining) ? remaining : undefined,
+    });
+    if (!report.ok) {
+      const names = report.results.filter((result) => result.status === "fail" || result.status === "not-run").map((result) => result.name);
+      throw new Error(`credential check failed: ${names.join(", ")}; see the credential_check log line`);
+    }
+    return { ok: true, results: report.results };
+  };
+}
+
+/** SCF timer event: `{"Type":"Timer","TriggerName":"...","Time":"<UTC ISO>","Message":"<argument>"}` (PRODUCT.md). */
+function timerName(event: unknown): string | undefined {
+  if (typeof event !== "object" || event === null) return undefined;
+  const { Type: type, TriggerName: name } = event as Record<string, unknown>;
+  if (type !== "Timer") return undefined;
+  return typeof name === "string" ? name.slice(0, 64) : "";
+}
+
+let instance: CheckHandler | undefined;
+
+export const main_handler: CheckHandler = (event, context) => (instance ??= createCheckHandler())(event, context);

@@ -1,0 +1,93 @@
+/**
+ * Just enough of the WeChat mini-program runtime for cos-wx-sdk-v5 to run in Node: the
+ * globals it expects (`wx`, `window`), wx.request and wx.uploadFile over node:http, and the
+ * file system calls it uses. It plays the phone's network too: hosts ending in
+ * `.myqcloud.com` are sent to the loopback COS server with their Host header unchanged.
+ * This stands in for the platform, not the SDK: the SDK's own code builds and signs every request.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { basename } from "node:path";
+
+interface Callbacks {
+  success?(result: unknown): void;
+  fail?(result: { errMsg: string }): void;
+}
+
+type Send = (url: string, method: string, headers: Record<string, string>, body: Buffer | undefined) => Promise<{ statusCode: number; header: Record<string, string>; body: Buffer }>;
+
+export function installWx(cosAddress: { hostname: string; port: number }): void {
+  const send: Send = (url, method, headers, body) => {
+    const target = new URL(url);
+    const viaCos = target.hostname.endsWith(".myqcloud.com");
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        { host: viaCos ? cosAddress.hostname : target.hostname, port: viaCos ? cosAddress.port : target.port, method, path: `${target.pathname}${target.search}`, headers: { host: target.host, ...headers } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () => resolve({ statusCode: res.statusCode ?? 0, header: res.headers as Record<string, string>, body: Buffer.concat(chunks) }));
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  };
+  const storage = new Map<string, unknown>();
+  const wx = {
+    canIUse: () => false,
+    getStorageSync: (key: string) => storage.get(key),
+    setStorageSync: (key: string, value: unknown) => void storage.set(key, value),
+    removeStorageSync: (key: string) => void storage.delete(key),
+    getNetworkType: (options: Callbacks) => options.success?.({ networkType: "wifi" }),
+    getFileSystemManager: () => ({
+      stat: (options: Callbacks & { path: string }) => options.success?.({ stats: statSync(options.path) }),
+      readFile: (options: Callbacks & { filePath: string; position?: number; length?: number }) => {
+        const data = readFileSync(options.filePath);
+        const start = options.position ?? 0;
+        options.success?.({ data: data.subarray(start, options.length === undefined ? undefined : start + options.length) });
+      },
+    }),
+    /** wx.request: an object `data` is sent as JSON; the answer's `data` is parsed when dataType is json. */
+    request(options: Callbacks & { url: string; method?: string; header?: Record<string, string>; data?: unknown; dataType?: string }) {
+      const body = options.data === undefined ? undefined : typeof options.data === "string" ? Buffer.from(options.data) : options.data instanceof ArrayBuffer ? Buffer.from(options.data) : Buffer.from(JSON.stringify(options.data));
+      send(options.url, options.method ?? "GET", options.header ?? {}, body).then(
+        (res) => {
+          const text = res.body.toString("utf8");
+          let data: unknown = text;
+          if (options.dataType === "json") {
+            try {
+              data = JSON.parse(text);
+            } catch {
+              // wx.request leaves unparsable text as is
+            }
+          }
+          options.success?.({ statusCode: res.statusCode, header: res.header, data });
+        },
+        (error: Error) => options.fail?.({ errMsg: `request:fail ${error.message}` }),
+      );
+      return { abort() {} };
+    },
+    /** wx.uploadFile: a multipart/form-data POST of formData and the file under `name`. */
+    uploadFile(options: Callbacks & { url: string; filePath: string; name: string; header?: Record<string, string>; formData?: Record<string, unknown> }) {
+      let progress: ((info: { progress: number; totalBytesSent: number; totalBytesExpectedToSend: number }) => void) | undefined;
+      const form = new FormData();
+      for (const [name, value] of Object.entries(options.formData ?? {})) form.append(name, String(value));
+      const file = readFileSync(options.filePath);
+      form.append(options.name, new Blob([new Uint8Array(file)]), basename(options.filePath));
+      const encoded = new Request("http://form.invalid/", { method: "POST", body: form });
+      encoded
+        .arrayBuffer()
+        .then((body) => send(options.url, "POST", { ...options.header, "content-type": encoded.headers.get("content-type")! }, Buffer.from(body)))
+        .then(
+          (res) => {
+            progress?.({ progress: 100, totalBytesSent: file.length, totalBytesExpectedToSend: file.length });
+            options.success?.({ statusCode: res.statusCode, header: res.header, data: res.body.toString("utf8") });
+          },
+          (error: Error) => options.fail?.({ errMsg: `uploadFile:fail ${error.message}` }),
+        );
+      return { onProgressUpdate: (listener: typeof progress) => void (progress = listener), abort() {} };
+    },
+  };
+  Object.assign(globalThis, { wx, window: globalThis });
+}
