@@ -79,8 +79,8 @@ const shimPlugin: Plugin = {
 };
 
 /**
- * The profiles file is compiled in, so the function never reads from disk (issue 3's config
- * reads `__STS_PROFILES_JSON__` when it is a string). Without STS_PROFILES_FILE it is undefined.
+ * The profiles file is compiled in, so the function never reads from disk (lib/config.ts
+ * prefers `__STS_PROFILES_JSON__` when it is a string). Without STS_PROFILES_FILE it is undefined.
  */
 function profilesDefine(file: string | undefined): string {
   if (!file) return "undefined";

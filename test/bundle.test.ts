@@ -3,12 +3,12 @@
  * bundle) against the loopback STS emulator: slimmed transport, deadline, proxy, build-time
  * profiles.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { isBuiltin } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { bundleFunctions, listFunctions, OPTIONAL_MODULES, ROOT } from "../scripts/bundle.ts";
+import { bundleFunctions, listFunctions, OPTIONAL_MODULES } from "../scripts/bundle.ts";
 import { invokeBundle } from "./support/bundle.ts";
 import { bearer, functionUrlEvent, parse, startHarness, type Harness } from "./support/harness.ts";
 import { startConnectProxy, type ConnectProxy } from "./support/proxy.ts";
@@ -78,16 +78,21 @@ describe("the deployable bundles", () => {
     expect(harness.emulator.stsCallCount()).toBe(0);
   });
 
-  it("compile STS_PROFILES_FILE in as __STS_PROFILES_JSON__, and leave it undefined without one", async () => {
+  it("carry STS_PROFILES_FILE compiled in: its profiles work with no file and no variable at run time", async () => {
+    harness = await startHarness();
     const profiles = join(scratch, "profiles.json");
-    writeFileSync(profiles, '{"avatar": {"actions": ["name/cos:PutObject"]}}\n');
-    const probe = { probe: join(ROOT, "test/fixtures/profiles-define.ts") };
-    const withFile = join(scratch, "with-file");
-    const without = join(scratch, "without");
-    await bundleFunctions({ outDir: withFile, entries: probe, profilesFile: profiles });
-    await bundleFunctions({ outDir: without, entries: probe });
-    expect(parse((await invokeBundle(join(withFile, "probe"), {})).result!)).toEqual({ type: "string", text: '{"avatar": {"actions": ["name/cos:PutObject"]}}\n' });
-    expect(parse((await invokeBundle(join(without, "probe"), {})).result!)).toEqual({ type: "undefined", text: null });
+    writeFileSync(profiles, JSON.stringify({ reader: { actions: ["GetObject", "HeadObject"] } }));
+    const [withFile, without] = [join(scratch, "with-file"), join(scratch, "without")];
+    await bundleFunctions({ outDir: withFile, profilesFile: profiles });
+    await bundleFunctions({ outDir: without });
+    rmSync(profiles);
+    const event = functionUrlEvent({ headers: bearer(await hsToken()), body: JSON.stringify({ profile: "reader" }) });
+    const issued = await invokeBundle(join(withFile, "issue-credentials"), event, { env: harness.env });
+    expect(issued.result?.statusCode, issued.stderr).toBe(200);
+    expect(parse(issued.result!).allowActions).toEqual(["name/cos:GetObject", "name/cos:HeadObject"]);
+    // Built without the file, the bundle has the built-in profiles only.
+    const refused = await invokeBundle(join(without, "issue-credentials"), event, { env: harness.env });
+    expect(parse(refused.result!).error.code).toBe("ScopeNotAllowed");
   });
 
   it("refuse to build with a profiles file that is not JSON, naming it", async () => {

@@ -50,7 +50,7 @@ describe("serverless.yml", () => {
     }
   });
 
-  // A function listed before its code exists (credential-check, issue 5) is checked from the day its folder does.
+  // Driven by functions/*, so a function added there is checked here without a change.
   it.each(functions)("%s: src and handler exist in the build output and load as SCF loads them", async (name) => {
     const fn = yml.inputs.functions[name]!;
     const dir = join(bundleDir, fn.src);
