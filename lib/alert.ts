@@ -7,7 +7,7 @@
  * error string (https://api.slack.com/messaging/webhooks). The webhook URL is a secret: it is
  * never logged or put into a result.
  */
-import type { FetchLike } from "./auth.ts";
+import type { FetchLike } from "./jwks.ts";
 import type { AlertFormat, AlertTarget } from "./check-config.ts";
 
 export interface AlertResult {

@@ -2,11 +2,14 @@
  * Wires the broker from the environment, once per instance. Every adapter (SCF Function URL
  * or API Gateway, the local server) calls this at cold start and then only translates.
  */
-import { createTokenVerifier, type FetchLike } from "./auth.ts";
+import { createTokenVerifier } from "./auth.ts";
 import { createBroker, type Broker } from "./broker.ts";
+import { cacheCredentials } from "./cache.ts";
 import { loadConfig, type Config, type Env } from "./config.ts";
 import { BrokerError } from "./errors.ts";
 import { createHttpHandler, errorResponse, type HttpHandler } from "./http.ts";
+import type { FetchLike } from "./jwks.ts";
+import { createRateLimiter } from "./limit.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createStsIssuer, type CredentialIssuer } from "./sts.ts";
 
@@ -37,8 +40,9 @@ export function createApp(deps: AppDeps = {}): App {
   }
   for (const warning of config.profileWarnings) logger.event("profile_warning", { ...warning });
   const verifyToken = createTokenVerifier(config.jwt, { fetch: deps.fetch, now: deps.now });
-  const issuer = deps.issuer ?? createStsIssuer(config.sts, env);
-  const broker = createBroker({ config, verifyToken, issuer, now: deps.now });
+  const issuer = cacheCredentials(deps.issuer ?? createStsIssuer(config.sts, env), config.cache, deps.now);
+  const checkRate = createRateLimiter(config.rateLimit, deps.now);
+  const broker = createBroker({ config, verifyToken, issuer, checkRate, now: deps.now });
   return { ok: true, config, broker, handle: createHttpHandler({ broker, corsOrigins: config.corsOrigins, logger }) };
 }
 
@@ -46,7 +50,7 @@ export function createApp(deps: AppDeps = {}): App {
 function refuseAll(error: BrokerError, logger: Logger): HttpHandler {
   return async (request) => {
     const response = errorResponse(error, request.requestId);
-    logger.request({ requestId: request.requestId, outcome: "failed", status: response.status, method: request.method, latencyMs: 0, code: error.code });
+    logger.request({ requestId: request.requestId, outcome: "failed", status: response.status, method: request.method, latencyMs: 0, code: error.code, sourceIp: request.sourceIp });
     return response;
   };
 }

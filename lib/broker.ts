@@ -7,6 +7,7 @@ import type { Config } from "./config.ts";
 import { BrokerError } from "./errors.ts";
 import { canonicalIp } from "./ip.ts";
 import { chooseKey } from "./keys.ts";
+import type { RateCheck } from "./limit.ts";
 import { buildPolicy, encodePolicy, type CamPolicy, type Narrowing } from "./policy.ts";
 import { prefixFor, subjectHash, type Claims } from "./prefix.ts";
 import { profileNamed, type Profile } from "./profiles.ts";
@@ -66,12 +67,16 @@ export interface Audit {
   prefix?: string;
   key?: string;
   stsRequestId?: string;
+  /** Whether the credentials came from this instance's cache. */
+  cached?: boolean;
 }
 
 export interface BrokerDeps {
   readonly config: Config;
   readonly verifyToken: TokenVerifier;
   readonly issuer: CredentialIssuer;
+  /** Per-subject rate limit (lib/limit.ts); throws TooManyRequests. */
+  readonly checkRate?: RateCheck;
   /** Milliseconds since the epoch. */
   readonly now?: () => number;
 }
@@ -91,20 +96,24 @@ export function createBroker(deps: BrokerDeps): Broker {
 
   const broker: Broker = {
     async issue(request, audit) {
-      return broker.issueFor(await verifyToken(request.token), request, audit);
+      const claims = await verifyToken(request.token);
+      audit.subject = subjectHash(claims);
+      deps.checkRate?.(audit.subject);
+      return broker.issueFor(claims, request, audit);
     },
 
     async issueFor(claims, request, audit) {
-      audit.subject = subjectHash(claims);
+      audit.subject ??= subjectHash(claims);
       const nowMs = now();
       const grant = grantFor(config, claims, request, nowMs, audit);
       const issued = await issuer.requestCredentials({
         policy: grant.encodedPolicy,
         subjectHash: audit.subject,
         durationSeconds: grant.durationSeconds,
-        timeoutMs: stsTimeout(config.sts.timeoutMs, request.remainingMs),
+        timeoutMs: stsDeadline(request.remainingMs),
       });
       audit.stsRequestId = issued.requestId;
+      audit.cached = issued.cached === true;
       return {
         credentials: { tmpSecretId: issued.tmpSecretId, tmpSecretKey: issued.tmpSecretKey, sessionToken: issued.sessionToken },
         startTime: Math.floor(nowMs / 1000),
@@ -176,10 +185,7 @@ function checkPolicyLength(length: number, max: number, narrowedByClient: boolea
   throw new BrokerError("IdentityNotAllowed", `this identity's key prefix makes the policy ${length} characters URL-encoded, over the limit of ${max}: use {sub_hash} in PREFIX_TEMPLATE, which is always short`);
 }
 
-/** A hung STS must end in a 504 well before the platform kills the function. */
-function stsTimeout(configured: number, remainingMs: number | undefined): number {
-  if (remainingMs === undefined || !Number.isFinite(remainingMs)) return configured;
-  const available = remainingMs - RESPONSE_MARGIN_MS;
-  if (available < 100) throw new BrokerError("UpstreamTimeout", "not enough time left in this invocation to call STS");
-  return Math.min(configured, available);
+/** All STS attempts together must end (in a 504 if STS hangs) well before the platform kills the function. */
+function stsDeadline(remainingMs: number | undefined): number | undefined {
+  return remainingMs === undefined || !Number.isFinite(remainingMs) ? undefined : remainingMs - RESPONSE_MARGIN_MS;
 }

@@ -6,7 +6,8 @@
  */
 import { sendAlert, type AlertResult } from "./alert.ts";
 import { createApp, type App } from "./app.ts";
-import { fetchSigningKeys, type FetchLike, type VerifiedClaims } from "./auth.ts";
+import type { VerifiedClaims } from "./auth.ts";
+import { fetchSigningKeys, type FetchLike } from "./jwks.ts";
 import type { CredentialResponse } from "./broker.ts";
 import { loadCheckConfig, type CheckConfig } from "./check-config.ts";
 import type { Env } from "./config.ts";

@@ -7,6 +7,8 @@ import { BrokerError } from "./errors.ts";
 import { longestPolicyLength, type BucketRef } from "./policy.ts";
 import { compilePrefixTemplate, type PrefixTemplate } from "./prefix.ts";
 import { builtInProfiles, parseProfiles, profileRuleError, type Profile, type ProfileWarning } from "./profiles.ts";
+import type { CacheSettings } from "./cache.ts";
+import type { RateLimit } from "./limit.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -31,6 +33,8 @@ export interface StsConfig {
   readonly region: string;
   readonly credentials: StsCredentialSource;
   readonly timeoutMs: number;
+  /** Attempts per request, counting the first; only transient failures are retried. */
+  readonly maxAttempts: number;
 }
 
 export interface Config extends BucketRef {
@@ -46,6 +50,8 @@ export interface Config extends BucketRef {
   readonly profileWarnings: readonly ProfileWarning[];
   /** Longest URL-encoded policy the broker sends to STS. */
   readonly maxPolicyLength: number;
+  readonly cache: CacheSettings;
+  readonly rateLimit: RateLimit;
 }
 
 /** The client SDKs refetch when under 60 s remain, so shorter credentials are useless (PRODUCT.md). */
@@ -58,6 +64,10 @@ export const DEFAULT_STS_TIMEOUT_MS = 3000;
 export const DEFAULT_MAX_POLICY_LENGTH = 2048;
 /** SCF caps all environment variables of a function together at 4 KB (PRODUCT.md). */
 const PLATFORM_ENV_BYTES = 4096;
+export const DEFAULT_STS_MAX_ATTEMPTS = 3;
+export const DEFAULT_CACHE_MAX_ENTRIES = 1000;
+export const DEFAULT_RATE_PER_MINUTE = 60;
+export const DEFAULT_RATE_BURST = 20;
 const MIN_JWT_SECRET_BYTES = 32;
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const ROLE_ARN = /^qcs::cam::uin\/\d+:(roleName\/[\w+=,.@-]{1,128}|role\/\d+)$/;
@@ -81,11 +91,16 @@ export const CONFIG_VARIABLES = [
   "STS_ENDPOINT",
   "STS_DURATION_SECONDS",
   "STS_TIMEOUT_MS",
+  "STS_MAX_ATTEMPTS",
   "STS_MAX_POLICY_LENGTH",
   "STS_PROFILES",
   "STS_PROFILES_FILE",
   "CORS_ORIGINS",
   "COS_ENDPOINT",
+  "CREDENTIAL_CACHE_MAX_ENTRIES",
+  "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS",
+  "RATE_LIMIT_PER_MINUTE",
+  "RATE_LIMIT_BURST",
 ] as const;
 /** The execution role's key, injected by SCF under reserved names: never set in serverless.yml. */
 export const PLATFORM_VARIABLES = ["TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"] as const;
@@ -121,6 +136,8 @@ export function loadConfig(env: Env): Config {
     profiles,
     profileWarnings: warnings,
     maxPolicyLength,
+    cache: parseCache(env),
+    rateLimit: parseRateLimit(env),
   };
 }
 
@@ -256,6 +273,7 @@ function parseSts(env: Env, region: string): StsConfig {
     region,
     credentials: parseStsCredentials(env, mode),
     timeoutMs: parseInteger("STS_TIMEOUT_MS", read(env, "STS_TIMEOUT_MS"), DEFAULT_STS_TIMEOUT_MS, 100, 30_000),
+    maxAttempts: parseInteger("STS_MAX_ATTEMPTS", read(env, "STS_MAX_ATTEMPTS"), DEFAULT_STS_MAX_ATTEMPTS, 1, 5),
   };
 }
 
@@ -341,4 +359,23 @@ function parseOptionalUrl(variable: string, value: string | undefined): string |
     // fall through to the error below
   }
   throw configError(variable, "is not an http(s) URL", "e.g. http://127.0.0.1:9200");
+}
+
+/** Credential reuse; an explicit minimum above a credential's lifetime means it is never reused. */
+function parseCache(env: Env): CacheSettings {
+  const minRemaining = read(env, "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS");
+  return {
+    maxEntries: parseInteger("CREDENTIAL_CACHE_MAX_ENTRIES", read(env, "CREDENTIAL_CACHE_MAX_ENTRIES"), DEFAULT_CACHE_MAX_ENTRIES, 0, 100_000, "0 turns reuse off"),
+    minRemainingSeconds:
+      minRemaining === undefined
+        ? undefined
+        : parseInteger("CREDENTIAL_CACHE_MIN_REMAINING_SECONDS", minRemaining, 600, MIN_DURATION_SECONDS, MAX_DURATION_SECONDS.AssumeRole, "clients refetch below 60 s"),
+  };
+}
+
+function parseRateLimit(env: Env): RateLimit {
+  return {
+    perMinute: parseInteger("RATE_LIMIT_PER_MINUTE", read(env, "RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_PER_MINUTE, 1, 60_000),
+    burst: parseInteger("RATE_LIMIT_BURST", read(env, "RATE_LIMIT_BURST"), DEFAULT_RATE_BURST, 1, 10_000),
+  };
 }

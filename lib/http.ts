@@ -6,7 +6,7 @@
 import { performance } from "node:perf_hooks";
 import type { Audit, Broker, IssueRequest } from "./broker.ts";
 import { BrokerError, type ErrorCode } from "./errors.ts";
-import type { Logger, Outcome } from "./log.ts";
+import { millisSince, type Logger, type Outcome } from "./log.ts";
 
 export interface HttpRequest {
   readonly method: string;
@@ -73,7 +73,7 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
         outcome,
         status: response.status,
         method: request.method,
-        latencyMs: Math.round((performance.now() - started) * 100) / 100,
+        latencyMs: millisSince(started),
         ...(error ? { code: error.code, message: error.message, detail: error.detail } : {}),
         ...audit,
         sourceIp: request.sourceIp,

@@ -3,6 +3,8 @@
  * computes itself (hashes, codes, ids, timings), so a secret, a JWT or a session token
  * has no field to travel in.
  */
+import { performance } from "node:perf_hooks";
+
 export type Outcome = "issued" | "refused" | "failed" | "preflight";
 
 export interface RequestLogEntry {
@@ -21,6 +23,7 @@ export interface RequestLogEntry {
   readonly prefix?: string;
   readonly key?: string;
   readonly stsRequestId?: string;
+  readonly cached?: boolean;
   readonly sourceIp?: string;
 }
 
@@ -32,6 +35,14 @@ export interface CheckLogEntry {
   readonly trigger?: string;
   readonly results: readonly { readonly name: string; readonly status: string; readonly durationMs: number; readonly detail: string }[];
 }
+
+/** Milliseconds since a `performance.now()` reading, to two decimals: the `latencyMs` of a line. */
+export function millisSince(started: number): number {
+  return Math.round((performance.now() - started) * 100) / 100;
+}
+
+/** Every request line carries these keys, null when the request ended before they were known. */
+const AUDIT_FIELDS = ["subject", "profile", "prefix", "key", "stsRequestId", "cached", "sourceIp"] as const;
 
 export type LogSink = (line: string) => void;
 
@@ -48,7 +59,10 @@ export const stdoutSink: LogSink = (line) => {
 export function createLogger(sink: LogSink = stdoutSink, now: () => number = Date.now): Logger {
   const write = (fields: object) => sink(JSON.stringify({ time: new Date(now()).toISOString(), ...fields }));
   return {
-    request: (entry) => write({ level: entry.status >= 500 ? "error" : "info", event: "request", ...entry }),
+    request: (entry) => {
+      const audit = Object.fromEntries(AUDIT_FIELDS.map((name) => [name, entry[name] ?? null]));
+      write({ level: entry.status >= 500 ? "error" : "info", event: "request", ...entry, ...audit });
+    },
     check: (entry) => write({ level: entry.outcome === "failed" ? "error" : "info", event: "credential_check", ...entry }),
     event: (name, fields = {}) => write({ level: "info", event: name, ...fields }),
   };

@@ -31,8 +31,10 @@ describe("loadConfig", () => {
       region: "ap-guangzhou",
       durationSeconds: 900,
       corsOrigins: [],
-      sts: { mode: "GetFederationToken", endpoint: { host: "sts.tencentcloudapi.com", protocol: "https://" }, timeoutMs: 3000 },
+      sts: { mode: "GetFederationToken", endpoint: { host: "sts.tencentcloudapi.com", protocol: "https://" }, timeoutMs: 3000, maxAttempts: 3 },
       jwt: { source: "secret" },
+      cache: { maxEntries: 1000, minRemainingSeconds: undefined },
+      rateLimit: { perMinute: 60, burst: 20 },
     });
     expect(config.prefixTemplate.source).toBe("users/{sub}/");
   });
@@ -92,6 +94,14 @@ describe("loadConfig", () => {
     ["bad policy length limit", { STS_MAX_POLICY_LENGTH: "100" }, /STS_MAX_POLICY_LENGTH must be a whole number from 512/],
     ["profiles that are not JSON", { STS_PROFILES: "{avatar" }, /STS_PROFILES is not valid JSON/],
     ["a profile breaking a lint rule", { STS_PROFILES: '{"x": {"actions": ["name/cos:*"]}}' }, /STS_PROFILES: profile 'x' breaks rule wildcard-action/],
+    ["no STS attempt", { STS_MAX_ATTEMPTS: "0" }, /STS_MAX_ATTEMPTS must be a whole number from 1 to 5/],
+    ["too many STS attempts", { STS_MAX_ATTEMPTS: "9" }, /STS_MAX_ATTEMPTS/],
+    ["a negative cache size", { CREDENTIAL_CACHE_MAX_ENTRIES: "-1" }, /CREDENTIAL_CACHE_MAX_ENTRIES .*0 turns reuse off/],
+    ["reuse under two minutes", { CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "60" }, /CREDENTIAL_CACHE_MIN_REMAINING_SECONDS must be a whole number from 120/],
+    ["reuse longer than any lifetime", { CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "43201" }, /CREDENTIAL_CACHE_MIN_REMAINING_SECONDS must be a whole number from 120 to 43200/],
+    ["a zero rate", { RATE_LIMIT_PER_MINUTE: "0" }, /RATE_LIMIT_PER_MINUTE/],
+    ["a fractional rate", { RATE_LIMIT_PER_MINUTE: "0.5" }, /RATE_LIMIT_PER_MINUTE/],
+    ["a zero burst", { RATE_LIMIT_BURST: "0" }, /RATE_LIMIT_BURST/],
   ])("refuses %s with a ConfigError naming the variable and the fix", (_why, over, message) => {
     const error = failure(over);
     expect(error?.code).toBe("ConfigError");
@@ -102,6 +112,13 @@ describe("loadConfig", () => {
   it("never echoes a secret value", () => {
     const error = failure({ JWT_SECRET: "tiny-secret-value" });
     expect(error?.message).not.toContain("tiny-secret-value");
+  });
+
+  it("reads the retry, reuse and rate-limit settings", () => {
+    const config = load({ STS_MAX_ATTEMPTS: "1", CREDENTIAL_CACHE_MAX_ENTRIES: "0", CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "900", RATE_LIMIT_PER_MINUTE: "600", RATE_LIMIT_BURST: "5" });
+    expect(config.sts.maxAttempts).toBe(1);
+    expect(config.cache).toEqual({ maxEntries: 0, minRemainingSeconds: 900 });
+    expect(config.rateLimit).toEqual({ perMinute: 600, burst: 5 });
   });
 
   it("parses CORS origins and audiences as lists", () => {

@@ -3,6 +3,7 @@ import type { Broker, IssueRequest } from "../lib/broker.ts";
 import { BrokerError, type ErrorCode } from "../lib/errors.ts";
 import { createHttpHandler, MAX_BODY_BYTES, STATUS_OF, type HttpRequest } from "../lib/http.ts";
 import { createLogger } from "../lib/log.ts";
+import { capturingSink } from "./support/capture.ts";
 
 const ORIGIN = "https://app.example.com";
 
@@ -16,7 +17,7 @@ function setup(behaviour: (request: IssueRequest) => Promise<unknown> = async ()
       return (await behaviour(request)) as never;
     },
   };
-  const handle = createHttpHandler({ broker, corsOrigins: [ORIGIN], logger: createLogger((line) => lines.push(JSON.parse(line))) });
+  const handle = createHttpHandler({ broker, corsOrigins: [ORIGIN], logger: createLogger(capturingSink((line) => lines.push(JSON.parse(line)))) });
   return { handle, calls, lines };
 }
 

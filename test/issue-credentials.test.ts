@@ -150,7 +150,8 @@ describe("issue-credentials with AssumeRole and the execution role's temporary k
 describe("issue-credentials error statuses", () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness({ env: { STS_TIMEOUT_MS: "400" } });
+    // One attempt, so each fault maps straight to its status; retries are tested below.
+    h = await startHarness({ env: { STS_TIMEOUT_MS: "400", STS_MAX_ATTEMPTS: "1" } });
   });
   afterAll(() => h.close());
   afterEach(() => h.emulator.reset());
@@ -183,7 +184,7 @@ describe("issue-credentials error statuses", () => {
     ["a slow STS", { kind: "delay", ms: 2000 }, 504, "UpstreamTimeout"],
     ["a revoked key", { kind: "error", code: "AuthFailure.SecretIdNotFound" }, 500, "ConfigError"],
     ["a missing role", { kind: "error", code: "ResourceNotFound.RoleNotFound" }, 500, "ConfigError"],
-  ])("maps %s to %i %s", async (_why, fault, status, code) => {
+  ])("maps %s (%o) to %i %s", async (_why, fault, status, code) => {
     h.emulator.inject(fault);
     const started = Date.now();
     const response = await post();

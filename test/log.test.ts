@@ -18,6 +18,13 @@ describe("createLogger", () => {
       method: "POST",
       latencyMs: 3,
       code: "UpstreamError",
+      subject: null,
+      profile: null,
+      prefix: null,
+      key: null,
+      stsRequestId: null,
+      cached: null,
+      sourceIp: null,
     });
     expect(JSON.parse(lines[1]!)).toMatchObject({ level: "info", event: "config_error" });
     expect(lines.every((line) => !line.includes("\n"))).toBe(true);

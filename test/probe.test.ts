@@ -33,6 +33,7 @@ async function probe(policy: CamPolicy) {
     endpoint: { host: new URL(emulator.url).host, protocol: "http://" },
     region: REGION,
     credentials: { kind: "explicit", secretId: key.secretId, secretKey: key.secretKey },
+    maxAttempts: 1,
     timeoutMs: 2000,
   });
   const issued = await issuer.requestCredentials({ policy: encodePolicy(policy), subjectHash: "c2VjcmV0LWhhc2gtb2YtdGhlLWNhbmFyeQ", durationSeconds: 900, timeoutMs: 2000 });

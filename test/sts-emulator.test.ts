@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import sts from "tencentcloud-sdk-nodejs-sts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStsEmulator, type PermanentKey, type StsEmulator } from "../dev/sts-emulator/index.ts";
+import { ledgered } from "./support/capture.ts";
 
 const Client = sts.sts.v20180813.Client;
 type StsClient = InstanceType<typeof Client>;
@@ -185,7 +186,7 @@ describe("STS emulator: issuing credentials through the real SDK", () => {
   let key: PermanentKey;
 
   beforeAll(async () => {
-    emulator = await startStsEmulator();
+    emulator = await startStsEmulator(ledgered());
     key = emulator.keys[0]!;
     sdk = client(emulator.port, asCredential(key));
   });
@@ -325,7 +326,7 @@ describe("STS emulator: authentication failures", () => {
   let captured: RawRequest & { body: string };
 
   beforeAll(async () => {
-    emulator = await startStsEmulator({ now: () => Date.now() + offsetMs });
+    emulator = await startStsEmulator(ledgered({ now: () => Date.now() + offsetMs }));
     key = emulator.keys[0]!;
     captured = await captureSdkRequest(asCredential(key), "AssumeRole", {
       RoleArn: ROLE,
@@ -454,7 +455,7 @@ describe("STS emulator: parameter rules", () => {
   let sdk: StsClient;
 
   beforeAll(async () => {
-    emulator = await startStsEmulator({ roles: [ROLE, "qcs::cam::uin/100000000001:role/4611686018427397919"] });
+    emulator = await startStsEmulator(ledgered({ roles: [ROLE, "qcs::cam::uin/100000000001:role/4611686018427397919"] }));
     sdk = client(emulator.port, asCredential(emulator.keys[0]!));
   });
   afterAll(() => emulator.close());
@@ -563,7 +564,7 @@ describe("STS emulator: parameter rules", () => {
   });
 
   it("a policy longer than maxPolicyLength once encoded is InvalidParameter.PolicyTooLong", async () => {
-    const small = await startStsEmulator({ maxPolicyLength: 200 });
+    const small = await startStsEmulator(ledgered({ maxPolicyLength: 200 }));
     try {
       const tight = client(small.port, asCredential(small.keys[0]!));
       expect(encode(policy).length).toBeGreaterThan(200);
@@ -579,7 +580,7 @@ describe("STS emulator: injected faults", () => {
   let key: PermanentKey;
 
   beforeAll(async () => {
-    emulator = await startStsEmulator();
+    emulator = await startStsEmulator(ledgered());
     key = emulator.keys[0]!;
   });
   afterAll(() => emulator.close());
@@ -689,7 +690,7 @@ describe("STS emulator: injected faults", () => {
   });
 
   it("close() ends hung requests", async () => {
-    const own = await startStsEmulator();
+    const own = await startStsEmulator(ledgered());
     own.inject({ kind: "hang" });
     const hung = refusal(client(own.port, asCredential(own.keys[0]!), { reqTimeout: 30 }).GetCallerIdentity(null));
     await expect.poll(() => own.calls.length).toBe(1);
@@ -708,8 +709,8 @@ describe("STS emulator: legacy v1 signature", () => {
   let tlsKey: PermanentKey;
 
   beforeAll(async () => {
-    emulator = await startStsEmulator();
-    tlsEmulator = await startStsEmulator({ tls: true });
+    emulator = await startStsEmulator(ledgered());
+    tlsEmulator = await startStsEmulator(ledgered({ tls: true }));
     key = emulator.keys[0]!;
     tlsKey = tlsEmulator.keys[0]!;
   });
@@ -834,7 +835,7 @@ describe("STS emulator: hostile and malformed requests", () => {
   let emulator: StsEmulator;
 
   beforeAll(async () => {
-    emulator = await startStsEmulator();
+    emulator = await startStsEmulator(ledgered());
   });
   afterAll(() => emulator.close());
 
@@ -864,5 +865,25 @@ describe("STS emulator: hostile and malformed requests", () => {
     }
     const sdk = client(emulator.port, asCredential(emulator.keys[0]!));
     await expect(sdk.GetCallerIdentity(null)).resolves.toMatchObject({ Type: "CAMUser" });
+  });
+});
+
+describe("STS emulator: onSecret", () => {
+  it("is told every secret key and session token it is configured with or hands out", async () => {
+    const told: string[] = [];
+    const own = await startStsEmulator({ onSecret: (kind, value) => void told.push(`${kind}=${value}`) });
+    try {
+      const role = own.addTemporaryKey();
+      const issued = await client(own.port, asCredential(own.keys[0]!)).GetFederationToken({ Name: "alice", Policy: encode(policy), DurationSeconds: 900 });
+      expect(told).toEqual([
+        `secretKey=${own.keys[0]!.secretKey}`,
+        `secretKey=${role.secretKey}`,
+        `sessionToken=${role.token}`,
+        `tmpSecretKey=${issued.Credentials!.TmpSecretKey}`,
+        `sessionToken=${issued.Credentials!.Token}`,
+      ]);
+    } finally {
+      await own.close();
+    }
   });
 });

@@ -27,7 +27,7 @@ export async function startStsEmulator(opts: StsEmulatorOptions = {}): Promise<S
   const now = opts.now ?? Date.now;
   const keys = opts.keys ?? [generateKey()];
   const tls = opts.tls === true ? await selfSignedCert() : opts.tls || undefined;
-  const registry = new Registry(keys);
+  const registry = new Registry(keys, opts.onSecret);
   const faults = new FaultPlan();
   const closing = new AbortController();
   const state: EmulatorState = {

@@ -40,12 +40,20 @@ export function generateKey(): PermanentKey {
 
 export type IssueRequest = Omit<IssuedCredential, "tmpSecretId" | "tmpSecretKey" | "token">;
 
+/** Told every secret the emulator is configured with or hands out (tests keep a ledger of them). */
+export type SecretListener = (kind: "secretKey" | "tmpSecretKey" | "sessionToken", value: string) => void;
+
 export class Registry {
   readonly issued = new Map<string, IssuedCredential>();
   private readonly byToken = new Map<string, IssuedCredential>();
   private readonly temporary = new Map<string, Caller>();
 
-  constructor(readonly keys: PermanentKey[]) {}
+  constructor(
+    readonly keys: PermanentKey[],
+    private readonly onSecret: SecretListener = () => {},
+  ) {
+    for (const key of keys) onSecret("secretKey", key.secretKey);
+  }
 
   resolve(secretId: string): Caller | undefined {
     const key = this.keys.find((k) => k.secretId === secretId);
@@ -65,6 +73,8 @@ export class Registry {
       token: newToken(),
       ...request,
     };
+    this.onSecret("tmpSecretKey", credential.tmpSecretKey);
+    this.onSecret("sessionToken", credential.token);
     this.issued.set(credential.tmpSecretId, credential);
     this.byToken.set(credential.token, credential);
     return credential;
@@ -78,6 +88,8 @@ export class Registry {
   addTemporaryKey(expiredTime: number): TemporaryKey {
     const account = this.keys[0] ?? DEFAULT_ACCOUNT;
     const key = { secretId: newSecretId(), secretKey: randomAlnum(40), token: newToken(), expiredTime };
+    this.onSecret("secretKey", key.secretKey);
+    this.onSecret("sessionToken", key.token);
     this.temporary.set(key.secretId, { ...key, appid: account.appid, uin: account.uin });
     return { ...key };
   }

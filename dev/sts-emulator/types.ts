@@ -72,6 +72,8 @@ export interface StsEmulatorOptions {
   now?: () => number;
   /** URL-encoded Policy length beyond which InvalidParameter.PolicyTooLong; default 4096 (Tencent documents no limit) */
   maxPolicyLength?: number;
+  /** called with every secret key and session token the emulator is configured with or hands out */
+  onSecret?: (kind: "secretKey" | "tmpSecretKey" | "sessionToken", value: string) => void;
 }
 
 export interface StsEmulator {

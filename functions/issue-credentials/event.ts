@@ -55,7 +55,6 @@ export function requestFromEvent(event: unknown, context: ScfContext | undefined
   if (!shape || typeof shape.httpMethod !== "string") return undefined;
   const headers = entries(shape.headers, { lowerCase: true, firstOnly: false });
   const requestContext = asObject(shape.requestContext);
-  const remaining = typeof context?.getRemainingTimeInMillis === "function" ? context.getRemainingTimeInMillis() : undefined;
   return {
     method: shape.httpMethod,
     path: typeof shape.path === "string" ? shape.path : "/",
@@ -64,8 +63,18 @@ export function requestFromEvent(event: unknown, context: ScfContext | undefined
     body: bodyOf(shape),
     requestId: context?.request_id || asText(requestContext?.requestId) || randomUUID(),
     sourceIp: headers["x-scf-remote-addr"] ?? asText(requestContext?.sourceIp),
-    remainingMs: typeof remaining === "number" && Number.isFinite(remaining) ? remaining : undefined,
+    remainingMs: remainingTime(context),
   };
+}
+
+/** A context that cannot say how much time is left is treated like one that does not say. */
+function remainingTime(context: ScfContext | undefined): number | undefined {
+  try {
+    const remaining = context?.getRemainingTimeInMillis?.();
+    return typeof remaining === "number" && Number.isFinite(remaining) ? remaining : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function eventResponse(response: HttpResponse): ScfHttpResponse {

@@ -1,12 +1,14 @@
 /**
- * The broker's SCF handler wired to a loopback STS emulator, with its log captured,
- * and SCF trigger events shaped like the platform's.
+ * The broker's SCF handler wired to a loopback STS emulator, with its log captured (here
+ * and for the suite-wide leak check, with every secret in the ledger), and SCF trigger
+ * events shaped like the platform's.
  */
 import type { Env } from "../../lib/config.ts";
 import { createLogger } from "../../lib/log.ts";
 import { startStsEmulator, type StsEmulator, type StsEmulatorOptions } from "../../dev/sts-emulator/index.ts";
 import { createHandler, type ScfHandler } from "../../functions/issue-credentials/index.ts";
 import type { ScfContext } from "../../functions/issue-credentials/event.ts";
+import { capturingSink, ledgered, recordSecret } from "./capture.ts";
 import { TEST_SECRET } from "./tokens.ts";
 
 export const BUCKET = "examplebucket-1250000000";
@@ -29,7 +31,7 @@ export interface HarnessOptions {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const emulator = await startStsEmulator(options.emulator);
+  const emulator = await startStsEmulator(ledgered(options.emulator));
   const key = emulator.keys[0]!;
   const env: Env = {
     COS_BUCKET: BUCKET,
@@ -41,8 +43,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
     ...options.envFrom?.(emulator),
   };
+  for (const name of ["JWT_SECRET", "STS_SECRET_KEY", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"]) recordSecret(name, env[name]);
   const logLines: string[] = [];
-  const handler = createHandler({ env, logger: createLogger((line) => logLines.push(line)) });
+  const handler = createHandler({ env, logger: createLogger(capturingSink((line) => logLines.push(line))) });
   return { emulator, handler, env, logLines, close: () => emulator.close() };
 }
 

@@ -1,8 +1,14 @@
-/** Runs the project's own CLIs (`npm start`, `npm run token`, ...) as a newcomer would, in a clean environment. */
+/**
+ * Runs the project's own CLIs (`npm start`, `npm run token`, ...) as a newcomer would, in a
+ * clean environment. Their structured log lines go to the leak check (leak-check.ts says why
+ * the rest of their output does not).
+ */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { Readable } from "node:stream";
+import { recordOutput } from "./capture.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const TSX = join(ROOT, "node_modules/tsx/dist/cli.mjs");
@@ -14,7 +20,28 @@ export function cleanEnv(extra: Record<string, string> = {}): { cwd: string; env
 
 export function spawnScript(script: string, args: string[], extraEnv: Record<string, string> = {}): ChildProcess {
   const { cwd, env } = cleanEnv(extraEnv);
-  return spawn(process.execPath, [TSX, join(ROOT, script), ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [TSX, join(ROOT, script), ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  for (const stream of [child.stdout, child.stderr]) captureLogLines(stream);
+  return child;
+}
+
+function captureLogLines(stream: Readable | null): void {
+  let pending = "";
+  stream?.on("data", (chunk: Buffer) => {
+    const lines = (pending + chunk.toString()).split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) if (isLogLine(line)) recordOutput("child", line);
+  });
+}
+
+/** The broker's log lines are single-line JSON objects (lib/log.ts). */
+function isLogLine(line: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(line);
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed);
+  } catch {
+    return false;
+  }
 }
 
 export async function runScript(script: string, args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {

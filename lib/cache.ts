@@ -1,0 +1,49 @@
+/**
+ * Per-instance reuse of issued credentials, so clients that refetch often do not spend the
+ * account's 600 STS calls/s. Keyed by (subject hash, duration, the exact encoded policy sent
+ * to STS): everything that shapes a grant is inside that policy, so a credential is never
+ * shared between subjects or scopes. Bounded LRU; secrets stay in this instance's memory only.
+ */
+import { MIN_DURATION_SECONDS } from "./config.ts";
+import type { CredentialIssuer, CredentialRequest, IssuedCredentials } from "./sts.ts";
+
+export interface CacheSettings {
+  /** 0 turns reuse off. */
+  readonly maxEntries: number;
+  /**
+   * Hand a credential out again only while at least this much of its lifetime remains;
+   * undefined: two thirds of its requested duration (profiles may have their own).
+   */
+  readonly minRemainingSeconds: number | undefined;
+}
+
+/** `now`: milliseconds since the epoch, compared with STS's ExpiredTime. */
+export function cacheCredentials(issuer: CredentialIssuer, settings: CacheSettings, now: () => number = Date.now): CredentialIssuer {
+  if (settings.maxEntries === 0) return issuer;
+  const entries = new Map<string, IssuedCredentials>();
+
+  return {
+    async requestCredentials(request) {
+      // The client SDKs refetch below 60 s, so anything under two minutes is useless to hand out.
+      const minRemaining = Math.max(MIN_DURATION_SECONDS, settings.minRemainingSeconds ?? Math.ceil((request.durationSeconds * 2) / 3));
+      const usable = (credentials: IssuedCredentials) => credentials.expiredTime - now() / 1000 >= minRemaining;
+      const key = cacheKey(request);
+      const cached = entries.get(key);
+      entries.delete(key);
+      if (cached && usable(cached)) {
+        entries.set(key, cached); // re-inserted last: the most recently used
+        return { ...cached, cached: true };
+      }
+      const issued = await issuer.requestCredentials(request);
+      if (usable(issued)) {
+        entries.set(key, issued);
+        if (entries.size > settings.maxEntries) entries.delete(entries.keys().next().value as string);
+      }
+      return { ...issued, cached: false };
+    },
+  };
+}
+
+function cacheKey(request: CredentialRequest): string {
+  return JSON.stringify([request.subjectHash, request.durationSeconds, request.policy]);
+}
