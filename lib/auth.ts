@@ -32,8 +32,7 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
 export function createTokenVerifier(config: JwtConfig, deps: AuthDeps = {}): TokenVerifier {
   const now = deps.now ?? Date.now;
   const fetchImpl: FetchLike = deps.fetch ?? ((input, init) => fetch(input, init));
-  const getKey: JWTVerifyGetKey =
-    config.source === "secret" ? ((secret) => async () => secret)(config.secret) : keyResolver(config, fetchImpl, deps.keyTiming);
+  const getKey: JWTVerifyGetKey = config.source === "secret" ? hmacKeys(config.secret) : keyResolver(config, fetchImpl, deps.keyTiming);
   const algorithms = config.source === "secret" ? [...HMAC_ALGORITHMS] : [...ASYMMETRIC_ALGORITHMS];
 
   return async (token) => {
@@ -57,6 +56,24 @@ export function createTokenVerifier(config: JwtConfig, deps: AuthDeps = {}): Tok
       throw new BrokerError("InvalidToken", "token 'sub' claim must be a non-empty string");
     }
     return payload as VerifiedClaims;
+  };
+}
+
+/**
+ * The secret imported once per HS* algorithm: given raw bytes, jose imports a WebCrypto key
+ * on every verification (jose/dist/webapi/lib/key.js). jose checks `alg` against the allowed
+ * list before it asks for the key, so only HS256/384/512 arrive here.
+ */
+function hmacKeys(secret: Uint8Array<ArrayBuffer>): JWTVerifyGetKey {
+  const keys = new Map<string, Promise<CryptoKey>>();
+  return ({ alg }) => {
+    if (!(HMAC_ALGORITHMS as readonly string[]).includes(alg)) return secret;
+    let key = keys.get(alg);
+    if (!key) {
+      key = crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: `SHA-${alg.slice(2)}` }, false, ["verify"]);
+      keys.set(alg, key);
+    }
+    return key;
   };
 }
 

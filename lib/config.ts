@@ -16,7 +16,7 @@ export type JwtConfig = {
   readonly issuer: string | undefined;
   readonly audience: readonly string[] | undefined;
 } & (
-  | { readonly source: "secret"; readonly secret: Uint8Array }
+  | { readonly source: "secret"; readonly secret: Uint8Array<ArrayBuffer> }
   | { readonly source: "jwks"; readonly jwksUrl: URL }
   | { readonly source: "discovery"; readonly issuer: string }
 );
@@ -76,18 +76,51 @@ export function configError(variable: string, problem: string, fix: string): Bro
   return new BrokerError("ConfigError", `${variable} ${problem}: ${fix}`);
 }
 
+/** Every variable an operator may set; loadConfig reads no other (serverless.yml is tested against it). */
+export const CONFIG_VARIABLES = [
+  "COS_BUCKET",
+  "COS_REGION",
+  "JWT_SECRET",
+  "JWT_JWKS_URL",
+  "JWT_ISSUER",
+  "JWT_AUDIENCE",
+  "PREFIX_TEMPLATE",
+  "STS_ROLE_ARN",
+  "STS_SECRET_ID",
+  "STS_SECRET_KEY",
+  "STS_ENDPOINT",
+  "STS_DURATION_SECONDS",
+  "STS_TIMEOUT_MS",
+  "STS_MAX_ATTEMPTS",
+  "STS_MAX_POLICY_LENGTH",
+  "STS_PROFILES",
+  "STS_PROFILES_FILE",
+  "CORS_ORIGINS",
+  "COS_ENDPOINT",
+  "CREDENTIAL_CACHE_MAX_ENTRIES",
+  "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS",
+  "RATE_LIMIT_PER_MINUTE",
+  "RATE_LIMIT_BURST",
+] as const;
+/** The execution role's key, injected by SCF under reserved names: never set in serverless.yml. */
+export const PLATFORM_VARIABLES = ["TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"] as const;
+type Variable = (typeof CONFIG_VARIABLES)[number] | (typeof PLATFORM_VARIABLES)[number];
+
 /** An empty variable counts as unset (a yml `${env:X}` of an unset X arrives empty). */
 export function readVar(env: Env, name: string): string | undefined {
   const value = env[name];
   return value === undefined || value.trim() === "" ? undefined : value;
 }
 
+/** readVar limited to the lists above, so the config cannot read a variable they do not name. */
+const read: (env: Env, name: Variable) => string | undefined = readVar;
+
 export function loadConfig(env: Env): Config {
-  const { bucket, appid } = parseBucket(readVar(env, "COS_BUCKET"));
-  const region = parseRegion(readVar(env, "COS_REGION"));
+  const { bucket, appid } = parseBucket(read(env, "COS_BUCKET"));
+  const region = parseRegion(read(env, "COS_REGION"));
   const sts = parseSts(env, region);
-  const prefixTemplate = parsePrefixTemplate(readVar(env, "PREFIX_TEMPLATE") ?? "users/{sub}/");
-  const maxPolicyLength = parseInteger("STS_MAX_POLICY_LENGTH", readVar(env, "STS_MAX_POLICY_LENGTH"), DEFAULT_MAX_POLICY_LENGTH, 512, 16_384);
+  const prefixTemplate = parsePrefixTemplate(read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/");
+  const maxPolicyLength = parseInteger("STS_MAX_POLICY_LENGTH", read(env, "STS_MAX_POLICY_LENGTH"), DEFAULT_MAX_POLICY_LENGTH, 512, 16_384);
   const { profiles, warnings, variable } = loadProfiles(env, sts.mode);
   checkPolicyLengths(profiles, variable, { bucket, appid, region }, prefixTemplate, maxPolicyLength);
   return {
@@ -97,9 +130,9 @@ export function loadConfig(env: Env): Config {
     jwt: parseJwt(env),
     prefixTemplate,
     sts,
-    durationSeconds: parseDuration(readVar(env, "STS_DURATION_SECONDS"), sts.mode),
-    corsOrigins: parseOrigins(readVar(env, "CORS_ORIGINS")),
-    cosEndpoint: parseOptionalUrl("COS_ENDPOINT", readVar(env, "COS_ENDPOINT")),
+    durationSeconds: parseDuration(read(env, "STS_DURATION_SECONDS"), sts.mode),
+    corsOrigins: parseOrigins(read(env, "CORS_ORIGINS")),
+    cosEndpoint: parseOptionalUrl("COS_ENDPOINT", read(env, "COS_ENDPOINT")),
     profiles,
     profileWarnings: warnings,
     maxPolicyLength,
@@ -120,8 +153,8 @@ interface LoadedProfiles {
 }
 
 function loadProfiles(env: Env, mode: StsConfig["mode"]): LoadedProfiles {
-  const inline = readVar(env, "STS_PROFILES");
-  const file = readVar(env, "STS_PROFILES_FILE");
+  const inline = read(env, "STS_PROFILES");
+  const file = read(env, "STS_PROFILES_FILE");
   const bundled = typeof __STS_PROFILES_JSON__ === "string" ? __STS_PROFILES_JSON__ : undefined;
   if (inline && (file || bundled !== undefined)) {
     throw configError("STS_PROFILES", "and STS_PROFILES_FILE are both set", "keep one: a file for anything but a few small profiles");
@@ -187,10 +220,10 @@ function parsePrefixTemplate(value: string): PrefixTemplate {
 }
 
 function parseJwt(env: Env): JwtConfig {
-  const secret = readVar(env, "JWT_SECRET");
-  const jwksUrl = readVar(env, "JWT_JWKS_URL");
-  const issuer = readVar(env, "JWT_ISSUER");
-  const audience = readVar(env, "JWT_AUDIENCE")
+  const secret = read(env, "JWT_SECRET");
+  const jwksUrl = read(env, "JWT_JWKS_URL");
+  const issuer = read(env, "JWT_ISSUER");
+  const audience = read(env, "JWT_AUDIENCE")
     ?.split(",")
     .map((item) => item.trim())
     .filter(Boolean);
@@ -228,7 +261,7 @@ export function parseFetchUrl(variable: string, value: string): URL {
 }
 
 function parseSts(env: Env, region: string): StsConfig {
-  const roleArn = readVar(env, "STS_ROLE_ARN");
+  const roleArn = read(env, "STS_ROLE_ARN");
   const mode = roleArn ? "AssumeRole" : "GetFederationToken";
   if (roleArn && !ROLE_ARN.test(roleArn)) {
     throw configError("STS_ROLE_ARN", "is not a role ARN", "e.g. qcs::cam::uin/100000000001:roleName/cos-uploader");
@@ -236,31 +269,31 @@ function parseSts(env: Env, region: string): StsConfig {
   return {
     mode,
     roleArn,
-    endpoint: parseEndpoint(readVar(env, "STS_ENDPOINT") ?? "sts.tencentcloudapi.com"),
+    endpoint: parseEndpoint(read(env, "STS_ENDPOINT") ?? "sts.tencentcloudapi.com"),
     region,
     credentials: parseStsCredentials(env, mode),
-    timeoutMs: parseInteger("STS_TIMEOUT_MS", readVar(env, "STS_TIMEOUT_MS"), DEFAULT_STS_TIMEOUT_MS, 100, 30_000),
-    maxAttempts: parseInteger("STS_MAX_ATTEMPTS", readVar(env, "STS_MAX_ATTEMPTS"), DEFAULT_STS_MAX_ATTEMPTS, 1, 5),
+    timeoutMs: parseInteger("STS_TIMEOUT_MS", read(env, "STS_TIMEOUT_MS"), DEFAULT_STS_TIMEOUT_MS, 100, 30_000),
+    maxAttempts: parseInteger("STS_MAX_ATTEMPTS", read(env, "STS_MAX_ATTEMPTS"), DEFAULT_STS_MAX_ATTEMPTS, 1, 5),
   };
 }
 
 function parseStsCredentials(env: Env, mode: StsConfig["mode"]): StsCredentialSource {
-  const secretId = readVar(env, "STS_SECRET_ID");
-  const secretKey = readVar(env, "STS_SECRET_KEY");
+  const secretId = read(env, "STS_SECRET_ID");
+  const secretKey = read(env, "STS_SECRET_KEY");
   if (secretId || secretKey) {
     if (!secretId || !secretKey) {
       throw configError(secretId ? "STS_SECRET_KEY" : "STS_SECRET_ID", "is missing", "set STS_SECRET_ID and STS_SECRET_KEY together");
     }
     return { kind: "explicit", secretId, secretKey };
   }
-  if (!readVar(env, "TENCENTCLOUD_SECRETID") || !readVar(env, "TENCENTCLOUD_SECRETKEY")) {
+  if (!read(env, "TENCENTCLOUD_SECRETID") || !read(env, "TENCENTCLOUD_SECRETKEY")) {
     throw configError(
       "STS_SECRET_ID",
       "is not set and no execution role credentials were found (TENCENTCLOUD_SECRETID)",
       "give the function an execution role allowed to call STS, or set STS_SECRET_ID/STS_SECRET_KEY",
     );
   }
-  if (mode === "GetFederationToken" && readVar(env, "TENCENTCLOUD_SESSIONTOKEN")) {
+  if (mode === "GetFederationToken" && read(env, "TENCENTCLOUD_SESSIONTOKEN")) {
     throw configError(
       "STS_ROLE_ARN",
       "is not set, and GetFederationToken accepts only permanent keys, not the execution role's temporary ones",
@@ -330,9 +363,9 @@ function parseOptionalUrl(variable: string, value: string | undefined): string |
 
 /** Credential reuse; an explicit minimum above a credential's lifetime means it is never reused. */
 function parseCache(env: Env): CacheSettings {
-  const minRemaining = readVar(env, "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS");
+  const minRemaining = read(env, "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS");
   return {
-    maxEntries: parseInteger("CREDENTIAL_CACHE_MAX_ENTRIES", readVar(env, "CREDENTIAL_CACHE_MAX_ENTRIES"), DEFAULT_CACHE_MAX_ENTRIES, 0, 100_000, "0 turns reuse off"),
+    maxEntries: parseInteger("CREDENTIAL_CACHE_MAX_ENTRIES", read(env, "CREDENTIAL_CACHE_MAX_ENTRIES"), DEFAULT_CACHE_MAX_ENTRIES, 0, 100_000, "0 turns reuse off"),
     minRemainingSeconds:
       minRemaining === undefined
         ? undefined
@@ -342,7 +375,7 @@ function parseCache(env: Env): CacheSettings {
 
 function parseRateLimit(env: Env): RateLimit {
   return {
-    perMinute: parseInteger("RATE_LIMIT_PER_MINUTE", readVar(env, "RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_PER_MINUTE, 1, 60_000),
-    burst: parseInteger("RATE_LIMIT_BURST", readVar(env, "RATE_LIMIT_BURST"), DEFAULT_RATE_BURST, 1, 10_000),
+    perMinute: parseInteger("RATE_LIMIT_PER_MINUTE", read(env, "RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_PER_MINUTE, 1, 60_000),
+    burst: parseInteger("RATE_LIMIT_BURST", read(env, "RATE_LIMIT_BURST"), DEFAULT_RATE_BURST, 1, 10_000),
   };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { loadConfig, type Env } from "../lib/config.ts";
+import { CONFIG_VARIABLES, loadConfig, PLATFORM_VARIABLES, type Env } from "../lib/config.ts";
 import { builtInProfiles } from "../lib/profiles.ts";
 
 const base: Env = {
@@ -125,6 +125,20 @@ describe("loadConfig", () => {
     const config = load({ CORS_ORIGINS: "https://a.example, http://localhost:5173", JWT_AUDIENCE: "app, admin" });
     expect(config.corsOrigins).toEqual(["https://a.example", "http://localhost:5173"]);
     expect(config.jwt.audience).toEqual(["app", "admin"]);
+  });
+
+  it("reads no variable outside CONFIG_VARIABLES and PLATFORM_VARIABLES, on every path", () => {
+    const listed = new Set<string>([...CONFIG_VARIABLES, ...PLATFORM_VARIABLES]);
+    const read = new Set<string>();
+    const recording = (over: Env): Env =>
+      new Proxy({ ...base, ...over }, { get: (target, name) => (read.add(String(name)), target[String(name)]) });
+    const role = { STS_SECRET_ID: undefined, STS_SECRET_KEY: undefined, TENCENTCLOUD_SECRETID: "i", TENCENTCLOUD_SECRETKEY: "k" };
+    loadConfig(recording({ CORS_ORIGINS: "https://a.example", COS_ENDPOINT: "http://127.0.0.1:9", STS_TIMEOUT_MS: "500", STS_ENDPOINT: "http://127.0.0.1:9" }));
+    loadConfig(recording({ JWT_SECRET: undefined, JWT_JWKS_URL: "https://idp.example/jwks", JWT_AUDIENCE: "a", PREFIX_TEMPLATE: "u/{sub_hash}/" }));
+    loadConfig(recording({ JWT_SECRET: undefined, JWT_ISSUER: "https://idp.example", STS_ROLE_ARN: "qcs::cam::uin/1:roleName/r", STS_DURATION_SECONDS: "600", ...role, TENCENTCLOUD_SESSIONTOKEN: "t" }));
+    loadConfig(recording(role));
+    expect([...read].filter((name) => !listed.has(name))).toEqual([]);
+    expect([...listed].filter((name) => !read.has(name))).toEqual([]);
   });
 });
 

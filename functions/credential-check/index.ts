@@ -4,10 +4,15 @@
  * A failed check becomes a thrown error, after the report and the alert went out, so the
  * platform counts a failed invocation and its alarms fire.
  */
+import { CHECK_VARIABLES } from "../../lib/check-config.ts";
 import { runCredentialCheck, type CheckDeps } from "../../lib/check.ts";
+import { CONFIG_VARIABLES } from "../../lib/config.ts";
 import { createLogger } from "../../lib/log.ts";
 import type { StepResult } from "../../lib/steps.ts";
 import type { ScfContext } from "../issue-credentials/event.ts";
+
+/** What this function reads from its environment; serverless.yml sets exactly these (test/serverless-yml.test.ts). */
+export const ENV_VARIABLES: readonly string[] = [...CONFIG_VARIABLES, ...CHECK_VARIABLES];
 
 export interface TimerContext extends ScfContext {
   readonly function_name?: string;

@@ -5,10 +5,14 @@
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { createApp, type AppDeps } from "../../lib/app.ts";
+import { CONFIG_VARIABLES } from "../../lib/config.ts";
 import { BrokerError } from "../../lib/errors.ts";
 import { errorResponse } from "../../lib/http.ts";
 import { createLogger, millisSince } from "../../lib/log.ts";
 import { eventResponse, requestFromEvent, type ScfContext, type ScfHttpResponse } from "./event.ts";
+
+/** What this function reads from its environment; serverless.yml sets exactly these (test/serverless-yml.test.ts). */
+export const ENV_VARIABLES: readonly string[] = CONFIG_VARIABLES;
 
 export type ScfHandler = (event: unknown, context?: ScfContext) => Promise<ScfHttpResponse>;
 

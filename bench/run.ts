@@ -1,0 +1,191 @@
+/**
+ * `npm run bench`: the deployed bundle's cold start, warm path, own overhead and memory,
+ * side by side with an empty handler and with Tencent's demo approach (qcloud-cos-sts from
+ * node_modules). Every figure comes from fresh child processes, run in alternation, against
+ * one loopback STS emulator over TLS (qcloud-cos-sts speaks only https). Prints one table.
+ */
+import { writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { startStsEmulator, type StsEmulator } from "../dev/sts-emulator/index.ts";
+import { bundleFunctions, ROOT } from "../scripts/bundle.ts";
+import { invokeBundle, runNode, type Invocation } from "../test/support/bundle.ts";
+import { bearer, BUCKET, functionUrlEvent, REGION } from "../test/support/harness.ts";
+import { hsToken, rsaKey, signWith, startKeyServer, TEST_SECRET } from "../test/support/tokens.ts";
+import { LOOP, type LoopResult } from "./loop.ts";
+import { mean, median, percentile } from "./stats.ts";
+
+const COLD_ROUNDS = 15;
+const WARM_ROUNDS = 8;
+const WARM_COUNT = 300;
+const OVERHEAD_ROUNDS = 3;
+const OVERHEAD_COUNT = 2000;
+const MEMORY_COUNT = 10_000;
+/** Long enough for V8's and the TLS stack's one-time growth, so a leak would show as a difference. */
+const MEMORY_WARMUP = 1000;
+const TARGETS = { coldRatio: 1.15, hs256Ms: 0.3, rs256Ms: 1 };
+
+const ms = (value: number, digits = 1) => `${value.toFixed(digits)} ms`;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+const verdict = (pass: boolean) => (pass ? "PASS" : "MISS");
+
+/** Runs each variant once per round, starting each round one variant later, so drift hits all alike. */
+async function alternate<T>(rounds: number, variants: readonly string[], run: (variant: string) => Promise<T>): Promise<Map<string, T[]>> {
+  const results = new Map(variants.map((variant) => [variant, [] as T[]]));
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < variants.length; i++) {
+      const variant = variants[(round + i) % variants.length]!;
+      results.get(variant)!.push(await run(variant));
+    }
+  }
+  return results;
+}
+
+function answered(run: Invocation, what: string): Invocation {
+  if (run.result?.statusCode !== 200) throw new Error(`${what} did not answer 200: ${run.error ?? run.result?.body}\n${run.stderr}`);
+  return run;
+}
+
+async function loop(file: string, event: unknown, count: number, options: { env: Record<string, string>; cwd: string; mode?: string; warmup?: number }): Promise<LoopResult> {
+  const args = [file, JSON.stringify(event), String(count), String(options.warmup ?? 20), options.mode ?? "main"];
+  // The log lines are written as on SCF, but not read back here, where this process also runs the STS emulator.
+  const { message, stderr } = await runNode(LOOP, args, { cwd: options.cwd, env: options.env, nodeArgs: ["--expose-gc"], discardStdout: true });
+  const result = message as LoopResult;
+  if (result.error || !result.latencies) throw new Error(`${file} failed: ${result.error}\n${stderr}`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), "broker-bench-"));
+  let emulator: StsEmulator | undefined;
+  const keyServer = await startKeyServer([]);
+  try {
+    const [slimMeta, naiveMeta] = [await bundleFunctions({ outDir: join(work, "slim") }), await bundleFunctions({ outDir: join(work, "naive"), slim: false })];
+    const size = (meta: typeof slimMeta) => Object.entries(meta.outputs).find(([file]) => file.endsWith("issue-credentials/index.js"))![1].bytes;
+
+    emulator = await startStsEmulator({ tls: true });
+    const ca = join(work, "sts-ca.pem");
+    writeFileSync(ca, emulator.caCert!);
+    const key = emulator.keys[0]!;
+    const env = {
+      COS_BUCKET: BUCKET,
+      COS_REGION: REGION,
+      JWT_SECRET: TEST_SECRET,
+      STS_ENDPOINT: emulator.url,
+      STS_SECRET_ID: key.secretId,
+      STS_SECRET_KEY: key.secretKey,
+      NODE_EXTRA_CA_CERTS: ca,
+      DEMO_STS_HOST: new URL(emulator.url).host,
+      // Every request goes to STS (no credential reuse), and one user may send them all.
+      CREDENTIAL_CACHE_MAX_ENTRIES: "0",
+      RATE_LIMIT_PER_MINUTE: "60000",
+      RATE_LIMIT_BURST: "10000",
+    };
+    const event = functionUrlEvent({ headers: bearer(await hsToken({ sub: "alice" }, { exp: Math.floor(Date.now() / 1000) + 3600 })), body: '{"profile":"upload"}' });
+    const broker = (flavour: string) => join(work, flavour, "issue-credentials", "index.js");
+    const demo = join(ROOT, "bench/tencent-demo.cjs");
+
+    // Cold start: process start -> module loaded -> first answer.
+    const coldModules: Record<string, string> = {
+      empty: join(ROOT, "bench/empty-handler.cjs"),
+      slim: broker("slim"),
+      naive: broker("naive"),
+      demo,
+    };
+    const cold = await alternate(COLD_ROUNDS, Object.keys(coldModules), async (variant) =>
+      answered(await invokeBundle(work, event, { env, module: coldModules[variant] }), variant),
+    );
+    const coldFigure = (variant: string, field: "loadedMs" | "readyMs") => median(cold.get(variant)!.map((run) => run[field]!));
+
+    // Warm path, with the STS round trip: one instance serving requests one after another.
+    const warmEnv: Record<string, Record<string, string>> = { broker: env, demo: env, reuse: { ...env, CREDENTIAL_CACHE_MAX_ENTRIES: "" } };
+    const warm = await alternate(WARM_ROUNDS, ["broker", "demo", "reuse"], (variant) =>
+      loop(variant === "demo" ? demo : broker("slim"), event, WARM_COUNT, { env: warmEnv[variant]!, cwd: work }),
+    );
+    const warmFigures = (variant: string) => {
+      const runs = warm.get(variant)!;
+      const latencies = runs.flatMap((run) => run.latencies);
+      return { rps: median(runs.map((run) => (run.latencies.length / run.totalMs) * 1000)), p50: median(latencies), p99: percentile(latencies, 99) };
+    };
+
+    // The handler's own work per request, STS answered in memory.
+    const rsa = await rsaKey();
+    keyServer.keys = [rsa.publicJwk];
+    const overheadSetup = {
+      HS256: { env, event },
+      RS256: {
+        env: { ...env, JWT_SECRET: "", JWT_JWKS_URL: keyServer.jwksUrl },
+        event: functionUrlEvent({ headers: bearer(await signWith(rsa, { sub: "alice", exp: Math.floor(Date.now() / 1000) + 3600 })), body: '{"profile":"upload"}' }),
+      },
+    };
+    const overhead = await alternate(OVERHEAD_ROUNDS, ["HS256", "RS256"], (alg) => {
+      const setup = overheadSetup[alg as keyof typeof overheadSetup];
+      return loop(broker("slim"), setup.event, OVERHEAD_COUNT, { env: setup.env, cwd: work, mode: "in-memory-sts", warmup: 200 });
+    });
+    const overheadFigures = (alg: string) => {
+      const latencies = overhead.get(alg)!.flatMap((run) => run.latencies);
+      return { mean: mean(latencies), p50: median(latencies) };
+    };
+
+    // Memory of one instance after 10,000 requests through the real STS client.
+    const memory = await loop(broker("slim"), event, MEMORY_COUNT, { env, cwd: work, warmup: MEMORY_WARMUP });
+
+    const [empty, slimReady, naiveReady, demoReady] = ["empty", "slim", "naive", "demo"].map((variant) => coldFigure(variant, "readyMs")) as [number, number, number, number];
+    const [emptyLoad, slimLoad, naiveLoad, demoLoad] = ["empty", "slim", "naive", "demo"].map((variant) => coldFigure(variant, "loadedMs")) as [number, number, number, number];
+    const [brokerWarm, demoWarm, reuseWarm] = [warmFigures("broker"), warmFigures("demo"), warmFigures("reuse")];
+    const [hs, rs] = [overheadFigures("HS256"), overheadFigures("RS256")];
+    const rows = [
+      ["bundle size, issue-credentials", `${kb(size(slimMeta))} slim`, `${kb(size(naiveMeta))} naive (the SDK's dependencies as published)`, ""],
+      [
+        `cold start: process start to first answer (median of ${COLD_ROUNDS})`,
+        `${ms(slimReady)} slim, ${ms(naiveReady)} naive`,
+        `empty handler ${ms(empty)} (slim ${(slimReady / empty).toFixed(2)}x); qcloud-cos-sts demo ${ms(demoReady)}`,
+        `<= ${TARGETS.coldRatio}x empty: ${verdict(slimReady <= empty * TARGETS.coldRatio)}`,
+      ],
+      [
+        "cold start, where the time goes (slim, medians)",
+        `${ms(emptyLoad)} Node itself, +${ms(slimLoad - emptyLoad)} loading the bundle, +${ms(slimReady - slimLoad)} first request`,
+        "first request: config, JWT check, TLS handshake and STS call",
+        "",
+      ],
+      [
+        "cold load: process start to handler loaded",
+        `${ms(slimLoad)} slim, ${ms(naiveLoad)} naive`,
+        `empty handler ${ms(emptyLoad)} (slim ${(slimLoad / emptyLoad).toFixed(2)}x); qcloud-cos-sts demo ${ms(demoLoad)}`,
+        `<= ${TARGETS.coldRatio}x empty: ${verdict(slimLoad <= emptyLoad * TARGETS.coldRatio)}`,
+      ],
+      [
+        `warm path: valid HS256 token, STS emulator over TLS (${WARM_ROUNDS} x ${WARM_COUNT} requests)`,
+        `${brokerWarm.rps.toFixed(0)} req/s, p50 ${ms(brokerWarm.p50, 2)}, p99 ${ms(brokerWarm.p99, 2)}`,
+        `qcloud-cos-sts getCredential: ${demoWarm.rps.toFixed(0)} req/s, p50 ${ms(demoWarm.p50, 2)}, p99 ${ms(demoWarm.p99, 2)}`,
+        `>= demo req/s: ${verdict(brokerWarm.rps >= demoWarm.rps)}`,
+      ],
+      [
+        "warm path, credential reuse on (the default): one user asking again",
+        `${reuseWarm.rps.toFixed(0)} req/s, p50 ${ms(reuseWarm.p50, 2)}, p99 ${ms(reuseWarm.p99, 2)}`,
+        "the first answer comes from STS, the rest from the instance's cache",
+        "",
+      ],
+      ["handler overhead excl. STS, HS256 (per request)", `mean ${ms(hs.mean, 3)}, p50 ${ms(hs.p50, 3)}`, `${OVERHEAD_ROUNDS} x ${OVERHEAD_COUNT} requests, STS answered in memory`, `mean < ${TARGETS.hs256Ms} ms: ${verdict(hs.mean < TARGETS.hs256Ms)}`],
+      ["handler overhead excl. STS, RS256 (per request)", `mean ${ms(rs.mean, 3)}, p50 ${ms(rs.p50, 3)}`, "JWKS fetched once from a loopback server, then cached", `mean < ${TARGETS.rs256Ms} ms: ${verdict(rs.mean < TARGETS.rs256Ms)}`],
+      [
+        `peak memory after ${MEMORY_WARMUP.toLocaleString("en")} + ${MEMORY_COUNT.toLocaleString("en")} requests`,
+        `max RSS ${mb(memory.maxRss)}`,
+        `RSS ${mb(memory.rssAfterWarmup)} after the first ${MEMORY_WARMUP.toLocaleString("en")}; heap after GC ${mb(memory.heapAfterWarmup)} then, ${mb(memory.heapAfterGc)} at the end`,
+        "",
+      ],
+    ];
+    console.log(`Machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${availableParallelism()} cores (nproc), Node ${process.version}, load average ${loadavg()[0]!.toFixed(2)} at the end`);
+    console.log("");
+    console.log("| measure | broker | compared with | target |");
+    console.log("|---|---|---|---|");
+    for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+  } finally {
+    await Promise.all([emulator?.close(), keyServer.close()]);
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,94 @@
+/**
+ * The deployable bundles: every folder under functions/ with an index.ts becomes
+ * dist/<name>/index.js, one minified CommonJS file with nothing left to install (SCF
+ * preinstalls no libraries, PRODUCT.md). `npm run build`, the tests and the benchmark all
+ * build through here.
+ */
+import { build, type Metafile, type Plugin } from "esbuild";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname, "..");
+/** Where `npm run build` writes, relative to ROOT; serverless.yml uploads this folder. */
+export const DIST_DIR = "dist";
+/** Node.js 20.19 is listed for SCF (cloud.tencent.com/document/product/583/11060); serverless.yml names the same runtime. */
+export const SCF_RUNTIME = "Nodejs20.19";
+const NODE_TARGET = "node20.19";
+
+/**
+ * Parts of the SDK's HTTP stack (tencentcloud-sdk-nodejs-common/tencentcloud/common/http/)
+ * swapped for small shims, or loaded only when used; each shim says why it is equivalent.
+ */
+const SHIMS: Readonly<Record<string, string>> = Object.fromEntries(
+  ["node-fetch", "form-data", "json-bigint", "https-proxy-agent"].map((name) => [name, join(ROOT, `scripts/shims/${name}.ts`)]),
+);
+const SHIMMED = new RegExp(`^(${Object.keys(SHIMS).join("|")})$`);
+
+/**
+ * Left out on purpose: `debug` (under https-proxy-agent) requires it inside a try/catch for
+ * terminal colours (debug/src/node.js), so its absence at run time changes nothing.
+ */
+export const OPTIONAL_MODULES = ["supports-color"];
+
+/** The single list of functions: every folder under functions/ with an index.ts. */
+export function listFunctions(root = ROOT): string[] {
+  const dir = join(root, "functions");
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, "index.ts")))
+    .map((entry) => entry.name)
+    .sort();
+}
+
+export interface BundleOptions {
+  readonly outDir: string;
+  /** Entry file per bundle name; default: functions/<name>/index.ts for every function. */
+  readonly entries?: Readonly<Record<string, string>>;
+  /** false builds the naive bundle, with the SDK's dependencies as published (benchmark baseline). */
+  readonly slim?: boolean;
+  /** STS_PROFILES_FILE at build time: its text is compiled in as __STS_PROFILES_JSON__. */
+  readonly profilesFile?: string;
+}
+
+/** Builds `<outDir>/<name>/index.js` for each entry and returns esbuild's metafile (inputs and sizes). */
+export async function bundleFunctions(options: BundleOptions): Promise<Metafile> {
+  const entries = options.entries ?? Object.fromEntries(listFunctions().map((name) => [name, join(ROOT, "functions", name, "index.ts")]));
+  const result = await build({
+    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, file]) => [`${name}/index`, file])),
+    outdir: options.outDir,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: NODE_TARGET,
+    minify: true,
+    external: OPTIONAL_MODULES,
+    metafile: true,
+    logLevel: "warning",
+    define: { __STS_PROFILES_JSON__: profilesDefine(options.profilesFile) },
+    plugins: options.slim === false ? [] : [shimPlugin],
+  });
+  // This repository is "type": "module"; the bundles are CommonJS wherever they are loaded from.
+  writeFileSync(join(options.outDir, "package.json"), '{ "type": "commonjs" }\n');
+  return result.metafile;
+}
+
+const shimPlugin: Plugin = {
+  name: "sdk-transport-shims",
+  setup(build) {
+    build.onResolve({ filter: SHIMMED }, (args) => ({ path: SHIMS[args.path]! }));
+  },
+};
+
+/**
+ * The profiles file is compiled in, so the function never reads from disk (lib/config.ts
+ * prefers `__STS_PROFILES_JSON__` when it is a string). Without STS_PROFILES_FILE it is undefined.
+ */
+function profilesDefine(file: string | undefined): string {
+  if (!file) return "undefined";
+  const text = readFileSync(resolve(file), "utf8");
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    throw new Error(`STS_PROFILES_FILE ${file} is not valid JSON (${(error as Error).message}); fix it before building`);
+  }
+  return JSON.stringify(text);
+}

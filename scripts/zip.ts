@@ -1,0 +1,33 @@
+/**
+ * SCF code packages: one zip per function with index.js at its root, so the handler
+ * `index.main_handler` resolves (PRODUCT.md, SCF). fflate, because no `zip` binary is
+ * guaranteed where this runs.
+ */
+import { zipSync, type Zippable } from "fflate";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { listFunctions } from "./bundle.ts";
+
+/** A fixed timestamp, so the same build always zips to the same bytes. */
+const MTIME = new Date("2000-01-01T00:00:00Z");
+
+/** Zips every built function under distDir into distDir/<function>.zip; returns the zip paths. */
+export function packageFunctions(distDir: string, functions = listFunctions()): string[] {
+  return functions.map((name) => {
+    const dir = join(distDir, name);
+    if (!existsSync(join(dir, "index.js"))) throw new Error(`${relative(process.cwd(), dir)}/index.js is missing: run \`npm run build\` first`);
+    const zipPath = `${dir}.zip`;
+    writeFileSync(zipPath, zipDirectory(dir));
+    return zipPath;
+  });
+}
+
+export function zipDirectory(dir: string): Uint8Array {
+  const files: Zippable = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    files[relative(dir, path).split("\\").join("/")] = [readFileSync(path), { mtime: MTIME }];
+  }
+  return zipSync(files, { level: 9 });
+}
