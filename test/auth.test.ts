@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { exportSPKI, generateKeyPair, SignJWT } from "jose";
+import { exportSPKI, generateKeyPair, jwtVerify, SignJWT } from "jose";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTokenVerifier, MAX_TOKEN_BYTES } from "../lib/auth.ts";
@@ -81,6 +81,81 @@ describe("createTokenVerifier with JWT_SECRET", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("the HS* path agrees with jose's jwtVerify", () => {
+  const issuer = "https://id.example";
+  const verify = createTokenVerifier(secretConfig({ issuer, audience: ["app"] }));
+  const b64 = (value: string | Buffer) => Buffer.from(value).toString("base64url");
+  /** Mostly the honest value, sometimes a hostile one, sometimes absent. */
+  const mostly = <T, U>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<U>) =>
+    fc.oneof({ weight: 6, arbitrary: good }, { weight: 2, arbitrary: bad }, { weight: 1, arbitrary: fc.constant(undefined) });
+  const at = (min: number, max: number) => fc.integer({ min, max }).map((offset) => now() + offset);
+  const claims = fc.oneof(
+    { weight: 9, arbitrary: fc.record({
+      sub: mostly(fc.constant("alice"), fc.constantFrom("", 7, null)),
+      exp: mostly(at(60, 3600), fc.oneof(at(-3600, -31), fc.constant("soon"))),
+      nbf: mostly(at(-3600, 0), at(31, 3600)),
+      iat: mostly(at(-60, 0), fc.constant("x")),
+      iss: mostly(fc.constant(issuer), fc.constant("https://evil.example")),
+      aud: mostly(fc.constantFrom("app", ["app", "x"]), fc.constant("other")),
+    }) },
+    { weight: 1, arbitrary: fc.jsonValue() },
+  );
+  const header = fc.oneof(
+    { weight: 9, arbitrary: fc.record({
+      alg: mostly(fc.constantFrom("HS256", "HS384", "HS512"), fc.constantFrom("none", "RS256", "hs256", "HS1")),
+      typ: fc.constantFrom(undefined, "JWT", "at+jwt"),
+      kid: fc.option(fc.string(), { nil: undefined }),
+      crit: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom(["b64"], ["exp"], []) }),
+      b64: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.boolean() }),
+    }) },
+    { weight: 1, arbitrary: fc.jsonValue() },
+  );
+  const digestOf = (alg: unknown) => (alg === "HS384" || alg === "HS512" ? `sha${alg.slice(2)}` : "sha256");
+  const signature = (alg: unknown, signingInput: string) =>
+    fc.oneof(
+      { weight: 6, arbitrary: fc.constant(b64(createHmac(digestOf(alg), TEST_SECRET).update(signingInput).digest())) },
+      { weight: 1, arbitrary: fc.constant(b64(createHmac(digestOf(alg), "another secret entirely").update(signingInput).digest())) },
+      { weight: 1, arbitrary: fc.uint8Array({ maxLength: 80 }).map((bytes) => b64(Buffer.from(bytes))) },
+      { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 20 }) },
+    );
+  const token = fc.tuple(header, claims).chain(([h, p]) => {
+    const signingInput = `${b64(JSON.stringify(h) ?? "")}.${b64(JSON.stringify(p) ?? "")}`;
+    return fc.tuple(fc.constant(h), signature((h as { alg?: unknown } | null)?.alg, signingInput).map((sig) => `${signingInput}.${sig}`));
+  });
+
+  it("property: never accepts what jwtVerify refuses, and accepts what it accepts (bar JWS extensions)", async () => {
+    let accepted = 0;
+    await fc.assert(
+      fc.asyncProperty(token, async ([h, jwt]) => {
+        const ours = await verify(jwt).then(
+          (payload) => ({ ok: true as const, payload }),
+          () => ({ ok: false as const }),
+        );
+        const theirs = await jwtVerify(jwt, secretBytes(), {
+          algorithms: ["HS256", "HS384", "HS512"],
+          issuer,
+          audience: ["app"],
+          clockTolerance: 30,
+          requiredClaims: ["exp", "sub"],
+        }).then(
+          ({ payload }) => ({ ok: typeof payload.sub === "string" && payload.sub !== "", payload }),
+          () => ({ ok: false as const, payload: undefined }),
+        );
+        if (ours.ok) {
+          accepted += 1;
+          expect(theirs.ok).toBe(true);
+          expect(ours.payload).toEqual(theirs.payload);
+        }
+        const extended = typeof h === "object" && h !== null && ("crit" in h || "b64" in h);
+        if (!extended) expect(ours.ok).toBe(theirs.ok);
+      }),
+      { numRuns: 1500 },
+    );
+    // The generators must reach the accepting path often enough to mean something.
+    expect(accepted).toBeGreaterThan(10);
   });
 });
 
