@@ -19,10 +19,14 @@ const NODE_TARGET = "node20.19";
  * Parts of the SDK's HTTP stack (tencentcloud-sdk-nodejs-common/tencentcloud/common/http/)
  * swapped for small shims, or loaded only when used; each shim says why it is equivalent.
  */
-const SHIMS: Readonly<Record<string, string>> = Object.fromEntries(
-  ["node-fetch", "form-data", "json-bigint", "https-proxy-agent"].map((name) => [name, join(ROOT, `scripts/shims/${name}.ts`)]),
-);
-const SHIMMED = new RegExp(`^(${Object.keys(SHIMS).join("|")})$`);
+const SHIMS: Readonly<Record<string, string>> = {
+  ...Object.fromEntries(
+    ["node-fetch", "form-data", "json-bigint", "https-proxy-agent", "tencentcloud-sdk-nodejs-common"].map((name) => [name, join(ROOT, `scripts/shims/${name}.ts`)]),
+  ),
+  // abstract_client.js's own relative import
+  "./sse_response_model": join(ROOT, "scripts/shims/sse-response-model.ts"),
+};
+const SHIMMED = new RegExp(`^(${Object.keys(SHIMS).map((name) => name.replace(/[./]/g, "\\$&")).join("|")})$`);
 
 /**
  * Left out on purpose: `debug` (under https-proxy-agent) requires it inside a try/catch for

@@ -38,10 +38,11 @@ describe("the deployable bundles", () => {
     }
   });
 
-  it("leave node-fetch, whatwg-url, tr46, form-data, mime-db, json-bigint and bignumber.js out, for the shims", () => {
+  it("leave node-fetch, whatwg-url, tr46, form-data, mime-db, json-bigint, bignumber.js and the SDK's unused root and SSE reader out, for the shims", () => {
     const inputs = Object.keys(outputOf("issue-credentials")!.inputs);
-    expect(inputs.filter((file) => /node_modules\/(node-fetch|whatwg-url|tr46|form-data|mime-db|json-bigint|bignumber\.js)\//.test(file))).toEqual([]);
-    const shims = ["node-fetch", "form-data", "json-bigint", "https-proxy-agent"].map((name) => `scripts/shims/${name}.ts`);
+    expect(inputs.filter((file) => /node_modules\/(node-fetch|whatwg-url|tr46|form-data|mime-db|json-bigint|bignumber\.js|ini)\//.test(file))).toEqual([]);
+    expect(inputs.filter((file) => /tencentcloud\/common\/(index|credential|cvm_role_credential|common_client|sse_response_model)\.js$/.test(file))).toEqual([]);
+    const shims = ["node-fetch", "form-data", "json-bigint", "https-proxy-agent", "tencentcloud-sdk-nodejs-common", "sse-response-model"].map((name) => `scripts/shims/${name}.ts`);
     expect(inputs).toEqual(expect.arrayContaining(shims));
   });
 

@@ -9,6 +9,8 @@ import fc from "fast-check";
 import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import FormData from "../scripts/shims/form-data.ts";
+import { SSEResponseModel } from "../scripts/shims/sse-response-model.ts";
+import * as CommonRoot from "../scripts/shims/tencentcloud-sdk-nodejs-common.ts";
 import jsonBigint from "../scripts/shims/json-bigint.ts";
 import fetch, { AbortError, FetchError } from "../scripts/shims/node-fetch.ts";
 
@@ -132,5 +134,16 @@ describe("json-bigint and form-data shims", () => {
 
   it("stand in for form-data only to refuse multipart loudly", () => {
     expect(() => new FormData()).toThrow(/multipart requests are not supported/);
+  });
+});
+
+describe("the SDK's package root and SSE reader", () => {
+  it("give sts_client.js the same AbstractClient the full root exports", () => {
+    const sdkRequire = createRequire(import.meta.url);
+    expect(CommonRoot.AbstractClient).toBe((sdkRequire("tencentcloud-sdk-nodejs-common") as typeof CommonRoot).AbstractClient);
+  });
+
+  it("refuse an event-stream answer loudly (no STS action gives one)", () => {
+    expect(() => new SSEResponseModel()).toThrow(/event-stream answers are not supported/);
   });
 });
