@@ -1,5 +1,6 @@
 /** `npm start` on a fresh machine: no configuration, a printed token, working credentials. */
 import type { ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEV_JWT_SECRET } from "../dev/defaults.ts";
 import { recordSecret } from "./support/capture.ts";
@@ -86,5 +87,15 @@ describe("npm start with a broken configuration", () => {
     const result = await runScript("dev/start.ts", [], { PORT: "0", STS_SECRET_ID: "id", STS_SECRET_KEY: "key", COS_REGION: "ap-guangzhou", JWT_SECRET: "s".repeat(40) });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("COS_BUCKET is required");
+  });
+});
+
+describe("package.json scripts", () => {
+  it("run the files these tests run, and every tsx script names a file that exists", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> };
+    expect(pkg.scripts).toMatchObject({ start: "tsx dev/start.ts", token: "tsx dev/token.ts", test: expect.stringContaining("vitest run") });
+    for (const command of Object.values(pkg.scripts)) {
+      for (const [, file] of command.matchAll(/tsx (\S+\.ts)/g)) expect(existsSync(new URL(`../${file}`, import.meta.url)), file).toBe(true);
+    }
   });
 });
