@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { startStsEmulator, type StsEmulator } from "../dev/sts-emulator/index.ts";
 import { bundleFunctions, ROOT } from "../scripts/bundle.ts";
 import { invokeBundle, runNode, type Invocation } from "../test/support/bundle.ts";
-import { bearer, BUCKET, functionUrlEvent, REGION } from "../test/support/harness.ts";
-import { hsToken, rsaKey, signWith, startKeyServer, TEST_SECRET } from "../test/support/tokens.ts";
+import { bearer, brokerEnv, functionUrlEvent } from "../test/support/harness.ts";
+import { hsToken, rsaKey, signWith, startKeyServer } from "../test/support/tokens.ts";
 import { LOOP, type LoopResult } from "./loop.ts";
 import { mean, median, percentile } from "./stats.ts";
 
@@ -68,21 +68,14 @@ async function main(): Promise<void> {
     emulator = await startStsEmulator({ tls: true });
     const ca = join(work, "sts-ca.pem");
     writeFileSync(ca, emulator.caCert!);
-    const key = emulator.keys[0]!;
-    const env = {
-      COS_BUCKET: BUCKET,
-      COS_REGION: REGION,
-      JWT_SECRET: TEST_SECRET,
-      STS_ENDPOINT: emulator.url,
-      STS_SECRET_ID: key.secretId,
-      STS_SECRET_KEY: key.secretKey,
+    const env = brokerEnv(emulator, {
       NODE_EXTRA_CA_CERTS: ca,
       DEMO_STS_HOST: new URL(emulator.url).host,
       // Every request goes to STS (no credential reuse), and one user may send them all.
       CREDENTIAL_CACHE_MAX_ENTRIES: "0",
       RATE_LIMIT_PER_MINUTE: "60000",
       RATE_LIMIT_BURST: "10000",
-    };
+    }) as Record<string, string>;
     const event = functionUrlEvent({ headers: bearer(await hsToken({ sub: "alice" }, { exp: Math.floor(Date.now() / 1000) + 3600 })), body: '{"profile":"upload"}' });
     const broker = (flavour: string) => join(work, flavour, "issue-credentials", "index.js");
     const demo = join(ROOT, "bench/tencent-demo.cjs");
