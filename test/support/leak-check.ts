@@ -16,7 +16,7 @@
  * like a JWT. Reporter output of the main vitest process (test names, failure diffs) is not
  * a log and is not scanned.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
@@ -29,12 +29,21 @@ export function checkCapture(dir: string): void {
   throw new Error(`Secrets found in the test run's log output (capture kept in ${dir}):\n${describeFindings(findings)}`);
 }
 
+/** One line for the CI log, so a run shows the check happened and over how much. */
+function summary(dir: string): string {
+  const files = readdirSync(dir);
+  const lines = (name: string) => readFileSync(join(dir, name), "utf8").split("\n").filter(Boolean).length;
+  const count = (test: (name: string) => boolean) => files.filter(test).reduce((total, name) => total + lines(name), 0);
+  return `leak check: ${count((name) => name.endsWith(".log"))} captured log lines scanned for ${count((name) => name.startsWith("ledger-"))} recorded secrets and JWT shapes; none found`;
+}
+
 export default function setup(project: TestProject): () => void {
   const dir = mkdtempSync(join(tmpdir(), "broker-log-capture-"));
   project.provide("captureDir", dir);
   return () => {
     try {
       checkCapture(dir);
+      console.log(summary(dir));
     } catch (error) {
       // vitest 4 reports a teardown error ("error during close") but still exits 0.
       process.exitCode = 1;
