@@ -5,6 +5,7 @@
  * shared between subjects or scopes. Bounded LRU; secrets stay in this instance's memory only.
  */
 import { MIN_DURATION_SECONDS } from "./config.ts";
+import { Lru } from "./lru.ts";
 import type { CredentialIssuer, CredentialRequest, IssuedCredentials } from "./sts.ts";
 
 export interface CacheSettings {
@@ -20,7 +21,7 @@ export interface CacheSettings {
 /** `now`: milliseconds since the epoch, compared with STS's ExpiredTime. */
 export function cacheCredentials(issuer: CredentialIssuer, settings: CacheSettings, now: () => number = Date.now): CredentialIssuer {
   if (settings.maxEntries === 0) return issuer;
-  const entries = new Map<string, IssuedCredentials>();
+  const entries = new Lru<IssuedCredentials>(settings.maxEntries);
 
   return {
     async requestCredentials(request) {
@@ -29,16 +30,10 @@ export function cacheCredentials(issuer: CredentialIssuer, settings: CacheSettin
       const usable = (credentials: IssuedCredentials) => credentials.expiredTime - now() / 1000 >= minRemaining;
       const key = cacheKey(request);
       const cached = entries.get(key);
+      if (cached && usable(cached)) return { ...cached, cached: true };
       entries.delete(key);
-      if (cached && usable(cached)) {
-        entries.set(key, cached); // re-inserted last: the most recently used
-        return { ...cached, cached: true };
-      }
       const issued = await issuer.requestCredentials(request);
-      if (usable(issued)) {
-        entries.set(key, issued);
-        if (entries.size > settings.maxEntries) entries.delete(entries.keys().next().value as string);
-      }
+      if (usable(issued)) entries.set(key, issued);
       return { ...issued, cached: false };
     },
   };

@@ -69,6 +69,7 @@ export const DEFAULT_CACHE_MAX_ENTRIES = 1000;
 export const DEFAULT_RATE_PER_MINUTE = 60;
 export const DEFAULT_RATE_BURST = 20;
 const MIN_JWT_SECRET_BYTES = 32;
+/** URL.hostname spells IPv6 with brackets. */
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const ROLE_ARN = /^qcs::cam::uin\/\d+:(roleName\/[\w+=,.@-]{1,128}|role\/\d+)$/;
 
@@ -245,7 +246,11 @@ function parseJwt(env: Env): JwtConfig {
   throw configError("JWT_SECRET", "is not set, nor JWT_JWKS_URL, nor JWT_ISSUER", "set one of them so the broker can verify login tokens");
 }
 
-/** Key material must come over https; plain http only to a loopback server (tests, local dev). */
+/** Key material and webhooks go over https; plain http only to a loopback server (tests, local dev). */
+export function isSecureOrLoopback(url: URL): boolean {
+  return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+}
+
 export function parseFetchUrl(variable: string, value: string): URL {
   let url: URL;
   try {
@@ -253,8 +258,7 @@ export function parseFetchUrl(variable: string, value: string): URL {
   } catch {
     throw configError(variable, "is not a URL", "give an absolute https:// URL");
   }
-  const loopback = LOOPBACK_HOSTS.has(url.hostname) || url.hostname === "::1";
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+  if (!isSecureOrLoopback(url)) {
     throw configError(variable, "must use https", "give an https:// URL (plain http is accepted only on loopback)");
   }
   return url;

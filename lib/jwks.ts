@@ -17,7 +17,7 @@ import {
   type JSONWebKeySet,
   type JWTVerifyGetKey,
 } from "jose";
-import type { JwtConfig } from "./config.ts";
+import { isSecureOrLoopback, type JwtConfig } from "./config.ts";
 import { BrokerError } from "./errors.ts";
 
 /** What a JWKS may sign login tokens with: asymmetric only, so a public key never serves as an HMAC secret. */
@@ -133,8 +133,7 @@ async function discoverJwksUri(issuer: string, fetchImpl: FetchLike): Promise<UR
     throw new KeySourceError("discovery document has another issuer or no jwks_uri");
   }
   const jwksUri = new URL(document.jwks_uri);
-  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(jwksUri.hostname);
-  if (jwksUri.protocol !== "https:" && !(jwksUri.protocol === "http:" && loopback)) {
+  if (!isSecureOrLoopback(jwksUri)) {
     throw new KeySourceError("discovery document's jwks_uri is not https");
   }
   return jwksUri;

@@ -4,6 +4,7 @@
  * is dropped (an idle bucket has refilled anyway, so dropping it forgets nothing).
  */
 import { BrokerError } from "./errors.ts";
+import { Lru } from "./lru.ts";
 
 export interface RateLimit {
   readonly perMinute: number;
@@ -18,16 +19,14 @@ const DEFAULT_MAX_KEYS = 10_000;
 /** `now`: milliseconds since the epoch. */
 export function createRateLimiter(limit: RateLimit, now: () => number = Date.now, maxKeys = DEFAULT_MAX_KEYS): RateCheck {
   const perMs = limit.perMinute / 60_000;
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  const buckets = new Lru<{ tokens: number; at: number }>(maxKeys);
 
   return (key) => {
     const at = now();
     const bucket = buckets.get(key);
-    buckets.delete(key);
     const tokens = bucket ? Math.min(limit.burst, bucket.tokens + Math.max(0, at - bucket.at) * perMs) : limit.burst;
     const allowed = tokens >= 1;
     buckets.set(key, { tokens: allowed ? tokens - 1 : tokens, at });
-    if (buckets.size > maxKeys) buckets.delete(buckets.keys().next().value as string);
     if (!allowed) {
       const retryAfter = Math.ceil((1 - tokens) / perMs / 1000);
       throw new BrokerError("TooManyRequests", `too many credential requests for this user; retry in ${retryAfter} s`, { retryAfter });
