@@ -4,9 +4,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createApp, type App, type AppDeps } from "../lib/app.ts";
 import { MAX_BODY_BYTES, type HttpHandler, type HttpRequest } from "../lib/http.ts";
+import { listen } from "./listen.ts";
 
 export interface LocalServer {
   readonly url: string;
@@ -28,21 +28,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       res.end();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
-    app,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { origin, close } = await listen(server, options);
+  return { url: origin, app, server, close };
 }
 
 async function serve(handle: HttpHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {

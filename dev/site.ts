@@ -7,8 +7,8 @@
 import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
-import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
+import { listen } from "./listen.ts";
 
 /** What the page reads from config.json (examples/static-site/README.md documents it). */
 export interface SiteConfig {
@@ -68,19 +68,10 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteS
     }
     send(404, "text/plain", "not found\n");
   });
-  const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((done, fail) => {
-    server.once("error", fail);
-    server.listen(options.port ?? 0, host, done);
-  });
-  const origin = `http://${host}:${(server.address() as AddressInfo).port}`;
+  const { origin, close } = await listen(server, options);
   return {
     url: `${origin}/`,
     origin,
-    close: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections();
-        server.close(() => done());
-      }),
+    close,
   };
 }

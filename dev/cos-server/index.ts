@@ -4,7 +4,7 @@
 // broker's evaluator, and keeps objects in memory. Dev tooling only; never deployed.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import { listen } from "../listen.ts";
 import { selfSignedCert } from "../sts-emulator/tls.ts";
 import { BucketCors } from "./cors.ts";
 import type { CredentialLookup } from "./credentials.ts";
@@ -67,28 +67,14 @@ export async function startCosServer(options: CosServerOptions): Promise<CosServ
   };
   const listener = (req: IncomingMessage, res: ServerResponse) => void handle(req, res, state);
   const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, listener) : createHttpServer(listener);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  let closed: Promise<void> | undefined;
+  const listening = await listen(server, { host, port: options.port, tls: Boolean(tls) });
   return {
-    url: `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`,
-    port,
+    url: listening.origin,
+    port: listening.port,
     caCert: tls?.cert,
     storage: state.storage,
     calls: state.calls,
     allowOrigin: (origin) => cors.allow(origin),
-    close() {
-      closed ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closed;
-    },
+    close: listening.close,
   };
 }

@@ -3,7 +3,7 @@
 // and fails on demand. Dev tooling only; never deployed.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import { listen } from "../listen.ts";
 import { FaultPlan } from "./faults.ts";
 import { handle, type EmulatorState } from "./handler.ts";
 import { generateKey, Registry } from "./registry.ts";
@@ -42,20 +42,11 @@ export async function startStsEmulator(opts: StsEmulatorOptions = {}): Promise<S
 
   const listener = (req: IncomingMessage, res: ServerResponse) => void handle(req, res, state);
   const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, listener) : createHttpServer(listener);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const urlHost = host.includes(":") ? `[${host}]` : host;
+  const listening = await listen(server, { host, port: opts.port, tls: Boolean(tls) });
 
-  let closed: Promise<void> | undefined;
   return {
-    url: `${tls ? "https" : "http"}://${urlHost}:${port}`,
-    port,
+    url: listening.origin,
+    port: listening.port,
     keys,
     caCert: tls && String(tls.cert),
     calls: state.calls,
@@ -71,13 +62,8 @@ export async function startStsEmulator(opts: StsEmulatorOptions = {}): Promise<S
       faults.clear();
     },
     close() {
-      closed ??= new Promise<void>((resolve) => {
-        closing.abort();
-        server.close(() => resolve());
-        // Hung and keep-alive connections would hold close() open forever.
-        server.closeAllConnections();
-      });
-      return closed;
+      closing.abort();
+      return listening.close();
     },
   };
 }

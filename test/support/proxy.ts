@@ -1,7 +1,8 @@
 /** A loopback HTTP CONNECT proxy that counts the tunnels it opens, and to where. */
 import { createServer, type Server } from "node:http";
-import { connect, type AddressInfo } from "node:net";
+import { connect } from "node:net";
 import type { Duplex } from "node:stream";
+import { listen } from "../../dev/listen.ts";
 
 export interface ConnectProxy {
   readonly url: string;
@@ -31,16 +32,14 @@ export async function startConnectProxy(): Promise<ConnectProxy> {
     upstream.on("error", drop);
     client.on("error", drop);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  const listening = await listen(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: listening.origin,
     tunnels,
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of open) socket.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      // Tunnels are raw sockets the HTTP server no longer tracks.
+      for (const socket of open) socket.destroy();
+      return listening.close();
+    },
   };
 }

@@ -1,7 +1,7 @@
 /** Login tokens for tests: honest ones, and the forgeries PRODUCT.md says must fail. Every one goes to the leak ledger. */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer } from "node:http";
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from "jose";
+import { listen } from "../../dev/listen.ts";
 import { recordSecret } from "./capture.ts";
 
 export const TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789";
@@ -57,7 +57,7 @@ export interface KeyServer {
 }
 
 export async function startKeyServer(keys: JWK[]): Promise<KeyServer> {
-  let server: Server | undefined;
+  let close = async () => {};
   const state = {
     url: "",
     jwksUrl: "",
@@ -65,9 +65,9 @@ export async function startKeyServer(keys: JWK[]): Promise<KeyServer> {
     fetches: 0,
     discoveryFetches: 0,
     down: false,
-    close: () => new Promise<void>((resolve) => (server ? (server.closeAllConnections(), server.close(() => resolve())) : resolve())),
+    close: () => close(),
   };
-  server = createServer((req, res) => {
+  const server = createServer((req, res) => {
     if (req.url === "/.well-known/openid-configuration") state.discoveryFetches += 1;
     if (req.url === "/jwks.json") state.fetches += 1;
     if (state.down) {
@@ -84,9 +84,9 @@ export async function startKeyServer(keys: JWK[]): Promise<KeyServer> {
     }
     res.writeHead(404).end();
   });
-  await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  state.url = `http://127.0.0.1:${port}`;
+  const listening = await listen(server);
+  close = listening.close;
+  state.url = listening.origin;
   state.jwksUrl = `${state.url}/jwks.json`;
   return state;
 }

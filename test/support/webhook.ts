@@ -1,6 +1,6 @@
 /** A loopback chat webhook that records what it is sent and answers as scripted (WeCom-style by default). */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { listen } from "../../dev/listen.ts";
 
 export type WebhookReply = { status: number; body?: string } | "hang" | "reset";
 
@@ -27,16 +27,6 @@ export async function startWebhookReceiver(path = "/cgi-bin/webhook/send?key=tes
       res.writeHead(reply.status, { "content-type": "application/json" }).end(reply.body ?? "");
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}${path}`,
-    bodies,
-    replies,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const { origin, close } = await listen(server);
+  return { url: `${origin}${path}`, bodies, replies, close };
 }
