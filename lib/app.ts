@@ -2,12 +2,13 @@
  * Wires the broker from the environment, once per instance. Every adapter (SCF Function URL
  * or API Gateway, the local server) calls this at cold start and then only translates.
  */
+import { performance } from "node:perf_hooks";
 import { createTokenVerifier } from "./auth.ts";
 import { createBroker, type Broker } from "./broker.ts";
 import { cacheCredentials } from "./cache.ts";
 import { loadConfig, type Config, type Env } from "./config.ts";
 import { BrokerError } from "./errors.ts";
-import { createHttpHandler, errorResponse, type HttpHandler } from "./http.ts";
+import { createHttpHandler, refuse, type HttpHandler } from "./http.ts";
 import type { FetchLike } from "./jwks.ts";
 import { createRateLimiter } from "./limit.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -48,9 +49,5 @@ export function createApp(deps: AppDeps = {}): App {
 
 /** A misconfigured instance issues nothing; every request gets the 500 that names the variable. */
 function refuseAll(error: BrokerError, logger: Logger): HttpHandler {
-  return async (request) => {
-    const response = errorResponse(error, request.requestId);
-    logger.request({ requestId: request.requestId, outcome: "failed", status: response.status, method: request.method, latencyMs: 0, code: error.code, sourceIp: request.sourceIp });
-    return response;
-  };
+  return async (request) => refuse(error, request, logger, performance.now());
 }

@@ -97,7 +97,7 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
     } catch (caught) {
       const error = caught instanceof BrokerError ? caught : unexpected(caught);
       const response = errorResponse(error, request.requestId, cors);
-      return finish(response, response.status >= 500 ? "failed" : "refused", error);
+      return finish(response, refusalOutcome(response.status), error);
     }
   };
 }
@@ -148,6 +148,27 @@ function parseJson(text: string, what: string): unknown {
   } catch {
     throw new BrokerError("BadRequest", `${what} is not valid JSON`);
   }
+}
+
+const refusalOutcome = (status: number): Outcome => (status >= 500 ? "failed" : "refused");
+
+/**
+ * A refusal made before any handler runs (an event that is not an HTTP request, a
+ * misconfigured instance): its answer, and its one log line.
+ */
+export function refuse(error: BrokerError, request: { requestId: string; method: string; sourceIp?: string }, logger: Logger, started: number): HttpResponse {
+  const response = errorResponse(error, request.requestId);
+  logger.request({
+    requestId: request.requestId,
+    outcome: refusalOutcome(response.status),
+    status: response.status,
+    method: request.method,
+    latencyMs: millisSince(started),
+    code: error.code,
+    message: error.message,
+    sourceIp: request.sourceIp,
+  });
+  return response;
 }
 
 function unexpected(error: unknown): BrokerError {

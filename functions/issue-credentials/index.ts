@@ -7,8 +7,8 @@ import { performance } from "node:perf_hooks";
 import { createApp, type AppDeps } from "../../lib/app.ts";
 import { CONFIG_VARIABLES } from "../../lib/config.ts";
 import { BrokerError } from "../../lib/errors.ts";
-import { errorResponse } from "../../lib/http.ts";
-import { createLogger, millisSince } from "../../lib/log.ts";
+import { refuse } from "../../lib/http.ts";
+import { createLogger } from "../../lib/log.ts";
 import { eventResponse, requestFromEvent, type ScfContext, type ScfHttpResponse } from "./event.ts";
 
 /** What this function reads from its environment; serverless.yml sets exactly these (test/serverless-yml.test.ts). */
@@ -19,21 +19,17 @@ export type ScfHandler = (event: unknown, context?: ScfContext) => Promise<ScfHt
 export function createHandler(deps: AppDeps = {}): ScfHandler {
   const logger = deps.logger ?? createLogger();
   const app = createApp({ ...deps, logger });
-  const refuse = (error: BrokerError, requestId: string, started: number) => {
-    const response = errorResponse(error, requestId);
-    logger.request({ requestId, outcome: "refused", status: response.status, method: "-", latencyMs: millisSince(started), code: error.code, message: error.message });
-    return eventResponse(response);
-  };
+  const refuseEvent = (error: BrokerError, requestId: string, started: number) => eventResponse(refuse(error, { requestId, method: "-" }, logger, started));
   return async (event, context) => {
     const started = performance.now();
     const requestId = typeof context?.request_id === "string" && context.request_id ? context.request_id : randomUUID();
     try {
       const request = requestFromEvent(event, context);
-      if (!request) return refuse(new BrokerError("BadRequest", "this function answers HTTP trigger events only"), requestId, started);
+      if (!request) return refuseEvent(new BrokerError("BadRequest", "this function answers HTTP trigger events only"), requestId, started);
       return eventResponse(await app.handle(request));
     } catch {
       // app.handle never throws; this guards the translation of a malformed event.
-      return refuse(new BrokerError("BadRequest", "the trigger event could not be read"), requestId, started);
+      return refuseEvent(new BrokerError("BadRequest", "the trigger event could not be read"), requestId, started);
     }
   };
 }
