@@ -10,7 +10,6 @@ import type { JwtConfig } from "./config.ts";
 import { BrokerError } from "./errors.ts";
 import { ASYMMETRIC_ALGORITHMS, keyResolver, KeySourceError, type FetchLike, type KeyTiming } from "./jwks.ts";
 
-
 export interface VerifiedClaims extends JWTPayload {
   readonly sub: string;
 }
