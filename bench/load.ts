@@ -18,7 +18,7 @@ import { availableParallelism, cpus } from "node:os";
 import { performance } from "node:perf_hooks";
 import { mintToken } from "../dev/defaults.ts";
 import { startLocalServer } from "../dev/local-server.ts";
-import { createLogger } from "../lib/log.ts";
+import { createLogger } from "../lib/shared/log.ts";
 
 const ROUNDS = 3;
 const USERS = 470;
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   emulator.process.kill("SIGTERM");
 }
 
-/** One line per request (lib/log.ts): an issued line says whether STS was called. */
+/** One line per request (lib/shared/log.ts): an issued line says whether STS was called. */
 function count(log: LogCounts, line: string): void {
   const entry = JSON.parse(line) as { event?: string; outcome?: string; cached?: boolean };
   if (entry.event !== "request") return;

@@ -6,8 +6,8 @@
  * Exits 1 when a check failed.
  */
 import { parseArgs } from "node:util";
-import { runCredentialCheck, type CheckReport } from "../lib/check.ts";
-import { createLogger } from "../lib/log.ts";
+import { runCredentialCheck, type CheckReport } from "../lib/check/run.ts";
+import { createLogger } from "../lib/shared/log.ts";
 import { loadDotEnv } from "./defaults.ts";
 import { startEmbeddedCloud, type EmbeddedCloud } from "./embedded.ts";
 

@@ -4,7 +4,7 @@
  * point the broker at them (and a made-up bucket, a dev JWT secret) filled in. None of it
  * works on Tencent Cloud, by design. With real STS configuration nothing is started.
  */
-import { readVar, type Env } from "../lib/config.ts";
+import { readVar, type Env } from "../lib/shared/env.ts";
 import { credentialsFrom, startCosServer, type CosServer, type CosServerOptions } from "./cos-server/index.ts";
 import { devEnv, usesRealSts } from "./defaults.ts";
 import { startStsEmulator, type StsEmulator, type StsEmulatorOptions } from "./sts-emulator/index.ts";

@@ -4,8 +4,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createApp, type App, type AppDeps } from "../lib/app.ts";
-import { MAX_BODY_BYTES, type HttpHandler, type HttpRequest } from "../lib/http.ts";
+import { createApp, type App, type AppDeps } from "../lib/broker/app.ts";
+import { MAX_BODY_BYTES, type HttpHandler, type HttpRequest } from "../lib/broker/http.ts";
 import { listen } from "./listen.ts";
 
 export interface LocalServer {

@@ -8,13 +8,14 @@
  * and composes the grant with the broker's own function; it calls no service.
  */
 import { parseArgs } from "node:util";
-import { actionNamed, isBucketAction } from "../lib/actions.ts";
-import { grantFor, type Grant } from "../lib/broker.ts";
-import { loadConfig, type Config, type Env } from "../lib/config.ts";
-import { BrokerError } from "../lib/errors.ts";
-import { evaluatePolicy, type EvaluationRequest } from "../lib/evaluate.ts";
-import { describePolicy } from "../lib/explain.ts";
-import { resourceOf } from "../lib/policy.ts";
+import { actionNamed, isBucketAction } from "../lib/cam/actions.ts";
+import { grantFor, type Grant } from "../lib/grant/compose.ts";
+import { loadConfig, type Config } from "../lib/broker/config.ts";
+import type { Env } from "../lib/shared/env.ts";
+import { BrokerError } from "../lib/shared/errors.ts";
+import { evaluatePolicy, type EvaluationRequest } from "../lib/cam/evaluate.ts";
+import { describePolicy } from "../lib/cam/explain.ts";
+import { resourceOf } from "../lib/cam/policy.ts";
 import { devEnv, loadDotEnv, usesRealSts } from "./defaults.ts";
 
 const USAGE = `usage: npm run policy -- --sub <subject> [--profile <name>] [--key <key> | --filename <name>]

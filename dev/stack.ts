@@ -4,8 +4,8 @@
  * broker pointed at both, and the static site. With real STS variables: the broker and the
  * site only, the page talking to the real COS bucket.
  */
-import { readVar, type Env } from "../lib/config.ts";
-import { createLogger, type Logger } from "../lib/log.ts";
+import { readVar, type Env } from "../lib/shared/env.ts";
+import { createLogger, type Logger } from "../lib/shared/log.ts";
 import type { CosServer } from "./cos-server/index.ts";
 import { DEV_JWT_SECRET, mintToken, usesRealSts } from "./defaults.ts";
 import { startEmbeddedCloud } from "./embedded.ts";

@@ -3,7 +3,7 @@
  * mints an HS256 login token with JWT_SECRET, or the dev secret `npm start` uses by default.
  */
 import { parseArgs } from "node:util";
-import { readVar } from "../lib/config.ts";
+import { readVar } from "../lib/shared/env.ts";
 import { DEV_JWT_SECRET, loadDotEnv, mintToken } from "./defaults.ts";
 
 const USAGE = "usage: npm run token -- --sub <subject> [--ttl <seconds>] [--iss <issuer>] [--aud <audience>] [--claim name=value ...]";

@@ -83,7 +83,7 @@ const shimPlugin: Plugin = {
 };
 
 /**
- * The profiles file is compiled in, so the function never reads from disk (lib/config.ts
+ * The profiles file is compiled in, so the function never reads from disk (lib/broker/config.ts
  * prefers `__STS_PROFILES_JSON__` when it is a string). Without STS_PROFILES_FILE it is undefined.
  */
 function profilesDefine(file: string | undefined): string {

@@ -1,9 +1,9 @@
 // May this credential do this operation here? The account must own the bucket; a root key
 // may do anything in its own buckets; a temporary key may do what its session policy allows,
-// decided by the broker's own evaluator (lib/evaluate.ts), so the server and the broker can
+// decided by the broker's own evaluator (lib/cam/evaluate.ts), so the server and the broker can
 // never disagree about what a policy means.
-import { evaluatePolicy, type ContextValue, type Verdict } from "../../lib/evaluate.ts";
-import type { CamPolicy } from "../../lib/policy.ts";
+import { evaluatePolicy, type ContextValue, type Verdict } from "../../lib/cam/evaluate.ts";
+import type { CamPolicy } from "../../lib/cam/policy.ts";
 import type { CosCredential } from "./credentials.ts";
 import type { Operation } from "./route.ts";
 

@@ -4,25 +4,21 @@
  * A failed check becomes a thrown error, after the report and the alert went out, so the
  * platform counts a failed invocation and its alarms fire.
  */
-import { CHECK_VARIABLES } from "../../lib/check-config.ts";
-import { runCredentialCheck, type CheckDeps } from "../../lib/check.ts";
-import { CONFIG_VARIABLES } from "../../lib/config.ts";
-import { createLogger } from "../../lib/log.ts";
-import type { StepResult } from "../../lib/steps.ts";
-import type { ScfContext } from "../issue-credentials/event.ts";
+import { CHECK_VARIABLES } from "../../lib/check/config.ts";
+import { runCredentialCheck, type CheckDeps } from "../../lib/check/run.ts";
+import { CONFIG_VARIABLES } from "../../lib/broker/config.ts";
+import { createLogger } from "../../lib/shared/log.ts";
+import type { StepResult } from "../../lib/check/steps.ts";
+import { remainingTime, type ScfContext } from "../scf.ts";
 
-/** What this function reads from its environment; serverless.yml sets exactly these (test/serverless-yml.test.ts). */
+/** What this function reads from its environment; serverless.yml sets exactly these (test/build/serverless-yml.test.ts). */
 export const ENV_VARIABLES: readonly string[] = [...CONFIG_VARIABLES, ...CHECK_VARIABLES];
-
-export interface TimerContext extends ScfContext {
-  readonly function_name?: string;
-}
 
 export type CheckOutcome =
   | { readonly ok: true; readonly results: readonly StepResult[] }
   | { readonly ok: false; readonly error: { readonly code: "BadRequest"; readonly message: string } };
 
-export type CheckHandler = (event: unknown, context?: TimerContext) => Promise<CheckOutcome>;
+export type CheckHandler = (event: unknown, context?: ScfContext) => Promise<CheckOutcome>;
 
 export function createCheckHandler(deps: Pick<CheckDeps, "env" | "logger" | "fetch" | "now"> = {}): CheckHandler {
   const logger = deps.logger ?? createLogger();
@@ -34,13 +30,12 @@ export function createCheckHandler(deps: Pick<CheckDeps, "env" | "logger" | "fet
       logger.event("credential_check_refused", { requestId, message });
       return { ok: false, error: { code: "BadRequest", message } };
     }
-    const remaining = context?.getRemainingTimeInMillis?.();
     const report = await runCredentialCheck({
       ...deps,
       logger,
       requestId,
       trigger: [context?.function_name, `timer ${triggerName}`].filter(Boolean).join(" "),
-      remainingMs: typeof remaining === "number" && Number.isFinite(remaining) ? remaining : undefined,
+      remainingMs: remainingTime(context),
     });
     if (!report.ok) {
       const names = report.results.filter((result) => result.status === "fail" || result.status === "not-run").map((result) => result.name);

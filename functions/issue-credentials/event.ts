@@ -4,13 +4,8 @@
  * `x-scf-remote-addr`) and the legacy API Gateway one, which adds `requestContext`,
  * `queryStringParameters` and `isBase64Encoded` (PRODUCT.md, SCF).
  */
-import { randomUUID } from "node:crypto";
-import type { HttpRequest, HttpResponse } from "../../lib/http.ts";
-
-export interface ScfContext {
-  readonly request_id?: string;
-  getRemainingTimeInMillis?(): number;
-}
+import type { HttpRequest, HttpResponse } from "../../lib/broker/http.ts";
+import { remainingTime, requestIdOf, type ScfContext } from "../scf.ts";
 
 export interface ScfHttpResponse {
   isBase64Encoded: false;
@@ -61,20 +56,10 @@ export function requestFromEvent(event: unknown, context: ScfContext | undefined
     headers,
     query: entries(shape.queryString ?? shape.queryStringParameters, { lowerCase: false, firstOnly: true }),
     body: bodyOf(shape),
-    requestId: context?.request_id || asText(requestContext?.requestId) || randomUUID(),
+    requestId: requestIdOf(context, asText(requestContext?.requestId)),
     sourceIp: headers["x-scf-remote-addr"] ?? asText(requestContext?.sourceIp),
     remainingMs: remainingTime(context),
   };
-}
-
-/** A context that cannot say how much time is left is treated like one that does not say. */
-function remainingTime(context: ScfContext | undefined): number | undefined {
-  try {
-    const remaining = context?.getRemainingTimeInMillis?.();
-    return typeof remaining === "number" && Number.isFinite(remaining) ? remaining : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 export function eventResponse(response: HttpResponse): ScfHttpResponse {

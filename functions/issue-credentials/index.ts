@@ -2,16 +2,16 @@
  * SCF entry point (`index.main_handler`) for the HTTP trigger: Function URL or API Gateway.
  * It only translates; the broker lives in lib/.
  */
-import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { createApp, type AppDeps } from "../../lib/app.ts";
-import { CONFIG_VARIABLES } from "../../lib/config.ts";
-import { BrokerError } from "../../lib/errors.ts";
-import { refuse } from "../../lib/http.ts";
-import { createLogger } from "../../lib/log.ts";
-import { eventResponse, requestFromEvent, type ScfContext, type ScfHttpResponse } from "./event.ts";
+import { createApp, type AppDeps } from "../../lib/broker/app.ts";
+import { CONFIG_VARIABLES } from "../../lib/broker/config.ts";
+import { BrokerError } from "../../lib/shared/errors.ts";
+import { refuse } from "../../lib/broker/http.ts";
+import { createLogger } from "../../lib/shared/log.ts";
+import { requestIdOf, type ScfContext } from "../scf.ts";
+import { eventResponse, requestFromEvent, type ScfHttpResponse } from "./event.ts";
 
-/** What this function reads from its environment; serverless.yml sets exactly these (test/serverless-yml.test.ts). */
+/** What this function reads from its environment; serverless.yml sets exactly these (test/build/serverless-yml.test.ts). */
 export const ENV_VARIABLES: readonly string[] = CONFIG_VARIABLES;
 
 export type ScfHandler = (event: unknown, context?: ScfContext) => Promise<ScfHttpResponse>;
@@ -22,7 +22,7 @@ export function createHandler(deps: AppDeps = {}): ScfHandler {
   const refuseEvent = (error: BrokerError, requestId: string, started: number) => eventResponse(refuse(error, { requestId, method: "-" }, logger, started));
   return async (event, context) => {
     const started = performance.now();
-    const requestId = typeof context?.request_id === "string" && context.request_id ? context.request_id : randomUUID();
+    const requestId = requestIdOf(context);
     try {
       const request = requestFromEvent(event, context);
       if (!request) return refuseEvent(new BrokerError("BadRequest", "this function answers HTTP trigger events only"), requestId, started);

@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { Env } from "../../lib/config.ts";
+import type { Env } from "../../lib/shared/env.ts";
 
 /** The child's side; CommonJS so it needs nothing but the module it loads. */
 const DRIVER = `

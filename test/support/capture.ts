@@ -6,7 +6,7 @@
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { inject } from "vitest";
-import type { LogSink } from "../../lib/log.ts";
+import type { LogSink } from "../../lib/shared/log.ts";
 
 declare module "vitest" {
   export interface ProvidedContext {

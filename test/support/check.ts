@@ -6,8 +6,8 @@
 import { credentialsFrom, startCosServer, type CosServer } from "../../dev/cos-server/index.ts";
 import type { StsEmulator } from "../../dev/sts-emulator/index.ts";
 import { createCheckHandler, type CheckHandler } from "../../functions/credential-check/index.ts";
-import type { Env } from "../../lib/config.ts";
-import type { CamPolicy } from "../../lib/policy.ts";
+import type { Env } from "../../lib/shared/env.ts";
+import type { CamPolicy } from "../../lib/cam/policy.ts";
 import { brokerEnv, BUCKET, REGION, startTestEmulator, testLogger } from "./harness.ts";
 import { TEST_SECRET } from "./tokens.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "./webhook.ts";

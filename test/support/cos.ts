@@ -12,7 +12,7 @@ import COS from "cos-nodejs-sdk-v5";
 import { startCosServer, credentialsFrom, type CosServer, type CosServerOptions } from "../../dev/cos-server/index.ts";
 import { startLocalServer, type LocalServer } from "../../dev/local-server.ts";
 import type { StsEmulator } from "../../dev/sts-emulator/index.ts";
-import type { Env } from "../../lib/config.ts";
+import type { Env } from "../../lib/shared/env.ts";
 import { APPID, brokerEnv, BUCKET, REGION, startTestEmulator, testLogger } from "./harness.ts";
 
 export const HOST = `${BUCKET}.cos.${REGION}.myqcloud.com`;

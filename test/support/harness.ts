@@ -3,11 +3,11 @@
  * and for the suite-wide leak check, with every secret in the ledger), and SCF trigger
  * events shaped like the platform's.
  */
-import type { Env } from "../../lib/config.ts";
-import { createLogger, type LogSink, type Logger } from "../../lib/log.ts";
+import type { Env } from "../../lib/shared/env.ts";
+import { createLogger, type LogSink, type Logger } from "../../lib/shared/log.ts";
 import { startStsEmulator, type StsEmulator, type StsEmulatorOptions } from "../../dev/sts-emulator/index.ts";
 import { createHandler, type ScfHandler } from "../../functions/issue-credentials/index.ts";
-import type { ScfContext } from "../../functions/issue-credentials/event.ts";
+import type { ScfContext } from "../../functions/scf.ts";
 import { capturingSink, ledgered, recordSecret } from "./capture.ts";
 import { TEST_SECRET } from "./tokens.ts";
 

@@ -1,5 +1,5 @@
 /** How a call ended, as one comparable string: "ok", or the code of the BrokerError it threw. */
-import { BrokerError } from "../../lib/errors.ts";
+import { BrokerError } from "../../lib/shared/errors.ts";
 
 const describe = (error: unknown) => (error instanceof BrokerError ? error.code : `unexpected ${String(error)}`);
 

@@ -34,7 +34,7 @@ function captureLogLines(stream: Readable | null): void {
   });
 }
 
-/** The broker's log lines are single-line JSON objects (lib/log.ts). */
+/** The broker's log lines are single-line JSON objects (lib/shared/log.ts). */
 function isLogLine(line: string): boolean {
   try {
     const parsed: unknown = JSON.parse(line);

@@ -1,0 +1,54 @@
+/**
+ * Wires the broker from the environment, once per instance. Every adapter (SCF Function URL
+ * or API Gateway, the local server) calls this at cold start and then only translates.
+ */
+import { performance } from "node:perf_hooks";
+import { createTokenVerifier } from "../identity/verify.ts";
+import { createBroker, type Broker } from "./issue.ts";
+import { cacheCredentials } from "../sts/reuse.ts";
+import { loadConfig, type Config } from "./config.ts";
+import type { Env } from "../shared/env.ts";
+import { BrokerError } from "../shared/errors.ts";
+import { createHttpHandler, refuse, type HttpHandler } from "./http.ts";
+import type { FetchLike } from "../shared/fetch.ts";
+import { createRateLimiter } from "./rate-limit.ts";
+import { createLogger, type Logger } from "../shared/log.ts";
+import { createStsIssuer, type CredentialIssuer } from "../sts/client.ts";
+
+export interface AppDeps {
+  readonly env?: Env;
+  readonly logger?: Logger;
+  readonly fetch?: FetchLike;
+  /** Milliseconds since the epoch. */
+  readonly now?: () => number;
+  /** Replaces the STS client (the credential check and tests hand in their own). */
+  readonly issuer?: CredentialIssuer;
+}
+
+export type App =
+  | { readonly ok: true; readonly config: Config; readonly broker: Broker; readonly handle: HttpHandler }
+  | { readonly ok: false; readonly error: BrokerError; readonly handle: HttpHandler };
+
+export function createApp(deps: AppDeps = {}): App {
+  const env = deps.env ?? process.env;
+  const logger = deps.logger ?? createLogger();
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (caught) {
+    const error = caught instanceof BrokerError ? caught : new BrokerError("ConfigError", "configuration could not be read");
+    logger.event("config_error", { code: error.code, message: error.message });
+    return { ok: false, error, handle: refuseAll(error, logger) };
+  }
+  for (const warning of config.profileWarnings) logger.event("profile_warning", { ...warning });
+  const verifyToken = createTokenVerifier(config.jwt, { fetch: deps.fetch, now: deps.now });
+  const issuer = cacheCredentials(deps.issuer ?? createStsIssuer(config.sts, env), config.cache, deps.now);
+  const checkRate = createRateLimiter(config.rateLimit, deps.now);
+  const broker = createBroker({ config, verifyToken, issuer, checkRate, now: deps.now });
+  return { ok: true, config, broker, handle: createHttpHandler({ broker, corsOrigins: config.corsOrigins, logger }) };
+}
+
+/** A misconfigured instance issues nothing; every request gets the 500 that names the variable. */
+function refuseAll(error: BrokerError, logger: Logger): HttpHandler {
+  return async (request) => refuse(error, request, logger, performance.now());
+}

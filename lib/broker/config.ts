@@ -1,0 +1,193 @@
+/**
+ * Environment -> validated, typed configuration, once per instance (cold start). Each module
+ * owns its settings (identity, STS, grant); this file reads the rest and assembles them.
+ * Every refusal names the variable and the fix, and never echoes a secret value.
+ */
+import { readFileSync } from "node:fs";
+import type { GrantSettings } from "../grant/compose.ts";
+import { longestPolicyLength } from "../grant/policy.ts";
+import { compilePrefixTemplate, type PrefixTemplate } from "../grant/prefix.ts";
+import { builtInProfiles, parseProfiles, profileRuleError, type Profile, type ProfileWarning } from "../grant/profiles.ts";
+import { parseJwt, JWT_VARIABLES, type JwtConfig } from "../identity/settings.ts";
+import type { BucketRef } from "../cam/policy.ts";
+import { configError, parseInteger, readVar, type Env } from "../shared/env.ts";
+import type { CacheSettings } from "../sts/settings.ts";
+import { MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, parseCache, parseDuration, parseSts, STS_VARIABLES, type StsConfig } from "../sts/settings.ts";
+import type { RateLimit } from "./rate-limit.ts";
+
+export interface Config extends GrantSettings {
+  readonly jwt: JwtConfig;
+  readonly sts: StsConfig;
+  readonly corsOrigins: readonly string[];
+  readonly cosEndpoint: string | undefined;
+  /** Lint findings that do not stop the broker (an explicitly shared area); logged at cold start. */
+  readonly profileWarnings: readonly ProfileWarning[];
+  readonly cache: CacheSettings;
+  readonly rateLimit: RateLimit;
+}
+
+/** Tencent documents no limit (only InvalidParameter.PolicyTooLong); peers stay under 2048 characters. */
+export const DEFAULT_MAX_POLICY_LENGTH = 2048;
+/** SCF caps all environment variables of a function together at 4 KB (docs/deploy.md). */
+const PLATFORM_ENV_BYTES = 4096;
+export const DEFAULT_RATE_PER_MINUTE = 60;
+export const DEFAULT_RATE_BURST = 20;
+
+const BROKER_VARIABLES = [
+  "COS_BUCKET",
+  "COS_REGION",
+  "PREFIX_TEMPLATE",
+  "STS_MAX_POLICY_LENGTH",
+  "STS_PROFILES",
+  "STS_PROFILES_FILE",
+  "CORS_ORIGINS",
+  "COS_ENDPOINT",
+  "RATE_LIMIT_PER_MINUTE",
+  "RATE_LIMIT_BURST",
+] as const;
+/** Every variable an operator may set; loadConfig reads no other (serverless.yml is tested against it). */
+export const CONFIG_VARIABLES: readonly string[] = [...BROKER_VARIABLES, ...JWT_VARIABLES, ...STS_VARIABLES];
+/** readVar limited to the list above, so this file cannot read a variable it does not name. */
+const read: (env: Env, name: (typeof BROKER_VARIABLES)[number]) => string | undefined = readVar;
+
+export function loadConfig(env: Env): Config {
+  const { bucket, appid } = parseBucket(read(env, "COS_BUCKET"));
+  const region = parseRegion(read(env, "COS_REGION"));
+  const sts = parseSts(env, region);
+  const prefixTemplate = parsePrefixTemplate(read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/");
+  const maxPolicyLength = parseInteger("STS_MAX_POLICY_LENGTH", read(env, "STS_MAX_POLICY_LENGTH"), DEFAULT_MAX_POLICY_LENGTH, 512, 16_384);
+  const { profiles, warnings, variable } = loadProfiles(env, sts.mode);
+  checkPolicyLengths(profiles, variable, { bucket, appid, region }, prefixTemplate, maxPolicyLength);
+  return {
+    bucket,
+    appid,
+    region,
+    jwt: parseJwt(env),
+    prefixTemplate,
+    sts,
+    durationSeconds: parseDuration(env, sts.mode),
+    corsOrigins: parseOrigins(read(env, "CORS_ORIGINS")),
+    cosEndpoint: parseOptionalUrl("COS_ENDPOINT", read(env, "COS_ENDPOINT")),
+    profiles,
+    profileWarnings: warnings,
+    maxPolicyLength,
+    cache: parseCache(env),
+    rateLimit: parseRateLimit(env),
+  };
+}
+
+/**
+ * Custom profiles: inline STS_PROFILES, or the file STS_PROFILES_FILE names, which the build
+ * bundles (so a deployed function reads no file); without either, the built-ins.
+ */
+interface LoadedProfiles {
+  readonly profiles: ReadonlyMap<string, Profile>;
+  readonly warnings: readonly ProfileWarning[];
+  /** The variable to name when a profile breaks a rule. */
+  readonly variable: string;
+}
+
+function loadProfiles(env: Env, mode: StsConfig["mode"]): LoadedProfiles {
+  const inline = read(env, "STS_PROFILES");
+  const file = read(env, "STS_PROFILES_FILE");
+  const bundled = typeof __STS_PROFILES_JSON__ === "string" ? __STS_PROFILES_JSON__ : undefined;
+  if (inline && (file || bundled !== undefined)) {
+    throw configError("STS_PROFILES", "and STS_PROFILES_FILE are both set", "keep one: a file for anything but a few small profiles");
+  }
+  if (inline && Buffer.byteLength(inline) > PLATFORM_ENV_BYTES) {
+    throw configError("STS_PROFILES", `is ${Buffer.byteLength(inline)} bytes, more than the platform's 4 KB cap on all variables together`, "move the profiles to a JSON file and set STS_PROFILES_FILE at build time");
+  }
+  const text = inline ?? bundled ?? (file === undefined ? undefined : readProfilesFile(file));
+  // Built-ins alone can only outgrow the policy limit through a long PREFIX_TEMPLATE.
+  if (text === undefined) return { profiles: builtInProfiles, warnings: [], variable: "PREFIX_TEMPLATE" };
+  const variable = inline ? "STS_PROFILES" : "STS_PROFILES_FILE";
+  const rules = { variable, minDurationSeconds: MIN_DURATION_SECONDS, maxDurationSeconds: MAX_DURATION_SECONDS[mode] };
+  return { ...parseProfiles(text, rules), variable };
+}
+
+function readProfilesFile(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "unreadable";
+    throw configError("STS_PROFILES_FILE", `names a file that cannot be read (${code})`, "give the path of a JSON file of profiles; the build bundles it");
+  }
+}
+
+/** Startup lint: a profile whose policy cannot fit for the longest ASCII identity would fail requests at random. */
+function checkPolicyLengths(profiles: ReadonlyMap<string, Profile>, variable: string, bucket: BucketRef, template: PrefixTemplate, max: number): void {
+  for (const profile of profiles.values()) {
+    const length = longestPolicyLength(bucket, profile, template);
+    if (length > max) {
+      throw profileRuleError(
+        variable,
+        profile.name,
+        "policy-too-long",
+        `its policy reaches ${length} characters URL-encoded for the longest prefix, over the limit of ${max}`,
+        "grant fewer actions or resources, shorten the prefix template, or raise STS_MAX_POLICY_LENGTH if your STS accepts more",
+      );
+    }
+  }
+}
+
+function parseBucket(value: string | undefined): { bucket: string; appid: string } {
+  const fix = "set it to the bucket name with its appid suffix, e.g. examplebucket-1250000000";
+  if (!value) throw configError("COS_BUCKET", "is required", fix);
+  // The appid is the text after the last "-" (PRODUCT.md, COS resource).
+  const match = /^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)-(\d{5,})$/.exec(value);
+  if (!match || value.length > 63) throw configError("COS_BUCKET", "is not a bucket name with an appid suffix", fix);
+  return { bucket: value, appid: match[2] ?? "" };
+}
+
+function parseRegion(value: string | undefined): string {
+  const fix = "set it to the bucket's region, e.g. ap-guangzhou";
+  if (!value) throw configError("COS_REGION", "is required", fix);
+  if (!/^[a-z]{2,}(-[a-z0-9]+)+$/.test(value)) throw configError("COS_REGION", "is not a region name", fix);
+  return value;
+}
+
+function parsePrefixTemplate(value: string): PrefixTemplate {
+  try {
+    return compilePrefixTemplate(value);
+  } catch (error) {
+    throw configError("PREFIX_TEMPLATE", `is not usable (${(error as Error).message})`, "e.g. users/{sub}/ or users/{sub_hash}/");
+  }
+}
+
+function parseOrigins(value: string | undefined): string[] {
+  if (!value) return [];
+  return value.split(",").map((item) => {
+    const origin = item.trim();
+    if (origin === "*") {
+      throw configError("CORS_ORIGINS", "must not be *", "list the sites that may call the broker, e.g. https://app.example.com");
+    }
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || parsed.origin !== origin) {
+      throw configError("CORS_ORIGINS", `has '${origin}', which is not an origin`, "write scheme://host[:port] with no path or trailing slash");
+    }
+    return origin;
+  });
+}
+
+function parseOptionalUrl(variable: string, value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  try {
+    const url = new URL(value);
+    if (url.protocol === "http:" || url.protocol === "https:") return value.replace(/\/$/, "");
+  } catch {
+    // fall through to the error below
+  }
+  throw configError(variable, "is not an http(s) URL", "e.g. http://127.0.0.1:9200");
+}
+
+function parseRateLimit(env: Env): RateLimit {
+  return {
+    perMinute: parseInteger("RATE_LIMIT_PER_MINUTE", read(env, "RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_PER_MINUTE, 1, 60_000),
+    burst: parseInteger("RATE_LIMIT_BURST", read(env, "RATE_LIMIT_BURST"), DEFAULT_RATE_BURST, 1, 10_000),
+  };
+}

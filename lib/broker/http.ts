@@ -1,0 +1,191 @@
+/**
+ * Plain HTTP request/response types, CORS, body parsing, and the one table that turns an
+ * error code into an HTTP status. Adapters (SCF events, the local server) only translate
+ * into and out of these types.
+ */
+import { performance } from "node:perf_hooks";
+import type { Audit } from "../shared/log.ts";
+import type { Broker, IssueRequest } from "./issue.ts";
+import { BrokerError, type ErrorCode } from "../shared/errors.ts";
+import { millisSince, type Logger, type Outcome } from "../shared/log.ts";
+
+export interface HttpRequest {
+  readonly method: string;
+  readonly path: string;
+  /** Header names lower-cased. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string>>;
+  readonly body: string | undefined;
+  readonly requestId: string;
+  readonly sourceIp?: string;
+  readonly remainingMs?: number;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export type HttpHandler = (request: HttpRequest) => Promise<HttpResponse>;
+
+/** The only place an error code becomes a status (PRODUCT.md "Errors"). */
+export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
+  BadRequest: 400,
+  InvalidToken: 401,
+  ScopeNotAllowed: 403,
+  IdentityNotAllowed: 403,
+  MethodNotAllowed: 405,
+  PayloadTooLarge: 413,
+  TooManyRequests: 429,
+  InternalError: 500,
+  ConfigError: 500,
+  UpstreamError: 502,
+  UpstreamThrottled: 503,
+  UpstreamTimeout: 504,
+};
+
+/** The request body is a profile name, a key or a scope list: 16 KB is plenty. */
+export const MAX_BODY_BYTES = 16 * 1024;
+const ALLOWED_METHODS = "GET, POST, OPTIONS";
+const BASE_HEADERS = {
+  "Content-Type": "application/json",
+  "Cache-Control": "no-store",
+  "X-Content-Type-Options": "nosniff",
+};
+
+export interface HttpDeps {
+  /** Only the token path: claims that skip verification (`issueFor`) never come from HTTP. */
+  readonly broker: Pick<Broker, "issue">;
+  readonly corsOrigins: readonly string[];
+  readonly logger: Logger;
+}
+
+export function createHttpHandler(deps: HttpDeps): HttpHandler {
+  const { broker, corsOrigins, logger } = deps;
+
+  return async (request) => {
+    const started = performance.now();
+    const cors = corsHeaders(request.headers.origin, corsOrigins);
+    const audit: Audit = {};
+    const finish = (response: HttpResponse, outcome: Outcome, error?: BrokerError): HttpResponse => {
+      logger.request({
+        requestId: request.requestId,
+        outcome,
+        status: response.status,
+        method: request.method,
+        latencyMs: millisSince(started),
+        ...(error ? { code: error.code, message: error.message, detail: error.detail } : {}),
+        ...audit,
+        sourceIp: request.sourceIp,
+      });
+      return response;
+    };
+
+    const method = request.method.toUpperCase();
+    if (method === "OPTIONS") {
+      const preflight: Record<string, string> = cors ? { ...cors, ...PREFLIGHT_HEADERS } : { Vary: "Origin" };
+      return finish({ status: 204, headers: { ...preflight, "Cache-Control": "no-store" }, body: "" }, "preflight");
+    }
+    try {
+      if (method !== "GET" && method !== "POST") {
+        throw new BrokerError("MethodNotAllowed", `use POST or GET, not ${method.slice(0, 16)}`);
+      }
+      const token = bearerToken(request.headers.authorization);
+      const params = method === "GET" ? queryParams(request.query) : bodyParams(request.body);
+      const credentials = await broker.issue({ token, ...params, sourceIp: request.sourceIp, remainingMs: request.remainingMs }, audit);
+      return finish(jsonResponse(200, credentials, cors), "issued");
+    } catch (caught) {
+      const error = caught instanceof BrokerError ? caught : unexpected(caught);
+      const response = errorResponse(error, request.requestId, cors);
+      return finish(response, refusalOutcome(response.status), error);
+    }
+  };
+}
+
+const PREFLIGHT_HEADERS = {
+  "Access-Control-Allow-Methods": ALLOWED_METHODS,
+  "Access-Control-Allow-Headers": "Authorization, Content-Type",
+  "Access-Control-Max-Age": "600",
+};
+
+function corsHeaders(origin: string | undefined, allowed: readonly string[]): Record<string, string> | undefined {
+  if (!origin || !allowed.includes(origin)) return undefined;
+  return { "Access-Control-Allow-Origin": origin, Vary: "Origin", "Access-Control-Expose-Headers": "Retry-After" };
+}
+
+/** `Authorization: Bearer <jwt>`, scheme case-insensitive. A token in the query string is never read. */
+function bearerToken(header: string | undefined): string {
+  const match = /^Bearer +([^\s]+) *$/i.exec(header ?? "");
+  if (!match?.[1]) throw new BrokerError("InvalidToken", "send the login token as 'Authorization: Bearer <jwt>'");
+  return match[1];
+}
+
+type Params = Pick<IssueRequest, "profile" | "key" | "scope" | "filename">;
+
+function queryParams(query: Readonly<Record<string, string>>): Params {
+  const scope = query.scope === undefined ? undefined : parseJson(query.scope, "scope");
+  return { profile: query.profile, key: query.key, scope, filename: query.filename };
+}
+
+/** A JSON object, or a bare array: the scope list as Tencent's ScopeLimit demo posts it. */
+function bodyParams(body: string | undefined): Params {
+  if (body !== undefined && Buffer.byteLength(body) > MAX_BODY_BYTES) {
+    throw new BrokerError("PayloadTooLarge", `the request body must be at most ${MAX_BODY_BYTES} bytes`);
+  }
+  if (body === undefined || body.trim() === "") return {};
+  const parsed = parseJson(body, "the request body");
+  if (Array.isArray(parsed)) return { scope: parsed };
+  if (typeof parsed !== "object" || parsed === null) {
+    throw new BrokerError("BadRequest", "the request body must be a JSON object");
+  }
+  const { profile, key, scope, filename } = parsed as Record<string, unknown>;
+  return { profile, key, scope, filename };
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BrokerError("BadRequest", `${what} is not valid JSON`);
+  }
+}
+
+const refusalOutcome = (status: number): Outcome => (status >= 500 ? "failed" : "refused");
+
+/**
+ * A refusal made before any handler runs (an event that is not an HTTP request, a
+ * misconfigured instance): its answer, and its one log line.
+ */
+export function refuse(error: BrokerError, request: { requestId: string; method: string; sourceIp?: string }, logger: Logger, started: number): HttpResponse {
+  const response = errorResponse(error, request.requestId);
+  logger.request({
+    requestId: request.requestId,
+    outcome: refusalOutcome(response.status),
+    status: response.status,
+    method: request.method,
+    latencyMs: millisSince(started),
+    code: error.code,
+    message: error.message,
+    sourceIp: request.sourceIp,
+  });
+  return response;
+}
+
+function unexpected(error: unknown): BrokerError {
+  const name = error instanceof Error ? error.name : typeof error;
+  return new BrokerError("InternalError", "the broker failed unexpectedly; see the function's log", { detail: name, cause: error });
+}
+
+export function jsonResponse(status: number, body: unknown, extraHeaders: Readonly<Record<string, string>> = {}): HttpResponse {
+  return { status, headers: { ...BASE_HEADERS, ...extraHeaders }, body: JSON.stringify(body) };
+}
+
+export function errorResponse(error: BrokerError, requestId: string, cors?: Readonly<Record<string, string>>): HttpResponse {
+  const headers: Record<string, string> = { ...cors };
+  if (error.code === "InvalidToken") headers["WWW-Authenticate"] = 'Bearer error="invalid_token"';
+  if (error.code === "MethodNotAllowed") headers.Allow = ALLOWED_METHODS;
+  if (error.retryAfter !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(error.retryAfter)));
+  const body = { error: { code: error.code, message: error.message }, requestId };
+  return jsonResponse(STATUS_OF[error.code], body, headers);
+}

@@ -1,0 +1,99 @@
+/**
+ * The use case: a login token and what the client asks for -> fenced COS credentials,
+ * or a BrokerError. Knows nothing of HTTP or SCF; dependencies come in as parameters.
+ */
+import { grantFor, type GrantRequest } from "../grant/compose.ts";
+import { subjectHash } from "../grant/prefix.ts";
+import type { TokenVerifier, VerifiedClaims } from "../identity/verify.ts";
+import type { Audit } from "../shared/log.ts";
+import type { CredentialIssuer } from "../sts/client.ts";
+import type { Config } from "./config.ts";
+import type { RateCheck } from "./rate-limit.ts";
+
+export interface IssueRequest extends GrantRequest {
+  readonly token: string;
+  /** Milliseconds the invocation has left, when the platform says. */
+  readonly remainingMs?: number;
+}
+
+/** PRODUCT.md "Response 200": a superset of what qcloud-cos-sts returns. */
+export interface CredentialResponse {
+  credentials: { tmpSecretId: string; tmpSecretKey: string; sessionToken: string };
+  startTime: number;
+  expiredTime: number;
+  expiration: string;
+  requestId: string;
+  bucket: string;
+  region: string;
+  prefix: string;
+  profile: string;
+  allowActions: string[];
+  /** Only when the broker chose the key: the full object key to upload to. */
+  key?: string;
+}
+
+export interface BrokerDeps {
+  readonly config: Config;
+  readonly verifyToken: TokenVerifier;
+  readonly issuer: CredentialIssuer;
+  /** Per-subject rate limit (lib/broker/rate-limit.ts); throws TooManyRequests. */
+  readonly checkRate?: RateCheck;
+  /** Milliseconds since the epoch. */
+  readonly now?: () => number;
+}
+
+export interface Broker {
+  issue(request: IssueRequest, audit: Audit): Promise<CredentialResponse>;
+  /** The same use case for claims already verified: the credential check's canary holds no login token. */
+  issueFor(claims: VerifiedClaims, request: Omit<IssueRequest, "token">, audit: Audit): Promise<CredentialResponse>;
+}
+
+/** Leave the function this long to answer after an STS deadline. */
+const RESPONSE_MARGIN_MS = 500;
+
+export function createBroker(deps: BrokerDeps): Broker {
+  const { config, verifyToken, issuer } = deps;
+  const now = deps.now ?? Date.now;
+
+  const broker: Broker = {
+    async issue(request, audit) {
+      const claims = await verifyToken(request.token);
+      audit.subject = subjectHash(claims);
+      deps.checkRate?.(audit.subject);
+      return broker.issueFor(claims, request, audit);
+    },
+
+    async issueFor(claims, request, audit) {
+      audit.subject ??= subjectHash(claims);
+      const nowMs = now();
+      const grant = grantFor(config, claims, request, nowMs, audit);
+      const issued = await issuer.requestCredentials({
+        policy: grant.encodedPolicy,
+        subjectHash: audit.subject,
+        durationSeconds: grant.durationSeconds,
+        timeoutMs: stsDeadline(request.remainingMs),
+      });
+      audit.stsRequestId = issued.requestId;
+      audit.cached = issued.cached === true;
+      return {
+        credentials: { tmpSecretId: issued.tmpSecretId, tmpSecretKey: issued.tmpSecretKey, sessionToken: issued.sessionToken },
+        startTime: Math.floor(nowMs / 1000),
+        expiredTime: issued.expiredTime,
+        expiration: issued.expiration,
+        requestId: issued.requestId,
+        bucket: config.bucket,
+        region: config.region,
+        prefix: grant.prefix,
+        profile: grant.profile.name,
+        allowActions: [...grant.allowActions],
+        ...(grant.chosenKey ? { key: grant.key } : {}),
+      };
+    },
+  };
+  return broker;
+}
+
+/** All STS attempts together must end (in a 504 if STS hangs) well before the platform kills the function. */
+function stsDeadline(remainingMs: number | undefined): number | undefined {
+  return remainingMs === undefined || !Number.isFinite(remainingMs) ? undefined : remainingMs - RESPONSE_MARGIN_MS;
+}

@@ -1,0 +1,142 @@
+/**
+ * The user's key prefix, and the rules that keep it (and anything placed under it) narrow.
+ * Prefix checks are what stop `user1*` or `user1/../user2/` from widening a grant
+ * (PRODUCT.md "What may widen nothing").
+ */
+import { createHash } from "node:crypto";
+import { BrokerError } from "../shared/errors.ts";
+
+type Part = { literal: string } | { claim: string };
+
+export interface PrefixTemplate {
+  readonly source: string;
+  readonly parts: readonly Part[];
+  /** False only for a shared area a profile declared explicitly (`"shared": true`). */
+  readonly perUser: boolean;
+}
+
+export type Claims = Readonly<Record<string, unknown>>;
+
+/** Placeholders that derive from the subject; a template must have one so users stay apart. */
+const PER_USER = new Set(["sub", "sub_hash"]);
+const PLACEHOLDER = /\{([^{}]*)\}/g;
+const CLAIM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+/**
+ * Characters a template literal or claim value, and a client key, may never hold.
+ * With the `u` flag, [\uD800-\uDFFF] matches only lone surrogates, which encodeURIComponent rejects.
+ */
+const FORBIDDEN_IN_CLAIM = /[/\\*?%\s\p{Cc}\p{Cf}\uD800-\uDFFF]/u;
+const FORBIDDEN_IN_KEY = /[*?\p{Cc}\uD800-\uDFFF]/u;
+/** COS object keys are at most 850 bytes (PRODUCT.md, COS object keys). */
+export const MAX_KEY_BYTES = 850;
+/** Leaves room under the prefix for real object names. */
+const MAX_PREFIX_BYTES = 512;
+const MAX_CLAIM_CHARS = 128;
+/** base64url of a SHA-256 digest. */
+const SUB_HASH_CHARS = 43;
+
+/**
+ * Parses and checks PREFIX_TEMPLATE (or a profile's `prefix`). Each path segment may hold at
+ * most one placeholder: claims never contain "/", so whole-segment substitution is injective
+ * and two users can never be mapped onto the same prefix (`{a}-{b}` would let "x-y","z" meet
+ * "x","y-z"). Only `allowShared` lets a template do without a per-user placeholder.
+ */
+export function compilePrefixTemplate(source: string, { allowShared = false } = {}): PrefixTemplate {
+  const normalized = source.endsWith("/") ? source : `${source}/`;
+  if (normalized.startsWith("/")) throw new Error("it must not start with '/'");
+  const segments = normalized.slice(0, -1).split("/");
+  for (const segment of segments) {
+    const literal = segment.replace(PLACEHOLDER, "");
+    if (segment === "") throw new Error("it must not contain an empty path segment ('//')");
+    if (/[{}]/.test(literal)) throw new Error(`unbalanced brace in segment '${segment}'`);
+    if (FORBIDDEN_IN_CLAIM.test(literal)) {
+      throw new Error(`segment '${segment}' holds a character that is not allowed (*, ?, %, \\, whitespace, control)`);
+    }
+    if (literal === segment && (segment === "." || segment === "..")) {
+      throw new Error("it must not contain a '.' or '..' segment");
+    }
+    if ((segment.match(PLACEHOLDER) ?? []).length > 1) {
+      throw new Error(`segment '${segment}' holds more than one placeholder; give each its own segment`);
+    }
+  }
+  const parts: Part[] = [];
+  let last = 0;
+  for (const match of normalized.matchAll(PLACEHOLDER)) {
+    const name = match[1] ?? "";
+    if (!CLAIM_NAME.test(name)) throw new Error(`placeholder '{${name}}' is not a claim name`);
+    if (match.index > last) parts.push({ literal: normalized.slice(last, match.index) });
+    parts.push({ claim: name });
+    last = match.index + match[0].length;
+  }
+  if (last < normalized.length) parts.push({ literal: normalized.slice(last) });
+  const perUser = parts.some((part) => "claim" in part && PER_USER.has(part.claim));
+  if (!perUser && !allowShared) throw new Error("it has no per-user placeholder: include {sub} or {sub_hash}");
+  return { source: normalized, parts, perUser };
+}
+
+/** The longest prefix an ASCII identity can produce: what the policy-size lint plans for. */
+export function longestPrefix(template: PrefixTemplate): string {
+  const filled = template.parts.map((part) => ("literal" in part ? part.literal : "x".repeat(part.claim === "sub_hash" ? SUB_HASH_CHARS : MAX_CLAIM_CHARS)));
+  const prefix = filled.join("");
+  // prefixFor refuses anything longer, so the longest usable prefix stops there.
+  return prefix.length > MAX_PREFIX_BYTES ? `${prefix.slice(0, MAX_PREFIX_BYTES - 1)}/` : prefix;
+}
+
+/** base64url(sha256(iss NUL sub)): safe in any key, and distinct per issuer. */
+export function subjectHash(claims: Claims): string {
+  const iss = typeof claims.iss === "string" ? claims.iss : "";
+  const sub = typeof claims.sub === "string" ? claims.sub : "";
+  return createHash("sha256").update(`${iss}\0${sub}`).digest("base64url");
+}
+
+/** The user's prefix: the template filled from verified claims. Always ends with "/". */
+export function prefixFor(template: PrefixTemplate, claims: Claims): string {
+  let prefix = "";
+  for (const part of template.parts) {
+    if ("literal" in part) prefix += part.literal;
+    else if (part.claim === "sub_hash") prefix += subjectHash(claims);
+    else prefix += claimValue(claims, part.claim);
+  }
+  if (Buffer.byteLength(prefix) > MAX_PREFIX_BYTES) {
+    throw new BrokerError("IdentityNotAllowed", `the key prefix would exceed ${MAX_PREFIX_BYTES} bytes`);
+  }
+  return prefix;
+}
+
+function claimValue(claims: Claims, name: string): string {
+  const value = claims[name];
+  const refuse = (why: string) =>
+    new BrokerError(
+      "IdentityNotAllowed",
+      `claim '${name}' cannot be used in the key prefix: ${why}; use {sub_hash} in PREFIX_TEMPLATE, which is always safe`,
+    );
+  if (typeof value !== "string") throw refuse("it is not a string");
+  if (value.length < 1 || value.length > MAX_CLAIM_CHARS) throw refuse(`it must be 1-${MAX_CLAIM_CHARS} characters`);
+  if (value === "." || value === "..") throw refuse("it is '.' or '..'");
+  if (FORBIDDEN_IN_CLAIM.test(value)) throw refuse("it contains /, \\, *, ?, %, whitespace or a control character");
+  return value;
+}
+
+/**
+ * Checks a full object key a client asked for against the user's prefix. Refuses wildcards,
+ * a leading "/", "." and ".." segments (COS may normalise them away), and keys outside the prefix.
+ */
+export function checkKeyInPrefix(key: unknown, prefix: string, what: string): string {
+  const refuse = (why: string) => new BrokerError("ScopeNotAllowed", `${what} ${why}`);
+  if (typeof key !== "string" || key.length === 0) throw refuse("must be a non-empty string");
+  if (FORBIDDEN_IN_KEY.test(key)) throw refuse("must not contain '*', '?', control characters or lone surrogates");
+  if (key.startsWith("/")) throw refuse("must not start with '/'");
+  if (key.split("/").some((segment) => segment === "." || segment === "..")) {
+    throw refuse("must not contain a '.' or '..' path segment");
+  }
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw refuse(`must be at most ${MAX_KEY_BYTES} bytes with its prefix`);
+  if (!prefix.endsWith("/") || !key.startsWith(prefix)) throw refuse("must lie inside your prefix");
+  return key;
+}
+
+/** A `key` relative to the user's prefix, as a full object key. */
+export function keyUnderPrefix(relative: unknown, prefix: string): string {
+  if (typeof relative !== "string" || relative.length === 0) throw new BrokerError("ScopeNotAllowed", "key must be a non-empty string");
+  if (relative.startsWith("/")) throw new BrokerError("ScopeNotAllowed", "key must not start with '/'");
+  return checkKeyInPrefix(prefix + relative, prefix, "key");
+}

@@ -1,0 +1,47 @@
+/**
+ * Reading the environment: the shared rules every settings parser follows. A refusal names
+ * the variable and the fix, and never echoes a secret value.
+ */
+import { BrokerError } from "./errors.ts";
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** URL.hostname spells IPv6 with brackets. */
+const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+export function configError(variable: string, problem: string, fix: string): BrokerError {
+  return new BrokerError("ConfigError", `${variable} ${problem}: ${fix}`);
+}
+
+/** An empty variable counts as unset (docs/contract.md, Configuration). */
+export function readVar(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === "" ? undefined : value;
+}
+
+export function parseInteger(variable: string, value: string | undefined, fallback: number, min: number, max: number, why = ""): number {
+  if (value === undefined) return fallback;
+  const number = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(number) || number < min || number > max) {
+    throw configError(variable, `must be a whole number from ${min} to ${max}${why ? ` (${why})` : ""}`, `e.g. ${fallback}`);
+  }
+  return number;
+}
+
+/** Key material and webhooks go over https; plain http only to a loopback server (tests, local dev). */
+export function isSecureOrLoopback(url: URL): boolean {
+  return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));
+}
+
+export function parseFetchUrl(variable: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw configError(variable, "is not a URL", "give an absolute https:// URL");
+  }
+  if (!isSecureOrLoopback(url)) {
+    throw configError(variable, "must use https", "give an https:// URL (plain http is accepted only on loopback)");
+  }
+  return url;
+}

@@ -1,0 +1,80 @@
+/**
+ * One structured JSON line per request. The entry type holds only values the broker
+ * computes itself (hashes, codes, ids, timings), so a secret, a JWT or a session token
+ * has no field to travel in.
+ */
+import { performance } from "node:perf_hooks";
+
+export type Outcome = "issued" | "refused" | "failed" | "preflight";
+
+export interface RequestLogEntry {
+  readonly requestId: string;
+  readonly outcome: Outcome;
+  readonly status: number;
+  readonly method: string;
+  readonly latencyMs: number;
+  readonly code?: string;
+  /** Our own error message (never upstream text, never input echoed back). */
+  readonly message?: string;
+  /** Upstream error code / request id, for operators. */
+  readonly detail?: string;
+  readonly subject?: string;
+  readonly profile?: string;
+  readonly prefix?: string;
+  readonly key?: string;
+  readonly stsRequestId?: string;
+  readonly cached?: boolean;
+  readonly sourceIp?: string;
+}
+
+/** Filled in as the request progresses, so even a refusal is logged with what was known. */
+export interface Audit {
+  subject?: string;
+  profile?: string;
+  prefix?: string;
+  key?: string;
+  stsRequestId?: string;
+  /** Whether the credentials came from this instance's cache. */
+  cached?: boolean;
+}
+
+/** One line per credential-check run; `detail` is text the check writes itself, never a key or a token. */
+export interface CheckLogEntry {
+  readonly outcome: "passed" | "failed";
+  readonly durationMs: number;
+  readonly requestId?: string;
+  readonly trigger?: string;
+  readonly results: readonly { readonly name: string; readonly status: string; readonly durationMs: number; readonly detail: string }[];
+}
+
+/** Milliseconds since a `performance.now()` reading, to two decimals: the `latencyMs` of a line. */
+export function millisSince(started: number): number {
+  return Math.round((performance.now() - started) * 100) / 100;
+}
+
+/** Every request line carries these keys, null when the request ended before they were known. */
+const AUDIT_FIELDS = ["subject", "profile", "prefix", "key", "stsRequestId", "cached", "sourceIp"] as const;
+
+export type LogSink = (line: string) => void;
+
+export interface Logger {
+  request(entry: RequestLogEntry): void;
+  check(entry: CheckLogEntry): void;
+  event(name: string, fields?: Readonly<Record<string, string | number | boolean | undefined>>): void;
+}
+
+export const stdoutSink: LogSink = (line) => {
+  process.stdout.write(`${line}\n`);
+};
+
+export function createLogger(sink: LogSink = stdoutSink, now: () => number = Date.now): Logger {
+  const write = (fields: object) => sink(JSON.stringify({ time: new Date(now()).toISOString(), ...fields }));
+  return {
+    request: (entry) => {
+      const audit = Object.fromEntries(AUDIT_FIELDS.map((name) => [name, entry[name] ?? null]));
+      write({ level: entry.status >= 500 ? "error" : "info", event: "request", ...entry, ...audit });
+    },
+    check: (entry) => write({ level: entry.outcome === "failed" ? "error" : "info", event: "credential_check", ...entry }),
+    event: (name, fields = {}) => write({ level: "info", event: name, ...fields }),
+  };
+}

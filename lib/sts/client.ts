@@ -1,0 +1,209 @@
+/**
+ * The STS call, with Tencent's own SDK (tencentcloud-sdk-nodejs-sts, API 2018-08-13).
+ * One client per instance; a hard deadline per attempt and one for all attempts; transient
+ * failures are retried with jittered backoff; every failure becomes a BrokerError whose
+ * message names at most the STS error code, never a key or a token.
+ */
+import { performance } from "node:perf_hooks";
+import { setTimeout as delay } from "node:timers/promises";
+import { Client } from "tencentcloud-sdk-nodejs-sts/tencentcloud/services/sts/v20180813/sts_client.js";
+import type { Env } from "../shared/env.ts";
+import type { StsConfig } from "./settings.ts";
+import { BrokerError } from "../shared/errors.ts";
+
+export interface CredentialRequest {
+  /** URL-encoded policy, as `encodePolicy` returns it. */
+  readonly policy: string;
+  /** Hash of the subject; becomes the session name so audit logs tell users apart. */
+  readonly subjectHash: string;
+  readonly durationSeconds: number;
+  /**
+   * Milliseconds the whole call may take, retries included (the invocation's remaining
+   * time). Without it, each attempt gets STS_TIMEOUT_MS and there are STS_MAX_ATTEMPTS.
+   */
+  readonly timeoutMs?: number;
+}
+
+export interface IssuedCredentials {
+  readonly tmpSecretId: string;
+  readonly tmpSecretKey: string;
+  readonly sessionToken: string;
+  /** Unix seconds, from STS. */
+  readonly expiredTime: number;
+  readonly expiration: string;
+  readonly requestId: string;
+  /** True when lib/sts/reuse.ts handed out a credential it had issued before. */
+  readonly cached?: boolean;
+}
+
+export interface CredentialIssuer {
+  requestCredentials(request: CredentialRequest): Promise<IssuedCredentials>;
+}
+
+interface StsResponse {
+  Credentials?: { Token?: string; TmpSecretId?: string; TmpSecretKey?: string };
+  ExpiredTime?: number;
+  Expiration?: string | null;
+  RequestId?: string;
+}
+
+/** What the retry loop needs from its surroundings; tests hand in their own. */
+export interface StsDeps {
+  /** Uniform in [0, 1): the jitter. */
+  readonly random?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Monotonic milliseconds, for the total deadline. */
+  readonly now?: () => number;
+}
+
+/** Full jitter: each wait is drawn from [0, min(cap, base * 2^(attempt-1))). */
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_CAP_MS = 1000;
+/** An attempt with less time than this cannot finish; do not start it. */
+const MIN_ATTEMPT_MS = 100;
+
+/** Fields of the SDK's TencentCloudSDKHttpException that the mapping reads. */
+interface SdkError {
+  code?: string;
+  requestId?: string;
+  httpCode?: number;
+  message?: string;
+}
+
+/**
+ * `env` is read at each call for the execution role's key: SCF injects and rotates it as
+ * TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN, names the SDK's own env reader does not use.
+ */
+export function createStsIssuer(config: StsConfig, env: Env = process.env, deps: StsDeps = {}): CredentialIssuer {
+  const { random = Math.random, sleep = (ms: number) => delay(ms), now = () => performance.now() } = deps;
+  const source = config.credentials;
+  const client = new Client({
+    credential: {
+      getCredential: async () =>
+        source.kind === "explicit"
+          ? { secretId: source.secretId, secretKey: source.secretKey }
+          : { secretId: env.TENCENTCLOUD_SECRETID, secretKey: env.TENCENTCLOUD_SECRETKEY, token: env.TENCENTCLOUD_SESSIONTOKEN || undefined },
+    },
+    region: config.region,
+    profile: {
+      httpProfile: {
+        endpoint: config.endpoint.host,
+        protocol: config.endpoint.protocol,
+        // Seconds; a backstop only, the AbortSignal below is the real deadline.
+        reqTimeout: Math.ceil(config.timeoutMs / 1000) + 1,
+      },
+    },
+  });
+
+  const attempt = async (request: CredentialRequest, limitMs: number): Promise<Attempt> => {
+    const timeoutMs = Math.max(1, Math.round(limitMs));
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const response = (await client.request(config.mode, stsParams(config, request), { signal })) as StsResponse;
+      return { credentials: credentialsFrom(response) };
+    } catch (caught) {
+      // An answer without credentials is a malformed one: worth another try.
+      if (caught instanceof BrokerError) return { error: caught, transient: true };
+      const error = caught as SdkError;
+      return { error: stsError(error, signal.aborted, timeoutMs), transient: isTransient(error, signal.aborted) };
+    }
+  };
+
+  return {
+    async requestCredentials(request) {
+      const started = now();
+      const left = () => (request.timeoutMs ?? Number.POSITIVE_INFINITY) - (now() - started);
+      if (left() < MIN_ATTEMPT_MS) throw new BrokerError("UpstreamTimeout", "not enough time left in this invocation to call STS");
+      for (let number = 1; ; number += 1) {
+        const outcome = await attempt(request, Math.min(config.timeoutMs, left()));
+        if ("credentials" in outcome) return outcome.credentials;
+        const wait = random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (number - 1));
+        if (!outcome.transient || number >= config.maxAttempts || left() - wait < MIN_ATTEMPT_MS) {
+          throw afterAttempts(outcome.error, number);
+        }
+        await sleep(wait);
+      }
+    },
+  };
+}
+
+type Attempt = { readonly credentials: IssuedCredentials } | { readonly error: BrokerError; readonly transient: boolean };
+
+/**
+ * Worth another try: timeouts, network failures, 5xx and 429 answers, malformed bodies,
+ * throttling and InternalError.*. Never an error that names the request or the broker's
+ * own key or role (AuthFailure.*, ResourceNotFound.*, InvalidParameter.*): those repeat.
+ */
+export function isTransient(error: SdkError, timedOut: boolean): boolean {
+  if (timedOut) return true;
+  if (error.code) return isThrottled(error) || /^InternalError(\.|$)/.test(error.code);
+  return error.httpCode === undefined || error.httpCode >= 500 || error.httpCode === 429;
+}
+
+/** The last attempt's error, with the attempt count for the log. */
+function afterAttempts(error: BrokerError, attempts: number): BrokerError {
+  if (attempts === 1) return error;
+  const detail = [error.detail, `attempts=${attempts}`].filter(Boolean).join(" ");
+  return new BrokerError(error.code, error.message, { detail, retryAfter: error.retryAfter, cause: error });
+}
+
+function stsParams(config: StsConfig, request: CredentialRequest): Record<string, unknown> {
+  const common = { Policy: request.policy, DurationSeconds: request.durationSeconds };
+  if (config.mode === "AssumeRole") {
+    return { RoleArn: config.roleArn, RoleSessionName: sessionName(request.subjectHash), ...common };
+  }
+  return { Name: federationName(request.subjectHash), ...common };
+}
+
+/** RoleSessionName: 2-128 chars of [\w+=,.@-]; base64url fits that charset. */
+export function sessionName(subjectHash: string): string {
+  return `cos-${subjectHash.slice(0, 32)}`;
+}
+
+/** GetFederationToken's Name is documented as letters only: spell hash nibbles as a-p. */
+export function federationName(subjectHash: string): string {
+  const hex = Buffer.from(subjectHash, "base64url").subarray(0, 10).toString("hex");
+  return `cos${[...hex].map((digit) => String.fromCharCode(97 + parseInt(digit, 16))).join("")}`;
+}
+
+function credentialsFrom(response: StsResponse): IssuedCredentials {
+  const { Credentials: credentials, ExpiredTime: expiredTime, RequestId: requestId = "" } = response;
+  if (!credentials?.TmpSecretId || !credentials.TmpSecretKey || !credentials.Token || typeof expiredTime !== "number") {
+    throw new BrokerError("UpstreamError", "STS returned an incomplete answer", { detail: `requestId=${requestId}` });
+  }
+  return {
+    tmpSecretId: credentials.TmpSecretId,
+    tmpSecretKey: credentials.TmpSecretKey,
+    sessionToken: credentials.Token,
+    expiredTime,
+    // Expiration may be null (PRODUCT.md, STS response); derive it from ExpiredTime then.
+    expiration: response.Expiration || new Date(expiredTime * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+    requestId,
+  };
+}
+
+const THROTTLED = new Set(["RequestLimitExceeded", "InvalidParameter.OverLimit", "LimitExceeded"]);
+const isThrottled = ({ code, httpCode }: SdkError) =>
+  code ? THROTTLED.has(code) || code.startsWith("RequestLimitExceeded") : httpCode === 429;
+/** Codes that mean the broker's own key, role or settings are wrong: an operator must act. */
+const MISCONFIGURED = /^(AuthFailure\.(?!SignatureExpire)|ResourceNotFound\.|UnauthorizedOperation|InvalidParameter\.(GrantOtherResource|OverTimeError|PolicyTooLong|AccessKeyNotSupport))/;
+
+export function stsError(error: SdkError, timedOut: boolean, timeoutMs: number): BrokerError {
+  // The SDK's own messages for network failures name only the endpoint URL.
+  const network = !error.code && !error.httpCode && error.message ? `network=${error.message.slice(0, 160)}` : undefined;
+  const detail = [error.code && `code=${error.code}`, error.requestId && `requestId=${error.requestId}`, error.httpCode && `http=${error.httpCode}`, network]
+    .filter(Boolean)
+    .join(" ");
+  const options = { detail: detail || undefined };
+  const code = error.code;
+  if (timedOut || (!code && /timeout/i.test(error.message ?? ""))) {
+    return new BrokerError("UpstreamTimeout", `STS did not answer within ${timeoutMs} ms`, options);
+  }
+  if (isThrottled(error)) {
+    return new BrokerError("UpstreamThrottled", "STS is throttling requests; retry shortly", { ...options, retryAfter: 1 });
+  }
+  if (code && MISCONFIGURED.test(code)) {
+    return new BrokerError("ConfigError", `STS refused the broker's configuration (${code}); see the function's log`, options);
+  }
+  return new BrokerError("UpstreamError", code ? `STS failed (${code})` : "STS could not be reached", options);
+}

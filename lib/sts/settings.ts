@@ -1,0 +1,133 @@
+/**
+ * How the broker calls STS and reuses what it issued: the settings, read from the
+ * environment (docs/contract.md, Configuration), and the lifetimes STS allows.
+ */
+import { configError, parseFetchUrl, parseInteger, readVar, type Env } from "../shared/env.ts";
+
+/** Where STS calls get their key: an explicit one, or the execution role's, read at each call. */
+export type StsCredentialSource =
+  | { readonly kind: "explicit"; readonly secretId: string; readonly secretKey: string }
+  | { readonly kind: "execution-role" };
+
+export interface StsConfig {
+  readonly mode: "AssumeRole" | "GetFederationToken";
+  readonly roleArn: string | undefined;
+  readonly endpoint: { readonly host: string; readonly protocol: "https://" | "http://" };
+  readonly region: string;
+  readonly credentials: StsCredentialSource;
+  readonly timeoutMs: number;
+  /** Attempts per request, counting the first; only transient failures are retried. */
+  readonly maxAttempts: number;
+}
+
+export interface CacheSettings {
+  /** 0 turns reuse off. */
+  readonly maxEntries: number;
+  /**
+   * Hand a credential out again only while at least this much of its lifetime remains;
+   * undefined: two thirds of its requested duration (profiles may have their own).
+   */
+  readonly minRemainingSeconds: number | undefined;
+}
+
+/** The client SDKs refetch when under 60 s remain, so shorter credentials are useless (docs/contract.md). */
+export const MIN_DURATION_SECONDS = 120;
+/** GetFederationToken max 7200 s, AssumeRole max 43200 s (STS API docs 1312/48195, 1312/48197). */
+export const MAX_DURATION_SECONDS = { GetFederationToken: 7200, AssumeRole: 43200 } as const;
+export const DEFAULT_DURATION_SECONDS = 900;
+export const DEFAULT_STS_TIMEOUT_MS = 3000;
+export const DEFAULT_STS_MAX_ATTEMPTS = 3;
+export const DEFAULT_CACHE_MAX_ENTRIES = 1000;
+const ROLE_ARN = /^qcs::cam::uin\/\d+:(roleName\/[\w+=,.@-]{1,128}|role\/\d+)$/;
+
+/** The variables this module reads; the execution role's key comes under the platform's reserved names. */
+export const STS_VARIABLES = [
+  "STS_ROLE_ARN",
+  "STS_SECRET_ID",
+  "STS_SECRET_KEY",
+  "STS_ENDPOINT",
+  "STS_DURATION_SECONDS",
+  "STS_TIMEOUT_MS",
+  "STS_MAX_ATTEMPTS",
+  "CREDENTIAL_CACHE_MAX_ENTRIES",
+  "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS",
+] as const;
+/** The execution role's key, injected by SCF under reserved names: never set in serverless.yml. */
+export const PLATFORM_VARIABLES = ["TENCENTCLOUD_SECRETID", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN"] as const;
+type Variable = (typeof STS_VARIABLES)[number] | (typeof PLATFORM_VARIABLES)[number];
+/** readVar limited to the lists above, so this module cannot read a variable they do not name. */
+const read: (env: Env, name: Variable) => string | undefined = readVar;
+
+export function parseSts(env: Env, region: string): StsConfig {
+  const roleArn = read(env, "STS_ROLE_ARN");
+  const mode = roleArn ? "AssumeRole" : "GetFederationToken";
+  if (roleArn && !ROLE_ARN.test(roleArn)) {
+    throw configError("STS_ROLE_ARN", "is not a role ARN", "e.g. qcs::cam::uin/100000000001:roleName/cos-uploader");
+  }
+  return {
+    mode,
+    roleArn,
+    endpoint: parseEndpoint(read(env, "STS_ENDPOINT") ?? "sts.tencentcloudapi.com"),
+    region,
+    credentials: parseStsCredentials(env, mode),
+    timeoutMs: parseInteger("STS_TIMEOUT_MS", read(env, "STS_TIMEOUT_MS"), DEFAULT_STS_TIMEOUT_MS, 100, 30_000),
+    maxAttempts: parseInteger("STS_MAX_ATTEMPTS", read(env, "STS_MAX_ATTEMPTS"), DEFAULT_STS_MAX_ATTEMPTS, 1, 5),
+  };
+}
+
+function parseStsCredentials(env: Env, mode: StsConfig["mode"]): StsCredentialSource {
+  const secretId = read(env, "STS_SECRET_ID");
+  const secretKey = read(env, "STS_SECRET_KEY");
+  if (secretId || secretKey) {
+    if (!secretId || !secretKey) {
+      throw configError(secretId ? "STS_SECRET_KEY" : "STS_SECRET_ID", "is missing", "set STS_SECRET_ID and STS_SECRET_KEY together");
+    }
+    return { kind: "explicit", secretId, secretKey };
+  }
+  if (!read(env, "TENCENTCLOUD_SECRETID") || !read(env, "TENCENTCLOUD_SECRETKEY")) {
+    throw configError(
+      "STS_SECRET_ID",
+      "is not set and no execution role credentials were found (TENCENTCLOUD_SECRETID)",
+      "give the function an execution role allowed to call STS, or set STS_SECRET_ID/STS_SECRET_KEY",
+    );
+  }
+  if (mode === "GetFederationToken" && read(env, "TENCENTCLOUD_SESSIONTOKEN")) {
+    throw configError(
+      "STS_ROLE_ARN",
+      "is not set, and GetFederationToken accepts only permanent keys, not the execution role's temporary ones",
+      "set STS_ROLE_ARN (AssumeRole) or a sub-account key in STS_SECRET_ID/STS_SECRET_KEY",
+    );
+  }
+  return { kind: "execution-role" };
+}
+
+/** STS_ENDPOINT: a host (`sts.internal.tencentcloudapi.com`) or a URL (`http://127.0.0.1:9100`). */
+function parseEndpoint(value: string): StsConfig["endpoint"] {
+  if (!value.includes("://")) {
+    if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(value)) throw configError("STS_ENDPOINT", "is not a host name", "e.g. sts.tencentcloudapi.com");
+    return { host: value, protocol: "https://" };
+  }
+  const url = parseFetchUrl("STS_ENDPOINT", value);
+  if (url.pathname !== "/" || url.search || url.hash) {
+    throw configError("STS_ENDPOINT", "must not have a path", "give only scheme, host and port");
+  }
+  return { host: url.host, protocol: url.protocol === "http:" ? "http://" : "https://" };
+}
+
+export function parseDuration(env: Env, mode: StsConfig["mode"]): number {
+  const value = read(env, "STS_DURATION_SECONDS");
+  const max = MAX_DURATION_SECONDS[mode];
+  return parseInteger("STS_DURATION_SECONDS", value, DEFAULT_DURATION_SECONDS, MIN_DURATION_SECONDS, max, `${mode} allows at most ${max}`);
+}
+
+/** Credential reuse; an explicit minimum above a credential's lifetime means it is never reused. */
+export function parseCache(env: Env): CacheSettings {
+  const minRemaining = read(env, "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS");
+  return {
+    maxEntries: parseInteger("CREDENTIAL_CACHE_MAX_ENTRIES", read(env, "CREDENTIAL_CACHE_MAX_ENTRIES"), DEFAULT_CACHE_MAX_ENTRIES, 0, 100_000, "0 turns reuse off"),
+    minRemainingSeconds:
+      minRemaining === undefined
+        ? undefined
+        : parseInteger("CREDENTIAL_CACHE_MIN_REMAINING_SECONDS", minRemaining, 600, MIN_DURATION_SECONDS, MAX_DURATION_SECONDS.AssumeRole, "clients refetch below 60 s"),
+  };
+}

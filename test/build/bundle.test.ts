@@ -1,0 +1,105 @@
+/**
+ * The deployable bundles, run the way SCF runs them (a fresh process that sees only the
+ * bundle) against the loopback STS emulator: slimmed transport, deadline, proxy, build-time
+ * profiles.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { isBuiltin } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { bundleFunctions, listFunctions, OPTIONAL_MODULES } from "../../scripts/bundle.ts";
+import { invokeBundle } from "../support/bundle.ts";
+import { bearer, functionUrlEvent, parse, startHarness, type Harness } from "../support/harness.ts";
+import { startConnectProxy, type ConnectProxy } from "../support/proxy.ts";
+import { hsToken } from "../support/tokens.ts";
+
+const bundleDir = inject("bundleDir");
+const meta = inject("bundleMeta");
+const scratch = mkdtempSync(join(tmpdir(), "broker-bundle-test-"));
+const logLines = (stdout: string) => stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>);
+const outputOf = (name: string) => Object.entries(meta.outputs).find(([file]) => file.endsWith(`${name}/index.js`))?.[1];
+
+describe("the deployable bundles", () => {
+  let harness: Harness | undefined;
+  let proxy: ConnectProxy | undefined;
+  afterEach(async () => {
+    await Promise.all([harness?.close(), proxy?.close()]);
+    harness = proxy = undefined;
+  });
+
+  it("are built for every folder under functions/ with an index.ts, and require only Node's own modules", () => {
+    const allowed = (path: string) => isBuiltin(path) || OPTIONAL_MODULES.includes(path);
+    expect(listFunctions()).toContain("issue-credentials");
+    for (const name of listFunctions()) {
+      const output = outputOf(name);
+      expect(output, name).toBeDefined();
+      expect(output!.imports.filter((imported) => !allowed(imported.path))).toEqual([]);
+    }
+  });
+
+  it("leave node-fetch, whatwg-url, tr46, form-data, mime-db, json-bigint, bignumber.js and the SDK's unused root and SSE reader out, for the shims", () => {
+    const inputs = Object.keys(outputOf("issue-credentials")!.inputs);
+    expect(inputs.filter((file) => /node_modules\/(node-fetch|whatwg-url|tr46|form-data|mime-db|json-bigint|bignumber\.js|ini)\//.test(file))).toEqual([]);
+    expect(inputs.filter((file) => /tencentcloud\/common\/(index|credential|cvm_role_credential|common_client|sse_response_model)\.js$/.test(file))).toEqual([]);
+    const shims = ["node-fetch", "form-data", "json-bigint", "https-proxy-agent", "tencentcloud-sdk-nodejs-common", "sse-response-model"].map((name) => `scripts/shims/${name}.ts`);
+    expect(inputs).toEqual(expect.arrayContaining(shims));
+  });
+
+  it("answer 504 UpstreamTimeout at the STS deadline when STS hangs, not at the SDK's backstop", async () => {
+    // One attempt, so the time measured is one STS deadline (retries are lib/sts/client.ts's, tested there).
+    harness = await startHarness({ env: { STS_TIMEOUT_MS: "300", STS_MAX_ATTEMPTS: "1" } });
+    harness.emulator.inject({ kind: "hang" });
+    const run = await invokeBundle(join(bundleDir, "issue-credentials"), functionUrlEvent({ headers: bearer(await hsToken()) }), { env: harness.env });
+    expect(run.result?.statusCode, run.stderr).toBe(504);
+    expect(parse(run.result!).error.code).toBe("UpstreamTimeout");
+    expect(harness.emulator.calls).toHaveLength(1);
+    // The SDK's own reqTimeout backstop would fire at 2 s (lib/sts/client.ts); the deadline is 300 ms.
+    const latency = logLines(run.stdout).find((line) => line.event === "request")?.latencyMs as number;
+    expect(latency).toBeGreaterThanOrEqual(300);
+    expect(latency).toBeLessThan(2000);
+  });
+
+  it("reach STS over TLS through the http_proxy the SDK reads, one CONNECT tunnel per call", async () => {
+    harness = await startHarness({ emulator: { tls: true } });
+    proxy = await startConnectProxy();
+    const ca = join(scratch, "sts-ca.pem");
+    writeFileSync(ca, harness.emulator.caCert!);
+    const env = { ...harness.env, http_proxy: proxy.url, NODE_EXTRA_CA_CERTS: ca };
+    const run = await invokeBundle(join(bundleDir, "issue-credentials"), functionUrlEvent({ headers: bearer(await hsToken()) }), { env });
+    expect(run.result?.statusCode, run.stderr).toBe(200);
+    expect(parse(run.result!).credentials.tmpSecretId).toMatch(/^AKID/);
+    expect(proxy.tunnels).toEqual([`127.0.0.1:${harness.emulator.port}`]);
+    expect(harness.emulator.stsCallCount("GetFederationToken")).toBe(1);
+  });
+
+  it("trust no certificate they were not given: the same call without the CA is a 502", async () => {
+    harness = await startHarness({ emulator: { tls: true } });
+    const run = await invokeBundle(join(bundleDir, "issue-credentials"), functionUrlEvent({ headers: bearer(await hsToken()) }), { env: harness.env });
+    expect(run.result?.statusCode, run.stderr).toBe(502);
+    expect(harness.emulator.stsCallCount()).toBe(0);
+  });
+
+  it("carry STS_PROFILES_FILE compiled in: its profiles work with no file and no variable at run time", async () => {
+    harness = await startHarness();
+    const profiles = join(scratch, "profiles.json");
+    writeFileSync(profiles, JSON.stringify({ reader: { actions: ["GetObject", "HeadObject"] } }));
+    const [withFile, without] = [join(scratch, "with-file"), join(scratch, "without")];
+    await bundleFunctions({ outDir: withFile, profilesFile: profiles });
+    await bundleFunctions({ outDir: without });
+    rmSync(profiles);
+    const event = functionUrlEvent({ headers: bearer(await hsToken()), body: JSON.stringify({ profile: "reader" }) });
+    const issued = await invokeBundle(join(withFile, "issue-credentials"), event, { env: harness.env });
+    expect(issued.result?.statusCode, issued.stderr).toBe(200);
+    expect(parse(issued.result!).allowActions).toEqual(["name/cos:GetObject", "name/cos:HeadObject"]);
+    // Built without the file, the bundle has the built-in profiles only.
+    const refused = await invokeBundle(join(without, "issue-credentials"), event, { env: harness.env });
+    expect(parse(refused.result!).error.code).toBe("ScopeNotAllowed");
+  });
+
+  it("refuse to build with a profiles file that is not JSON, naming it", async () => {
+    const broken = join(scratch, "broken.json");
+    writeFileSync(broken, "{ avatar: ");
+    await expect(bundleFunctions({ outDir: join(scratch, "broken"), profilesFile: broken })).rejects.toThrow(/STS_PROFILES_FILE .*broken\.json is not valid JSON/);
+  });
+});

@@ -1,0 +1,81 @@
+/** Upstream faults end to end: SCF event -> main handler -> real STS SDK -> a failing loopback STS or JWKS. */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { bearer, context, functionUrlEvent, parse, startHarness, type Harness } from "../support/harness.ts";
+import { hsToken, rsaKey, signWith, startKeyServer, type KeyServer } from "../support/tokens.ts";
+
+describe("STS faults", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ env: { STS_TIMEOUT_MS: "400", CREDENTIAL_CACHE_MAX_ENTRIES: "0", RATE_LIMIT_BURST: "1000" } });
+  });
+  afterAll(() => h.close());
+  afterEach(() => h.emulator.reset());
+
+  const post = async (remainingMs = 10_000) => h.handler(functionUrlEvent({ headers: bearer(await hsToken({ sub: "alice" })) }), context(remainingMs));
+
+  it.each<[string, Parameters<Harness["emulator"]["inject"]>[0]]>([
+    ["a reset", { kind: "reset" }],
+    ["an HTTP 503", { kind: "http", status: 503 }],
+    ["throttling", { kind: "throttle" }],
+    ["a hang", { kind: "hang" }],
+  ])("rides out %s with a retry", async (_why, fault) => {
+    h.emulator.inject(fault, { times: 1 });
+    const response = await post();
+    expect(response.statusCode).toBe(200);
+    expect(h.emulator.calls).toHaveLength(2);
+    expect(h.emulator.stsCallCount()).toBe(1);
+  });
+
+  it("answers 503 with Retry-After after three throttled attempts", async () => {
+    h.emulator.inject({ kind: "throttle" });
+    const response = await post();
+    expect(response.statusCode).toBe(503);
+    expect(response.headers["Retry-After"]).toBe("1");
+    expect(h.emulator.calls).toHaveLength(3);
+  });
+
+  it("calls STS once for a configuration error", async () => {
+    h.emulator.inject({ kind: "error", code: "AuthFailure.SecretIdNotFound" });
+    expect((await post()).statusCode).toBe(500);
+    expect(h.emulator.calls).toHaveLength(1);
+  });
+
+  it("never runs past the invocation's time: a hung STS gets 504 with time to spare", async () => {
+    h.emulator.inject({ kind: "hang" });
+    const started = Date.now();
+    const response = await post(1200);
+    expect(response.statusCode).toBe(504);
+    expect(parse(response).error.code).toBe("UpstreamTimeout");
+    // 1200 ms left minus the 500 ms answer margin: one 400 ms attempt, then too little for another.
+    expect(Date.now() - started).toBeLessThan(1200);
+    expect(h.emulator.calls.length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("JWKS faults", () => {
+  let keys: KeyServer;
+  let h: Harness;
+  let token: string;
+  beforeAll(async () => {
+    const key = await rsaKey("k1");
+    keys = await startKeyServer([key.publicJwk]);
+    keys.down = true;
+    h = await startHarness({ env: { JWT_SECRET: "", JWT_JWKS_URL: keys.jwksUrl } });
+    token = await signWith(key);
+  });
+  afterAll(async () => {
+    await h.close();
+    await keys.close();
+  });
+
+  it("fails closed with 502 UpstreamError when the identity provider is down at cold start, and issues nothing", async () => {
+    for (let i = 0; i < 3; i += 1) {
+      const response = await h.handler(functionUrlEvent({ headers: bearer(token) }), context());
+      expect(response.statusCode).toBe(502);
+      expect(parse(response).error.code).toBe("UpstreamError");
+    }
+    expect(h.emulator.calls).toHaveLength(0);
+    // One fetch, then the failure cooldown: a down IdP is not hammered by every request.
+    expect(keys.fetches).toBe(1);
+  });
+});

@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { createApp } from "../../../lib/broker/app.ts";
+import { createLogger } from "../../../lib/shared/log.ts";
+import { capturingSink } from "../../support/capture.ts";
+
+const request = { method: "POST", path: "/", headers: {}, query: {}, body: undefined, requestId: "r1" };
+
+describe("createApp", () => {
+  it("wires a working handler from a valid environment", async () => {
+    const app = createApp({ env: { COS_BUCKET: "b-1250000000", COS_REGION: "ap-guangzhou", JWT_SECRET: "s".repeat(32), STS_SECRET_ID: "i", STS_SECRET_KEY: "k" }, logger: createLogger(capturingSink(() => {})) });
+    expect(app.ok).toBe(true);
+    expect((await app.handle(request)).status).toBe(401);
+  });
+
+  it("logs the configuration error once and refuses every request with it", async () => {
+    const lines: string[] = [];
+    const app = createApp({ env: { COS_REGION: "ap-guangzhou" }, logger: createLogger(capturingSink((line) => lines.push(line))) });
+    expect(app.ok).toBe(false);
+    expect(lines.map((line) => JSON.parse(line))).toEqual([expect.objectContaining({ event: "config_error", code: "ConfigError", message: expect.stringContaining("COS_BUCKET") })]);
+    for (const method of ["POST", "OPTIONS"]) {
+      const response = await app.handle({ ...request, method });
+      expect(response.status).toBe(500);
+      expect(JSON.parse(response.body).error.message).toContain("COS_BUCKET is required");
+    }
+  });
+});

@@ -1,0 +1,163 @@
+import { describe, expect, it } from "vitest";
+import type { Broker, IssueRequest } from "../../../lib/broker/issue.ts";
+import { BrokerError, type ErrorCode } from "../../../lib/shared/errors.ts";
+import { createHttpHandler, MAX_BODY_BYTES, STATUS_OF, type HttpRequest } from "../../../lib/broker/http.ts";
+import { createLogger } from "../../../lib/shared/log.ts";
+import { capturingSink } from "../../support/capture.ts";
+
+const ORIGIN = "https://app.example.com";
+
+function setup(behaviour: (request: IssueRequest) => Promise<unknown> = async () => ({ ok: true })) {
+  const calls: IssueRequest[] = [];
+  const lines: Record<string, unknown>[] = [];
+  const broker: Pick<Broker, "issue"> = {
+    issue: async (request, audit) => {
+      calls.push(request);
+      audit.subject = "hash";
+      return (await behaviour(request)) as never;
+    },
+  };
+  const handle = createHttpHandler({ broker, corsOrigins: [ORIGIN], logger: createLogger(capturingSink((line) => lines.push(JSON.parse(line)))) });
+  return { handle, calls, lines };
+}
+
+const request = (over: Partial<HttpRequest> = {}): HttpRequest => ({
+  method: "POST",
+  path: "/",
+  headers: { authorization: "Bearer a.b.c" },
+  query: {},
+  body: undefined,
+  requestId: "req-1",
+  ...over,
+});
+
+describe("createHttpHandler", () => {
+  it("answers 200 JSON with no-store, and passes the body's fields to the broker", async () => {
+    const { handle, calls } = setup();
+    const response = await handle(request({ body: JSON.stringify({ profile: "upload", key: "a.png", extra: 1 }) }));
+    expect(response.status).toBe(200);
+    expect(response.headers).toMatchObject({ "Content-Type": "application/json", "Cache-Control": "no-store" });
+    expect(JSON.parse(response.body)).toEqual({ ok: true });
+    expect(calls[0]).toMatchObject({ token: "a.b.c", profile: "upload", key: "a.png" });
+  });
+
+  it("reads GET parameters from the query, scope as JSON", async () => {
+    const { handle, calls } = setup();
+    const scope = [{ action: "name/cos:PutObject" }];
+    await handle(request({ method: "GET", query: { profile: "upload", scope: JSON.stringify(scope) } }));
+    expect(calls[0]).toMatchObject({ profile: "upload", scope });
+  });
+
+  it("takes a bare JSON array as the scope (Tencent's ScopeLimit demo posts it that way)", async () => {
+    const { handle, calls } = setup();
+    await handle(request({ body: JSON.stringify([{ action: "name/cos:PutObject" }]) }));
+    expect(calls[0]?.scope).toEqual([{ action: "name/cos:PutObject" }]);
+  });
+
+  it.each(["bearer a.b.c", "BEARER a.b.c", "Bearer   a.b.c"])("accepts the scheme in any case: %s", async (authorization) => {
+    const { handle, calls } = setup();
+    expect((await handle(request({ headers: { authorization } }))).status).toBe(200);
+    expect(calls[0]?.token).toBe("a.b.c");
+  });
+
+  it.each<[string, Partial<HttpRequest>]>([
+    ["no header", { headers: {} }],
+    ["another scheme", { headers: { authorization: "Basic YTpi" } }],
+    ["an empty bearer", { headers: { authorization: "Bearer " } }],
+    ["two tokens", { headers: { authorization: "Bearer a b" } }],
+    ["a token only in the query", { headers: {}, query: { token: "a.b.c", access_token: "a.b.c" } }],
+  ])("answers 401 with WWW-Authenticate for %s, without calling the broker", async (_why, over) => {
+    const { handle, calls } = setup();
+    const response = await handle(request(over));
+    expect(response.status).toBe(401);
+    expect(response.headers["WWW-Authenticate"]).toBe('Bearer error="invalid_token"');
+    expect(JSON.parse(response.body)).toEqual({ error: { code: "InvalidToken", message: expect.any(String) }, requestId: "req-1" });
+    expect(calls).toHaveLength(0);
+  });
+
+  it.each(["PUT", "DELETE", "PATCH", "HEAD", "TRACE"])("answers 405 with Allow for %s", async (method) => {
+    const { handle } = setup();
+    const response = await handle(request({ method }));
+    expect(response.status).toBe(405);
+    expect(response.headers.Allow).toBe("GET, POST, OPTIONS");
+  });
+
+  it.each(["{", "null", "42", '"str"', "[1,"])("answers 400 for body %j", async (body) => {
+    const { handle, calls } = setup();
+    expect((await handle(request({ body }))).status).toBe(400);
+    expect(calls).toHaveLength(0);
+  });
+
+  it("answers 400 for a GET scope that is not JSON", async () => {
+    const { handle } = setup();
+    expect((await handle(request({ method: "GET", query: { scope: "[" } }))).status).toBe(400);
+  });
+
+  it("answers 413 for a body over the limit", async () => {
+    const { handle } = setup();
+    expect((await handle(request({ body: `{"key":"${"x".repeat(MAX_BODY_BYTES)}"}` }))).status).toBe(413);
+  });
+
+  it("maps every error code to its status, with Retry-After where due", async () => {
+    for (const [code, status] of Object.entries(STATUS_OF) as [ErrorCode, number][]) {
+      const { handle } = setup(async () => {
+        throw new BrokerError(code, `failed: ${code}`, { retryAfter: code === "UpstreamThrottled" || code === "TooManyRequests" ? 2 : undefined });
+      });
+      const response = await handle(request());
+      expect(response.status).toBe(status);
+      expect(status).not.toBe(200);
+      expect(JSON.parse(response.body).error.code).toBe(code);
+      if (code === "UpstreamThrottled" || code === "TooManyRequests") expect(response.headers["Retry-After"]).toBe("2");
+    }
+  });
+
+  it("turns an unexpected exception into a 500 without its message or stack", async () => {
+    const { handle, lines } = setup(async () => {
+      throw new TypeError("secret-ish internal detail at /var/user/index.js:1");
+    });
+    const response = await handle(request());
+    expect(response.status).toBe(500);
+    expect(response.body).not.toContain("secret-ish");
+    expect(response.body).not.toContain("index.js");
+    expect(JSON.stringify(lines)).not.toContain("secret-ish");
+  });
+
+  describe("CORS", () => {
+    it("answers a preflight from an allowed origin", async () => {
+      const { handle, calls } = setup();
+      const response = await handle(request({ method: "OPTIONS", headers: { origin: ORIGIN, "access-control-request-method": "POST" } }));
+      expect(response.status).toBe(204);
+      expect(response.headers).toMatchObject({
+        "Access-Control-Allow-Origin": ORIGIN,
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Authorization, Content-Type",
+        Vary: "Origin",
+      });
+      expect(calls).toHaveLength(0);
+    });
+
+    it("gives no CORS headers to another origin", async () => {
+      const { handle } = setup();
+      for (const method of ["OPTIONS", "POST"]) {
+        const response = await handle(request({ method, headers: { origin: "https://evil.example", authorization: "Bearer a.b.c" } }));
+        expect(response.headers["Access-Control-Allow-Origin"]).toBeUndefined();
+      }
+    });
+
+    it("adds the allowed origin to answers and errors", async () => {
+      const { handle } = setup();
+      expect((await handle(request({ headers: { origin: ORIGIN, authorization: "Bearer a.b.c" } }))).headers["Access-Control-Allow-Origin"]).toBe(ORIGIN);
+      expect((await handle(request({ headers: { origin: ORIGIN } }))).headers["Access-Control-Allow-Origin"]).toBe(ORIGIN);
+    });
+  });
+
+  it("logs exactly one line per request with outcome, status and audit fields", async () => {
+    const { handle, lines } = setup();
+    await handle(request({ sourceIp: "203.0.113.9" }));
+    await handle(request({ headers: {} }));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ event: "request", requestId: "req-1", outcome: "issued", status: 200, subject: "hash", sourceIp: "203.0.113.9" });
+    expect(lines[1]).toMatchObject({ outcome: "refused", status: 401, code: "InvalidToken" });
+    expect(lines[0]?.latencyMs).toEqual(expect.any(Number));
+  });
+});

@@ -1,0 +1,147 @@
+/** lib/broker with a plain in-memory issuer and a fixed clock (no HTTP, no SCF). */
+import { describe, expect, it } from "vitest";
+import { createTokenVerifier } from "../../../lib/identity/verify.ts";
+import { createBroker } from "../../../lib/broker/issue.ts";
+import { grantFor } from "../../../lib/grant/compose.ts";
+import type { Audit } from "../../../lib/shared/log.ts";
+import { loadConfig } from "../../../lib/broker/config.ts";
+import type { BrokerError } from "../../../lib/shared/errors.ts";
+import type { CredentialIssuer, CredentialRequest } from "../../../lib/sts/client.ts";
+import { codeOf } from "../../support/outcome.ts";
+import { hsToken, TEST_SECRET } from "../../support/tokens.ts";
+
+const env = { COS_BUCKET: "examplebucket-1250000000", COS_REGION: "ap-guangzhou", JWT_SECRET: TEST_SECRET, STS_SECRET_ID: "i", STS_SECRET_KEY: "k", STS_TIMEOUT_MS: "2500" };
+const config = loadConfig(env);
+const NOW = Date.UTC(2026, 0, 1, 0, 0, 0);
+
+const recordingIssuer = (requests: CredentialRequest[]): CredentialIssuer => ({
+  async requestCredentials(request) {
+    requests.push(request);
+    return { tmpSecretId: "AKIDtest", tmpSecretKey: "key", sessionToken: "token", expiredTime: NOW / 1000 + 900, expiration: "2026-01-01T00:15:00Z", requestId: "sts-req" };
+  },
+});
+
+function setup() {
+  const requests: CredentialRequest[] = [];
+  const broker = createBroker({ config, issuer: recordingIssuer(requests), verifyToken: createTokenVerifier(config.jwt), now: () => NOW + 400 });
+  return { broker, requests };
+}
+
+describe("createBroker", () => {
+  it("returns the documented response with startTime from its own clock", async () => {
+    const { broker, requests } = setup();
+    const audit: Audit = {};
+    const response = await broker.issue({ token: await hsToken({ sub: "alice" }) }, audit);
+    expect(response).toEqual({
+      credentials: { tmpSecretId: "AKIDtest", tmpSecretKey: "key", sessionToken: "token" },
+      startTime: NOW / 1000,
+      expiredTime: NOW / 1000 + 900,
+      expiration: "2026-01-01T00:15:00Z",
+      requestId: "sts-req",
+      bucket: "examplebucket-1250000000",
+      region: "ap-guangzhou",
+      prefix: "users/alice/",
+      profile: "upload",
+      allowActions: expect.arrayContaining(["name/cos:PutObject", "name/cos:AbortMultipartUpload"]),
+    });
+    expect(audit).toMatchObject({ profile: "upload", prefix: "users/alice/", stsRequestId: "sts-req", subject: expect.stringMatching(/^[\w-]{43}$/) });
+    // No invocation deadline here: the issuer's own per-attempt timeout and attempt count apply.
+    expect(requests[0]).toMatchObject({ durationSeconds: 900, timeoutMs: undefined, subjectHash: audit.subject });
+    expect(JSON.parse(decodeURIComponent(requests[0]!.policy)).statement[0].resource).toEqual([
+      "qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/users/alice/*",
+    ]);
+  });
+
+  it("gives STS the time the invocation has left, minus a margin to answer", async () => {
+    const { broker, requests } = setup();
+    await broker.issue({ token: await hsToken({ sub: "a" }), remainingMs: 1500 }, {});
+    await broker.issue({ token: await hsToken({ sub: "a" }), remainingMs: 550 }, {});
+    // The issuer refuses to start an attempt that cannot finish (test/unit/sts/client.test.ts).
+    expect(requests.map((request) => request.timeoutMs)).toEqual([1000, 50]);
+  });
+
+  it("issueFor runs the same use case for claims verified elsewhere (the check's canary)", async () => {
+    const { broker, requests } = setup();
+    const audit: Audit = {};
+    const viaToken = await broker.issue({ token: await hsToken({ sub: "__canary" }) }, {});
+    const direct = await broker.issueFor({ sub: "__canary" }, { profile: "upload" }, audit);
+    expect(direct).toEqual(viaToken);
+    expect(audit).toMatchObject({ profile: "upload", prefix: "users/__canary/", stsRequestId: "sts-req" });
+    expect(requests[1]!.policy).toBe(requests[0]!.policy);
+    await expect(broker.issueFor({ sub: "a/b" }, {}, {})).rejects.toMatchObject({ code: "IdentityNotAllowed" });
+    expect(requests).toHaveLength(2);
+  });
+
+  it("verifies the token before looking at anything else", async () => {
+    const { broker, requests } = setup();
+    const audit: Audit = {};
+    await expect(broker.issue({ token: "x.y.z", profile: "nope", key: "*" }, audit)).rejects.toMatchObject({ code: "InvalidToken" });
+    expect(audit).toEqual({});
+    expect(requests).toHaveLength(0);
+  });
+});
+
+describe("grantFor and the broker with profiles", () => {
+  const profiles = JSON.stringify({
+    avatar: { actions: ["PutObject"], prefix: "avatars/{sub}/", extensions: ["png"], durationSeconds: 600, conditions: { maxBytes: 1024 } },
+    pinned: { actions: ["GetObject"], conditions: { pinSourceIp: true } },
+  });
+  const custom = loadConfig({ ...env, STS_PROFILES: profiles });
+  const alice = { sub: "alice" };
+  it("chooses the key for a filename, scopes the grant to it and returns it", async () => {
+    const requests: CredentialRequest[] = [];
+    const broker = createBroker({ config: custom, issuer: recordingIssuer(requests), verifyToken: createTokenVerifier(custom.jwt), now: () => NOW });
+    const response = await broker.issue({ token: await hsToken(alice), profile: "avatar", filename: "Me.PNG" }, {});
+    expect(response.key).toMatch(/^avatars\/alice\/2026\/01\/[\w-]{22}\.png$/);
+    expect(response.prefix).toBe("avatars/alice/");
+    expect(requests[0]?.durationSeconds).toBe(600);
+    const policy = JSON.parse(decodeURIComponent(requests[0]!.policy));
+    expect(policy.statement[0].resource).toEqual([`qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/${response.key}`]);
+    // The 200 shape gains `key` only when the broker chose one.
+    expect(await broker.issue({ token: await hsToken(alice), key: "a.png" }, {})).not.toHaveProperty("key");
+  });
+
+  it.each<[string, object, string]>([
+    ["filename with key", { profile: "avatar", filename: "a.png", key: "a.png" }, "BadRequest"],
+    ["filename with scope", { profile: "avatar", filename: "a.png", scope: [] }, "BadRequest"],
+    ["key on a profile that chooses keys", { profile: "avatar", key: "a.png" }, "ScopeNotAllowed"],
+    ["no filename on a profile that chooses keys", { profile: "avatar" }, "ScopeNotAllowed"],
+    ["filename on a profile that does not choose keys", { profile: "upload", filename: "a.png" }, "ScopeNotAllowed"],
+    ["an extension off the list", { profile: "avatar", filename: "a.gif" }, "ScopeNotAllowed"],
+    ["a malformed filename", { profile: "avatar", filename: "a/b.png" }, "BadRequest"],
+    ["a pinned profile without a source IP", { profile: "pinned" }, "ScopeNotAllowed"],
+    ["a pinned profile with a source IP that is not one", { profile: "pinned", sourceIp: "unknown" }, "ScopeNotAllowed"],
+  ])("refuses %s before STS", (_why, request, code) => {
+    expect(codeOf(() => grantFor(custom, alice, request, NOW))).toBe(code);
+  });
+
+  it("pins to the caller's address, written canonically", () => {
+    const grant = grantFor(custom, alice, { profile: "pinned", sourceIp: "::ffff:203.0.113.7" }, NOW);
+    expect(grant.policy.statement[0]?.condition).toEqual({ ip_equal: { "qcs:ip": "203.0.113.7" } });
+  });
+
+  it("measures the encoded policy: 400 when the request's scope makes it too long", () => {
+    const scope = Array.from({ length: 40 }, (_, i) => ({ action: "name/cos:PutObject", bucket: config.bucket, region: config.region, prefix: `users/alice/file-${i}.png` }));
+    expect(codeOf(() => grantFor(config, alice, { scope: scope.slice(0, 5) }, NOW))).toBe("ok");
+    const error = (() => {
+      try {
+        grantFor(config, alice, { scope }, NOW);
+      } catch (caught) {
+        return caught as BrokerError;
+      }
+    })();
+    expect(error).toMatchObject({ code: "BadRequest", message: expect.stringMatching(/makes the policy \d+ characters URL-encoded, over the limit of 2048/) });
+  });
+
+  it("blames an unusually long identity, not the request, when the profile alone does not fit", () => {
+    const tight = loadConfig({ ...env, STS_MAX_POLICY_LENGTH: "1024" });
+    expect(codeOf(() => grantFor(tight, { sub: "a".repeat(128) }, { profile: "read-write" }, NOW))).toBe("ok");
+    expect(codeOf(() => grantFor(tight, { sub: "中".repeat(128) }, { profile: "read-write" }, NOW))).toBe("IdentityNotAllowed");
+  });
+
+  it("fills the audit as far as it got", () => {
+    const audit = {};
+    expect(codeOf(() => grantFor(custom, alice, { profile: "pinned" }, NOW, audit))).toBe("ScopeNotAllowed");
+    expect(audit).toEqual({ profile: "pinned", prefix: "users/alice/" });
+  });
+});

@@ -1,0 +1,228 @@
+/** lib/sts with the real tencentcloud-sdk-nodejs-sts client against the loopback emulator. */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { StsConfig } from "../../../lib/sts/settings.ts";
+import { BrokerError } from "../../../lib/shared/errors.ts";
+import { encodePolicy } from "../../../lib/grant/policy.ts";
+import { subjectHash } from "../../../lib/grant/prefix.ts";
+import { createStsIssuer, federationName, isTransient, sessionName, stsError, type StsDeps } from "../../../lib/sts/client.ts";
+import { startStsEmulator, type StsEmulator } from "../../../dev/sts-emulator/index.ts";
+import { ledgered } from "../../support/capture.ts";
+
+const policy = { version: "2.0" as const, statement: [{ effect: "allow" as const, action: ["name/cos:PutObject"], resource: ["qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/users/a/*"] }] };
+const request = { policy: encodePolicy(policy), subjectHash: "AbC-_0123456789abcdefghijklmnopqrstuvwxyzAB", durationSeconds: 900, timeoutMs: 1000 };
+
+let emulator: StsEmulator;
+const config = (over: Partial<StsConfig> = {}): StsConfig => ({
+  mode: "GetFederationToken",
+  roleArn: undefined,
+  endpoint: { host: new URL(emulator.url).host, protocol: "http://" },
+  region: "ap-guangzhou",
+  credentials: { kind: "explicit", secretId: emulator.keys[0]!.secretId, secretKey: emulator.keys[0]!.secretKey },
+  timeoutMs: 1000,
+  maxAttempts: 3,
+  ...over,
+});
+
+beforeAll(async () => {
+  emulator = await startStsEmulator(ledgered());
+});
+afterAll(() => emulator.close());
+afterEach(() => emulator.reset());
+
+describe("createStsIssuer", () => {
+  it("calls GetFederationToken with the encoded policy and a letters-only name", async () => {
+    const issued = await createStsIssuer(config()).requestCredentials(request);
+    expect(issued.tmpSecretId).toMatch(/^AKID/);
+    expect(issued.requestId).toBeTruthy();
+    const record = emulator.issued.get(issued.tmpSecretId)!;
+    expect(record.policy).toEqual(policy);
+    expect(record.name).toBe(federationName(request.subjectHash));
+    expect(record.name).toMatch(/^[a-z]+$/);
+  });
+
+  it("calls AssumeRole with the execution role's key, read from the environment at each call", async () => {
+    const env: Record<string, string> = {};
+    const issuer = createStsIssuer(config({ mode: "AssumeRole", roleArn: "qcs::cam::uin/1:roleName/r", credentials: { kind: "execution-role" } }), env);
+    for (let round = 0; round < 2; round += 1) {
+      // SCF rotates the role key; the next call must use the new one.
+      const role = emulator.addTemporaryKey();
+      Object.assign(env, { TENCENTCLOUD_SECRETID: role.secretId, TENCENTCLOUD_SECRETKEY: role.secretKey, TENCENTCLOUD_SESSIONTOKEN: role.token });
+      const issued = await issuer.requestCredentials(request);
+      expect(emulator.issued.get(issued.tmpSecretId)).toMatchObject({ action: "AssumeRole", issuedBy: role.secretId, roleSessionName: sessionName(request.subjectHash) });
+    }
+  });
+
+  it("turns a wrong secret into a ConfigError that does not leak it", async () => {
+    const issuer = createStsIssuer(config({ credentials: { kind: "explicit", secretId: emulator.keys[0]!.secretId, secretKey: "wrong-key-material" } }));
+    const error = await issuer.requestCredentials(request).catch((e: unknown) => e as BrokerError);
+    expect(error).toMatchObject({ code: "ConfigError" });
+    expect(`${(error as BrokerError).message} ${(error as BrokerError).detail}`).not.toContain("wrong-key-material");
+    expect((error as BrokerError).detail).toContain("AuthFailure.SignatureFailure");
+  });
+
+  it("stops waiting at the deadline", async () => {
+    emulator.inject({ kind: "hang" });
+    const started = Date.now();
+    await expect(createStsIssuer(config()).requestCredentials({ ...request, timeoutMs: 200 })).rejects.toMatchObject({ code: "UpstreamTimeout" });
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it("refuses an answer without credentials", async () => {
+    emulator.inject({ kind: "malformed" });
+    await expect(createStsIssuer(config()).requestCredentials(request)).rejects.toMatchObject({ code: "UpstreamError" });
+  });
+});
+
+describe("retries", () => {
+  type Fault = Parameters<StsEmulator["inject"]>[0];
+  /** Instant, recorded waits and a fixed jitter, so a test sees the schedule without sleeping it. */
+  const recorded = (random = 0.5) => {
+    const waits: number[] = [];
+    const deps: StsDeps = { random: () => random, sleep: async (ms) => void waits.push(ms) };
+    return { waits, deps };
+  };
+
+  it.each<[string, Fault]>([
+    ["an HTTP 502", { kind: "http", status: 502 }],
+    ["an HTTP 503", { kind: "http", status: 503 }],
+    ["a connection reset", { kind: "reset" }],
+    ["a malformed answer", { kind: "malformed" }],
+    ["throttling", { kind: "throttle" }],
+    ["InvalidParameter.OverLimit", { kind: "error", code: "InvalidParameter.OverLimit" }],
+    ["InternalError.SystemError", { kind: "error", code: "InternalError.SystemError" }],
+    ["a bare InternalError", { kind: "error", code: "InternalError" }],
+  ])("retries %s and then succeeds", async (_why, fault) => {
+    emulator.inject(fault, { times: 2 });
+    const { waits, deps } = recorded(0.5);
+    const issued = await createStsIssuer(config(), {}, deps).requestCredentials(request);
+    expect(issued.tmpSecretId).toMatch(/^AKID/);
+    expect(emulator.calls).toHaveLength(3);
+    expect(emulator.stsCallCount()).toBe(1);
+    // Full jitter over a doubling window: half of 100 ms, then half of 200 ms.
+    expect(waits).toEqual([50, 100]);
+  });
+
+  it("retries a per-attempt timeout", async () => {
+    emulator.inject({ kind: "hang" }, { times: 1 });
+    const issued = await createStsIssuer(config({ timeoutMs: 200 }), {}, recorded().deps).requestCredentials(request);
+    expect(issued.tmpSecretId).toMatch(/^AKID/);
+    expect(emulator.calls).toHaveLength(2);
+  });
+
+  it.each([
+    "AuthFailure.SecretIdNotFound",
+    "AuthFailure.SignatureFailure",
+    "AuthFailure.SignatureExpire",
+    "ResourceNotFound.RoleNotFound",
+    "InvalidParameter.GrantOtherResource",
+    "InvalidParameter.PolicyTooLong",
+    "UnauthorizedOperation",
+  ])("never retries %s", async (code) => {
+    emulator.inject({ kind: "error", code });
+    const { waits, deps } = recorded();
+    await expect(createStsIssuer(config(), {}, deps).requestCredentials(request)).rejects.toBeInstanceOf(BrokerError);
+    expect(emulator.calls).toHaveLength(1);
+    expect(waits).toEqual([]);
+  });
+
+  it("gives up after maxAttempts with the last failure's status and Retry-After", async () => {
+    emulator.inject({ kind: "throttle" });
+    const { waits, deps } = recorded(0.999);
+    const error = (await createStsIssuer(config({ maxAttempts: 4 }), {}, deps).requestCredentials(request).catch((e: unknown) => e)) as BrokerError;
+    expect(error).toMatchObject({ code: "UpstreamThrottled", retryAfter: 1 });
+    expect(error.detail).toContain("attempts=4");
+    expect(emulator.calls).toHaveLength(4);
+    expect(waits.map(Math.round)).toEqual([100, 200, 400]);
+  });
+
+  it("caps the backoff window at one second", async () => {
+    emulator.inject({ kind: "http", status: 500 });
+    const { waits, deps } = recorded(0.999);
+    await expect(createStsIssuer(config({ maxAttempts: 5 }), {}, deps).requestCredentials(request)).rejects.toMatchObject({ code: "UpstreamError" });
+    expect(waits.map(Math.round)).toEqual([100, 200, 400, 799]);
+  });
+
+  it("makes one attempt when maxAttempts is 1", async () => {
+    emulator.inject({ kind: "reset" });
+    await expect(createStsIssuer(config({ maxAttempts: 1 }), {}, recorded().deps).requestCredentials(request)).rejects.toMatchObject({ code: "UpstreamError" });
+    expect(emulator.calls).toHaveLength(1);
+  });
+
+  it("keeps every attempt and wait inside the total deadline", async () => {
+    emulator.inject({ kind: "hang" });
+    const issuer = createStsIssuer(config({ timeoutMs: 300, maxAttempts: 5 }), {}, { random: () => 0 });
+    const started = Date.now();
+    const error = await issuer.requestCredentials({ ...request, timeoutMs: 700 }).catch((e: unknown) => e as BrokerError);
+    expect(error).toMatchObject({ code: "UpstreamTimeout" });
+    // 300 + 300 ms leave under 100 ms: a third attempt could not finish, so it is never started.
+    expect(emulator.calls).toHaveLength(2);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("does not wait out a backoff that would end past the deadline", async () => {
+    emulator.inject({ kind: "http", status: 502 });
+    const { waits, deps } = recorded(0.999);
+    const error = await createStsIssuer(config(), {}, { ...deps, now: () => 0 })
+      .requestCredentials({ ...request, timeoutMs: 150 })
+      .catch((e: unknown) => e as BrokerError);
+    expect(error).toMatchObject({ code: "UpstreamError" });
+    expect(emulator.calls).toHaveLength(1);
+    expect(waits).toEqual([]);
+  });
+
+  it("does not call STS at all without time for one attempt", async () => {
+    await expect(createStsIssuer(config()).requestCredentials({ ...request, timeoutMs: 50 })).rejects.toMatchObject({ code: "UpstreamTimeout" });
+    expect(emulator.calls).toHaveLength(0);
+  });
+});
+
+describe("isTransient", () => {
+  it.each([
+    [{ message: "network timeout at: http://127.0.0.1:1/" }, false, true],
+    [{ message: "The user aborted a request." }, true, true],
+    [{ message: "request to http://127.0.0.1:1/ failed, reason: read ECONNRESET" }, false, true],
+    [{ message: "invalid json response body at http://127.0.0.1:1/" }, false, true],
+    [{ httpCode: 502, message: "Bad Gateway" }, false, true],
+    [{ httpCode: 429, message: "Too Many Requests" }, false, true],
+    [{ httpCode: 404, message: "Not Found" }, false, false],
+    [{ code: "RequestLimitExceeded.UinLimitExceeded" }, false, true],
+    [{ code: "InternalError.DbError" }, false, true],
+    [{ code: "InternalErrorX" }, false, false],
+    [{ code: "AuthFailure.SignatureExpire" }, false, false],
+    [{ code: "InvalidParameter" }, false, false],
+  ])("%j (timed out: %s) -> %s", (error, timedOut, transient) => {
+    expect(isTransient(error, timedOut)).toBe(transient);
+  });
+});
+
+describe("names", () => {
+  it("keeps session names in the documented charset and length", () => {
+    expect(sessionName(request.subjectHash)).toMatch(/^[\w+=,.@-]{2,128}$/);
+    expect(federationName(request.subjectHash)).toMatch(/^[a-z]{2,32}$/);
+    expect(federationName(subjectHash({ sub: "a" }))).not.toBe(federationName(subjectHash({ sub: "b" })));
+  });
+});
+
+describe("stsError", () => {
+  it.each([
+    [{ code: "RequestLimitExceeded" }, false, "UpstreamThrottled"],
+    [{ code: "RequestLimitExceeded.UinLimitExceeded" }, false, "UpstreamThrottled"],
+    [{ code: "InvalidParameter.OverLimit" }, false, "UpstreamThrottled"],
+    [{ code: "AuthFailure.SecretIdNotFound" }, false, "ConfigError"],
+    [{ code: "AuthFailure.TokenFailure" }, false, "ConfigError"],
+    [{ code: "AuthFailure.SignatureExpire" }, false, "UpstreamError"],
+    [{ code: "ResourceNotFound.RoleNotFound" }, false, "ConfigError"],
+    [{ code: "InvalidParameter.GrantOtherResource" }, false, "ConfigError"],
+    [{ code: "InvalidParameter.PolicyTooLong" }, false, "ConfigError"],
+    [{ code: "InternalError.SystemError" }, false, "UpstreamError"],
+    [{ httpCode: 503, message: "Service Unavailable" }, false, "UpstreamError"],
+    [{ httpCode: 429, message: "Too Many Requests" }, false, "UpstreamThrottled"],
+    [{ message: "request to http://127.0.0.1:1/ failed, reason: connect ECONNREFUSED" }, false, "UpstreamError"],
+    [{ message: "network timeout at: http://127.0.0.1:1/" }, false, "UpstreamTimeout"],
+    [{ message: "The user aborted a request." }, true, "UpstreamTimeout"],
+  ])("maps %j (timed out: %s) to %s", (error, timedOut, code) => {
+    const mapped = stsError(error, timedOut as boolean, 1000);
+    expect(mapped.code).toBe(code);
+    if (code === "UpstreamThrottled") expect(mapped.retryAfter).toBeGreaterThan(0);
+  });
+});
