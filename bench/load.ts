@@ -12,7 +12,7 @@
  * round, and one narrowed to a new key, so STS is called), 50 forged tokens (401, intended)
  * and one user sending 70 at once (429 past the burst of 20, intended).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { Agent, request } from "node:http";
 import { availableParallelism, cpus } from "node:os";
 import { performance } from "node:perf_hooks";
@@ -51,7 +51,14 @@ async function main(): Promise<void> {
   const emulator = await startEmulatorProcess();
   const log: LogCounts = { lines: 0, stsCalls: 0, cacheHits: 0 };
   const server = await startLocalServer({
-    env: { COS_BUCKET: "examplebucket-1250000000", COS_REGION: "ap-guangzhou", JWT_SECRET: SECRET, STS_ENDPOINT: emulator.url, STS_SECRET_ID: emulator.secretId, STS_SECRET_KEY: emulator.secretKey },
+    env: {
+      COS_BUCKET: "examplebucket-1250000000",
+      COS_REGION: "ap-guangzhou",
+      JWT_SECRET: SECRET,
+      STS_ENDPOINT: emulator.url,
+      STS_SECRET_ID: emulator.secretId,
+      STS_SECRET_KEY: emulator.secretKey,
+    },
     // Counted, not printed: 6,000 lines would bury the figures.
     logger: createLogger((line) => count(log, line)),
   });
@@ -61,7 +68,9 @@ async function main(): Promise<void> {
   const greedy = await mintToken({ sub: "greedy", secret: SECRET });
   const forged = await mintToken({ sub: "mallory", secret: "not-the-secret-but-just-as-long-as-it-000" });
 
-  console.log(`machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "unknown"}), Node ${process.version}; ${gc ? "GC exposed" : "run with --expose-gc for memory after GC"}`);
+  console.log(
+    `machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "unknown"}), Node ${process.version}; ${gc ? "GC exposed" : "run with --expose-gc for memory after GC"}`,
+  );
   console.log(`round  requests  wall ms  req/s  statuses                   errors  p50 ms  p99 ms  STS calls  cache hits  log lines  RSS MB  heap MB`);
   console.log(`start${" ".repeat(113)}${memoryAfterGc()}`);
   for (let round = 1; round <= ROUNDS; round += 1) {
@@ -128,7 +137,10 @@ function report(round: number, results: readonly Result[], wall: number, log: Lo
   const errors = results.filter((result) => result.status === "error" || !result.intended.includes(result.status)).length;
   const ms = results.map((result) => result.ms).sort((a, b) => a - b);
   const quantile = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!;
-  const statuses = [...counts].sort().map(([status, count]) => `${status}:${count}`).join(" ");
+  const statuses = [...counts]
+    .sort()
+    .map(([status, count]) => `${status}:${count}`)
+    .join(" ");
   const memory = memoryAfterGc();
   console.log(
     [

@@ -8,9 +8,9 @@ import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { startStsEmulator, type StsEmulator } from "../dev/sts-emulator/index.ts";
+import { type StsEmulator, startStsEmulator } from "../dev/sts-emulator/index.ts";
 import { bundleFunctions, ROOT } from "../scripts/bundle.ts";
-import { invokeBundle, runNode, type Invocation } from "../test/support/bundle.ts";
+import { type Invocation, invokeBundle, runNode } from "../test/support/bundle.ts";
 import { bearer, brokerEnv, functionUrlEvent } from "../test/support/harness.ts";
 import { hsToken, rsaKey, signWith, startKeyServer } from "../test/support/tokens.ts";
 import { LOOP, type LoopResult } from "./loop.ts";
@@ -48,7 +48,12 @@ function answered(run: Invocation, what: string): Invocation {
   return run;
 }
 
-async function loop(file: string, event: unknown, count: number, options: { env: Record<string, string>; cwd: string; mode?: string; warmup?: number }): Promise<LoopResult> {
+async function loop(
+  file: string,
+  event: unknown,
+  count: number,
+  options: { env: Record<string, string>; cwd: string; mode?: string; warmup?: number },
+): Promise<LoopResult> {
   const args = [file, JSON.stringify(event), String(count), String(options.warmup ?? 20), options.mode ?? "main"];
   // The log lines are written as on SCF, but not read back here, where this process also runs the STS emulator.
   const { message, stderr } = await runNode(LOOP, args, { cwd: options.cwd, env: options.env, nodeArgs: ["--expose-gc"], discardStdout: true });
@@ -76,7 +81,10 @@ async function main(): Promise<void> {
       RATE_LIMIT_PER_MINUTE: "60000",
       RATE_LIMIT_BURST: "10000",
     }) as Record<string, string>;
-    const event = functionUrlEvent({ headers: bearer(await hsToken({ sub: "alice" }, { exp: Math.floor(Date.now() / 1000) + 3600 })), body: '{"profile":"upload"}' });
+    const event = functionUrlEvent({
+      headers: bearer(await hsToken({ sub: "alice" }, { exp: Math.floor(Date.now() / 1000) + 3600 })),
+      body: '{"profile":"upload"}',
+    });
     const broker = (flavour: string) => join(work, flavour, "issue-credentials", "index.js");
     const demo = join(ROOT, "bench/tencent-demo.cjs");
 
@@ -110,7 +118,10 @@ async function main(): Promise<void> {
       HS256: { env, event },
       RS256: {
         env: { ...env, JWT_SECRET: "", JWT_JWKS_URL: keyServer.jwksUrl },
-        event: functionUrlEvent({ headers: bearer(await signWith(rsa, { sub: "alice", exp: Math.floor(Date.now() / 1000) + 3600 })), body: '{"profile":"upload"}' }),
+        event: functionUrlEvent({
+          headers: bearer(await signWith(rsa, { sub: "alice", exp: Math.floor(Date.now() / 1000) + 3600 })),
+          body: '{"profile":"upload"}',
+        }),
       },
     };
     const overhead = await alternate(OVERHEAD_ROUNDS, ["HS256", "RS256"], (alg) => {
@@ -125,8 +136,18 @@ async function main(): Promise<void> {
     // Memory of one instance after 10,000 requests through the real STS client.
     const memory = await loop(broker("slim"), event, MEMORY_COUNT, { env, cwd: work, warmup: MEMORY_WARMUP });
 
-    const [empty, slimReady, naiveReady, demoReady] = ["empty", "slim", "naive", "demo"].map((variant) => coldFigure(variant, "readyMs")) as [number, number, number, number];
-    const [emptyLoad, slimLoad, naiveLoad, demoLoad] = ["empty", "slim", "naive", "demo"].map((variant) => coldFigure(variant, "loadedMs")) as [number, number, number, number];
+    const [empty, slimReady, naiveReady, demoReady] = ["empty", "slim", "naive", "demo"].map((variant) => coldFigure(variant, "readyMs")) as [
+      number,
+      number,
+      number,
+      number,
+    ];
+    const [emptyLoad, slimLoad, naiveLoad, demoLoad] = ["empty", "slim", "naive", "demo"].map((variant) => coldFigure(variant, "loadedMs")) as [
+      number,
+      number,
+      number,
+      number,
+    ];
     const [brokerWarm, demoWarm, reuseWarm] = [warmFigures("broker"), warmFigures("demo"), warmFigures("reuse")];
     const [hs, rs] = [overheadFigures("HS256"), overheadFigures("RS256")];
     const rows = [
@@ -161,8 +182,18 @@ async function main(): Promise<void> {
         "the first answer comes from STS, the rest from the instance's cache",
         "",
       ],
-      ["handler overhead excl. STS, HS256 (per request)", `mean ${ms(hs.mean, 3)}, p50 ${ms(hs.p50, 3)}`, `${OVERHEAD_ROUNDS} x ${OVERHEAD_COUNT} requests, STS answered in memory`, `mean < ${TARGETS.hs256Ms} ms: ${verdict(hs.mean < TARGETS.hs256Ms)}`],
-      ["handler overhead excl. STS, RS256 (per request)", `mean ${ms(rs.mean, 3)}, p50 ${ms(rs.p50, 3)}`, "JWKS fetched once from a loopback server, then cached", `mean < ${TARGETS.rs256Ms} ms: ${verdict(rs.mean < TARGETS.rs256Ms)}`],
+      [
+        "handler overhead excl. STS, HS256 (per request)",
+        `mean ${ms(hs.mean, 3)}, p50 ${ms(hs.p50, 3)}`,
+        `${OVERHEAD_ROUNDS} x ${OVERHEAD_COUNT} requests, STS answered in memory`,
+        `mean < ${TARGETS.hs256Ms} ms: ${verdict(hs.mean < TARGETS.hs256Ms)}`,
+      ],
+      [
+        "handler overhead excl. STS, RS256 (per request)",
+        `mean ${ms(rs.mean, 3)}, p50 ${ms(rs.p50, 3)}`,
+        "JWKS fetched once from a loopback server, then cached",
+        `mean < ${TARGETS.rs256Ms} ms: ${verdict(rs.mean < TARGETS.rs256Ms)}`,
+      ],
       [
         `peak memory after ${MEMORY_WARMUP.toLocaleString("en")} + ${MEMORY_COUNT.toLocaleString("en")} requests`,
         `max RSS ${mb(memory.maxRss)}`,
@@ -170,7 +201,9 @@ async function main(): Promise<void> {
         "",
       ],
     ];
-    console.log(`Machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${availableParallelism()} cores (nproc), Node ${process.version}, load average ${loadavg()[0]!.toFixed(2)} at the end`);
+    console.log(
+      `Machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${availableParallelism()} cores (nproc), Node ${process.version}, load average ${loadavg()[0]!.toFixed(2)} at the end`,
+    );
     console.log("");
     console.log("| measure | broker | compared with | target |");
     console.log("|---|---|---|---|");

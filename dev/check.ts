@@ -6,10 +6,10 @@
  * Exits 1 when a check failed.
  */
 import { parseArgs } from "node:util";
-import { runCredentialCheck, type CheckReport } from "../lib/check/run.ts";
+import { type CheckReport, runCredentialCheck } from "../lib/check/run.ts";
 import { createLogger } from "../lib/shared/log.ts";
 import { loadDotEnv } from "./defaults.ts";
-import { startEmbeddedCloud, type EmbeddedCloud } from "./embedded.ts";
+import { type EmbeddedCloud, startEmbeddedCloud } from "./embedded.ts";
 
 const USAGE = "usage: npm run check [-- --json]   (--json prints the log lines the timer function writes)";
 const MARK = { pass: "PASS", fail: "FAIL", skipped: "SKIP", "not-run": "----" } as const;
@@ -39,7 +39,9 @@ function describe(report: CheckReport, cloud: EmbeddedCloud): string {
     return `  ${MARK[result.status]}  ${result.name.padEnd(width)} ${took}  ${result.detail.split("; ").join(`\n${" ".repeat(width + 19)}`)}`;
   });
   const verdict = report.ok ? `All checks passed in ${Math.round(report.durationMs)} ms.` : `The check FAILED (${Math.round(report.durationMs)} ms).`;
-  const alert = report.alert ? [`Alert to ALERT_WEBHOOK_URL: ${report.alert.sent ? "sent" : `not sent (${report.alert.detail})`} after ${report.alert.attempts} attempt(s).`] : [];
+  const alert = report.alert
+    ? [`Alert to ALERT_WEBHOOK_URL: ${report.alert.sent ? "sent" : `not sent (${report.alert.detail})`} after ${report.alert.attempts} attempt(s).`]
+    : [];
   return [`Credential check against ${target}`, "", ...rows, "", verdict, ...alert].join("\n");
 }
 

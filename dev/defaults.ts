@@ -4,7 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import { SignJWT } from "jose";
-import { readVar, type Env } from "../lib/shared/env.ts";
+import { type Env, readVar } from "../lib/shared/env.ts";
 
 /** Public on purpose: it signs dev tokens only, and the server refuses it when real STS keys are set. */
 export const DEV_JWT_SECRET = "cos-sts-broker local development secret, never deploy";

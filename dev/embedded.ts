@@ -4,10 +4,10 @@
  * point the broker at them (and a made-up bucket, a dev JWT secret) filled in. None of it
  * works on Tencent Cloud, by design. With real STS configuration nothing is started.
  */
-import { readVar, type Env } from "../lib/shared/env.ts";
-import { credentialsFrom, startCosServer, type CosServer, type CosServerOptions } from "./cos-server/index.ts";
+import { type Env, readVar } from "../lib/shared/env.ts";
+import { type CosServer, type CosServerOptions, credentialsFrom, startCosServer } from "./cos-server/index.ts";
 import { devEnv, usesRealSts } from "./defaults.ts";
-import { startStsEmulator, type StsEmulator, type StsEmulatorOptions } from "./sts-emulator/index.ts";
+import { type StsEmulator, type StsEmulatorOptions, startStsEmulator } from "./sts-emulator/index.ts";
 
 export interface EmbeddedCloud {
   /** The environment given, with the embedded defaults filled in. */

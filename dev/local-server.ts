@@ -4,8 +4,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createApp, type App, type AppDeps } from "../lib/broker/app.ts";
-import { MAX_BODY_BYTES, type HttpHandler, type HttpRequest } from "../lib/broker/http.ts";
+import { type App, type AppDeps, createApp } from "../lib/broker/app.ts";
+import { type HttpHandler, type HttpRequest, MAX_BODY_BYTES } from "../lib/broker/http.ts";
 import { listen } from "./listen.ts";
 
 export interface LocalServer {

@@ -8,14 +8,14 @@
  * and composes the grant with the broker's own function; it calls no service.
  */
 import { parseArgs } from "node:util";
+import { type Config, loadConfig } from "../lib/broker/config.ts";
 import { actionNamed, isBucketAction } from "../lib/cam/actions.ts";
-import { grantFor, type Grant } from "../lib/grant/compose.ts";
-import { loadConfig, type Config } from "../lib/broker/config.ts";
-import type { Env } from "../lib/shared/env.ts";
-import { BrokerError } from "../lib/shared/errors.ts";
-import { evaluatePolicy, type EvaluationRequest } from "../lib/cam/evaluate.ts";
+import { type EvaluationRequest, evaluatePolicy } from "../lib/cam/evaluate.ts";
 import { describePolicy } from "../lib/cam/explain.ts";
 import { resourceOf } from "../lib/cam/policy.ts";
+import { type Grant, grantFor } from "../lib/grant/compose.ts";
+import type { Env } from "../lib/shared/env.ts";
+import { BrokerError } from "../lib/shared/errors.ts";
 import { devEnv, loadDotEnv, usesRealSts } from "./defaults.ts";
 
 const USAGE = `usage: npm run policy -- --sub <subject> [--profile <name>] [--key <key> | --filename <name>]
@@ -39,24 +39,27 @@ interface Options {
   readonly context: Record<string, string>;
 }
 
+const readArgs = (args: string[]) =>
+  parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      sub: { type: "string" },
+      profile: { type: "string" },
+      key: { type: "string" },
+      filename: { type: "string" },
+      "source-ip": { type: "string" },
+      claim: { type: "string", multiple: true, default: [] },
+      can: { type: "string" },
+      header: { type: "string", multiple: true, default: [] },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+
 function parseOptions(args: string[]): Options {
-  let parsed;
+  let parsed: ReturnType<typeof readArgs>;
   try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        sub: { type: "string" },
-        profile: { type: "string" },
-        key: { type: "string" },
-        filename: { type: "string" },
-        "source-ip": { type: "string" },
-        claim: { type: "string", multiple: true, default: [] },
-        can: { type: "string" },
-        header: { type: "string", multiple: true, default: [] },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    parsed = readArgs(args);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }

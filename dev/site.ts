@@ -56,14 +56,20 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteS
     if (req.method !== "GET" && req.method !== "HEAD") return send(405, "text/plain", "GET only\n");
     const file = FILES[url.pathname];
     if (file) {
-      readFile(file[0]).then((body) => send(200, file[1], body), () => send(500, "text/plain", "could not read the file\n"));
+      readFile(file[0]).then(
+        (body) => send(200, file[1], body),
+        () => send(500, "text/plain", "could not read the file\n"),
+      );
       return;
     }
     if (url.pathname === "/config.json") return send(200, "application/json", JSON.stringify(options.config()));
     if (url.pathname === "/dev-token" && options.devToken) {
       const sub = url.searchParams.get("sub") ?? "";
       if (!SUBJECT.test(sub)) return send(400, "application/json", JSON.stringify({ error: "sub must be 1-64 characters of letters, digits, _ . @ -" }));
-      options.devToken(sub).then((token) => send(200, "application/json", JSON.stringify({ token })), () => send(500, "application/json", "{}"));
+      options.devToken(sub).then(
+        (token) => send(200, "application/json", JSON.stringify({ token })),
+        () => send(500, "application/json", "{}"),
+      );
       return;
     }
     send(404, "text/plain", "not found\n");

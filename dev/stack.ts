@@ -4,13 +4,13 @@
  * broker pointed at both, and the static site. With real STS variables: the broker and the
  * site only, the page talking to the real COS bucket.
  */
-import { readVar, type Env } from "../lib/shared/env.ts";
+import { type Env, readVar } from "../lib/shared/env.ts";
 import { createLogger, type Logger } from "../lib/shared/log.ts";
 import type { CosServer } from "./cos-server/index.ts";
 import { DEV_JWT_SECRET, mintToken, usesRealSts } from "./defaults.ts";
 import { startEmbeddedCloud } from "./embedded.ts";
-import { startLocalServer, type LocalServer } from "./local-server.ts";
-import { startSiteServer, type SiteConfig, type SiteServer } from "./site.ts";
+import { type LocalServer, startLocalServer } from "./local-server.ts";
+import { type SiteConfig, type SiteServer, startSiteServer } from "./site.ts";
 import type { StsEmulator, StsEmulatorOptions } from "./sts-emulator/index.ts";
 
 export interface DevStack {
@@ -53,12 +53,22 @@ export async function startDevStack(given: Env, options: DevStackOptions = {}): 
     corsOrigins: [site.origin],
     // One line per COS request, with the policy's reason when it refused one.
     onCall: (call) =>
-      logger.event("cos_request", { method: call.method, operation: call.operation, key: call.key, status: call.status, code: call.code, reason: call.decision?.allowed === false ? call.decision.reason : undefined }),
+      logger.event("cos_request", {
+        method: call.method,
+        operation: call.operation,
+        key: call.key,
+        status: call.status,
+        code: call.code,
+        reason: call.decision?.allowed === false ? call.decision.reason : undefined,
+      }),
   });
   cos = cloud.cos;
   // The page calls the broker from its own origin.
   const env: Record<string, string | undefined> = { ...cloud.env };
-  const origins = (readVar(env, "CORS_ORIGINS") ?? "").split(",").map((origin) => origin.trim()).filter(Boolean);
+  const origins = (readVar(env, "CORS_ORIGINS") ?? "")
+    .split(",")
+    .map((origin) => origin.trim())
+    .filter(Boolean);
   env.CORS_ORIGINS = [...new Set([...origins, site.origin])].join(",");
   broker = await startLocalServer({ env, port: options.port ?? 0, host, logger: options.logger });
   const started = broker;

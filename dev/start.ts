@@ -4,9 +4,9 @@
  * loopback COS server; with real STS_* or TENCENTCLOUD_* variables (from the shell or a .env
  * file) it talks to real STS and the page to the real bucket.
  */
-import { readVar, type Env } from "../lib/shared/env.ts";
+import { type Env, readVar } from "../lib/shared/env.ts";
 import { DEV_JWT_SECRET, loadDotEnv, mintToken } from "./defaults.ts";
-import { startDevStack, type DevStack } from "./stack.ts";
+import { type DevStack, startDevStack } from "./stack.ts";
 
 async function main(): Promise<void> {
   loadDotEnv();

@@ -4,9 +4,10 @@
  * preinstalls no libraries, PRODUCT.md). `npm run build`, the tests and the benchmark all
  * build through here.
  */
-import { build, type Metafile, type Plugin } from "esbuild";
+
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { build, type Metafile, type Plugin } from "esbuild";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 /** Where `npm run build` writes, relative to ROOT; serverless.yml uploads this folder. */
@@ -21,12 +22,19 @@ const NODE_TARGET = "node20.19";
  */
 const SHIMS: Readonly<Record<string, string>> = {
   ...Object.fromEntries(
-    ["node-fetch", "form-data", "json-bigint", "https-proxy-agent", "tencentcloud-sdk-nodejs-common"].map((name) => [name, join(ROOT, `scripts/shims/${name}.ts`)]),
+    ["node-fetch", "form-data", "json-bigint", "https-proxy-agent", "tencentcloud-sdk-nodejs-common"].map((name) => [
+      name,
+      join(ROOT, `scripts/shims/${name}.ts`),
+    ]),
   ),
   // abstract_client.js's own relative import
   "./sse_response_model": join(ROOT, "scripts/shims/sse-response-model.ts"),
 };
-const SHIMMED = new RegExp(`^(${Object.keys(SHIMS).map((name) => name.replace(/[./]/g, "\\$&")).join("|")})$`);
+const SHIMMED = new RegExp(
+  `^(${Object.keys(SHIMS)
+    .map((name) => name.replace(/[./]/g, "\\$&"))
+    .join("|")})$`,
+);
 
 /**
  * Left out on purpose: `debug` (under https-proxy-agent) requires it inside a try/catch for

@@ -3,9 +3,10 @@
  * `index.main_handler` resolves (PRODUCT.md, SCF). fflate, because no `zip` binary is
  * guaranteed where this runs.
  */
-import { zipSync, type Zippable } from "fflate";
+
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { type Zippable, zipSync } from "fflate";
 import { listFunctions } from "./bundle.ts";
 
 /** A fixed timestamp, so the same build always zips to the same bytes. */

@@ -7,7 +7,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { CosCredential, CredentialLookup } from "./credentials.ts";
 import { CosError, requestExpired } from "./errors.ts";
-import { checkSignature, signString, timeRange, type CosAuthorization } from "./signature.ts";
+import { type CosAuthorization, checkSignature, signString, timeRange } from "./signature.ts";
 
 export interface SignedCall {
   readonly auth: CosAuthorization;

@@ -2,7 +2,7 @@
 // may do anything in its own buckets; a temporary key may do what its session policy allows,
 // decided by the broker's own evaluator (lib/cam/evaluate.ts), so the server and the broker can
 // never disagree about what a policy means.
-import { evaluatePolicy, type ContextValue, type Verdict } from "../../lib/cam/evaluate.ts";
+import { type ContextValue, evaluatePolicy, type Verdict } from "../../lib/cam/evaluate.ts";
 import type { CamPolicy } from "../../lib/cam/policy.ts";
 import type { CosCredential } from "./credentials.ts";
 import type { Operation } from "./route.ts";

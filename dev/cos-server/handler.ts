@@ -5,13 +5,13 @@ import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { authenticate, type SignedCall } from "./authenticate.ts";
-import { decide, resourceOf, type Context, type Decision } from "./authorize.ts";
+import { type Context, type Decision, decide, resourceOf } from "./authorize.ts";
 import type { BucketCors } from "./cors.ts";
 import type { CredentialLookup } from "./credentials.ts";
-import { CosError, accessDenied } from "./errors.ts";
-import { runOperation, storedHeaders, WITH_BODY, type CosResponse } from "./operations.ts";
+import { accessDenied, CosError } from "./errors.ts";
+import { type CosResponse, runOperation, storedHeaders, WITH_BODY } from "./operations.ts";
 import { checkPostPolicy, readForm, signedPost } from "./post-object.ts";
-import { operationOf, param, parseUrl, targetOf, type Operation, type ParsedUrl, type Target } from "./route.ts";
+import { type Operation, operationOf, type ParsedUrl, param, parseUrl, type Target, targetOf } from "./route.ts";
 import { authorizationFrom, parseHeaderAuthorization, requestStringToSign } from "./signature.ts";
 import type { Storage } from "./storage.ts";
 import { xmlDocument } from "./xml.ts";
@@ -56,10 +56,23 @@ export async function handle(req: IncomingMessage, res: ServerResponse, state: S
     const error = caught instanceof CosError ? caught : new CosError("InternalError", "We encountered an internal error. Please try again.");
     call.status = error.status;
     call.code = error.code;
-    const body = xmlDocument(["Error", [["Code", error.code], ["Message", error.message], ["Resource", `${header(req, "host") ?? ""}${call.url.split("?")[0]}`], ["RequestId", requestId], ["TraceId", requestId]]]);
+    const body = xmlDocument([
+      "Error",
+      [
+        ["Code", error.code],
+        ["Message", error.message],
+        ["Resource", `${header(req, "host") ?? ""}${call.url.split("?")[0]}`],
+        ["RequestId", requestId],
+        ["TraceId", requestId],
+      ],
+    ]);
     // A refused upload's body is not read: close rather than drain it.
     if (!req.complete) res.setHeader("Connection", "close");
-    send(res, { status: error.status, headers: { "Content-Type": "application/xml" }, body: req.method === "HEAD" ? undefined : body }, { ...cors, "x-cos-request-id": requestId });
+    send(
+      res,
+      { status: error.status, headers: { "Content-Type": "application/xml" }, body: req.method === "HEAD" ? undefined : body },
+      { ...cors, "x-cos-request-id": requestId },
+    );
     req.resume();
   }
   state.onCall?.(call);
@@ -100,7 +113,11 @@ async function answer(req: IncomingMessage, state: ServerState, call: CosCall, s
 async function postObject(req: IncomingMessage, state: ServerState, call: CosCall, url: ParsedUrl, target: Target): Promise<CosResponse> {
   const form = await readForm(header(req, "content-type") ?? "", await readBody(req, state.maxBodyBytes));
   call.key = form.key;
-  const credential = authenticate(signedPost(form, url, (name) => header(req, name)), state.credentials, Math.floor(state.now() / 1000));
+  const credential = authenticate(
+    signedPost(form, url, (name) => header(req, name)),
+    state.credentials,
+    Math.floor(state.now() / 1000),
+  );
   checkPostPolicy(form, target.bucket, state.now());
   const context: Context = {
     ...requestContext(req),
@@ -115,7 +132,15 @@ async function postObject(req: IncomingMessage, state: ServerState, call: CosCal
   // success_action_status: 200, 201 (with an XML body) or 204, the default.
   const status = Number(form.fields.get("success_action_status"));
   if (status === 201) {
-    const body = xmlDocument(["PostResponse", [["Location", location], ["Bucket", target.bucket], ["Key", form.key], ["ETag", object.etag]]]);
+    const body = xmlDocument([
+      "PostResponse",
+      [
+        ["Location", location],
+        ["Bucket", target.bucket],
+        ["Key", form.key],
+        ["ETag", object.etag],
+      ],
+    ]);
     return { status, headers: { ...headers, "Content-Type": "application/xml" }, body };
   }
   return { status: status === 200 ? 200 : 204, headers };

@@ -8,10 +8,10 @@ import { listen } from "../listen.ts";
 import { selfSignedCert } from "../sts-emulator/tls.ts";
 import { BucketCors } from "./cors.ts";
 import type { CredentialLookup } from "./credentials.ts";
-import { handle, type CosCall, type ServerState } from "./handler.ts";
+import { type CosCall, handle, type ServerState } from "./handler.ts";
 import { Storage } from "./storage.ts";
 
-export { credentialsFrom, type CosCredential, type CredentialLookup } from "./credentials.ts";
+export { type CosCredential, type CredentialLookup, credentialsFrom } from "./credentials.ts";
 export type { CosCall } from "./handler.ts";
 
 export interface CosServerOptions {

@@ -3,9 +3,9 @@
 // as far as the SDKs read them (cos-nodejs-sdk-v5/sdk/base.js, cos-js-sdk-v5/src/base.js).
 import { createHash } from "node:crypto";
 import { CosError } from "./errors.ts";
-import { param, type Operation, type Query, type Target } from "./route.ts";
+import { type Operation, param, type Query, type Target } from "./route.ts";
 import type { ObjectHeaders, Storage, StoredObject, Upload } from "./storage.ts";
-import { parseCompleteMultipartUpload, xmlDocument, type XmlNode } from "./xml.ts";
+import { parseCompleteMultipartUpload, type XmlNode, xmlDocument } from "./xml.ts";
 
 export interface OperationRequest {
   readonly operation: Operation;
@@ -56,7 +56,14 @@ export function runOperation(request: OperationRequest, storage: Storage): CosRe
       return xml(listUploads(storage, bucket, query));
     case "InitiateMultipartUpload": {
       const upload = storage.initiate(bucket, key, storedHeaders(request.headers));
-      return xml(["InitiateMultipartUploadResult", [["Bucket", bucket], ["Key", key], ["UploadId", upload.uploadId]]]);
+      return xml([
+        "InitiateMultipartUploadResult",
+        [
+          ["Bucket", bucket],
+          ["Key", key],
+          ["UploadId", upload.uploadId],
+        ],
+      ]);
     }
     case "UploadPart": {
       checkDigest(request);
@@ -68,7 +75,15 @@ export function runOperation(request: OperationRequest, storage: Storage): CosRe
       const upload = uploadOf(request, storage);
       const object = storage.complete(upload, parseCompleteMultipartUpload(request.body.toString("utf8")));
       const location = `${request.origin}${target.base}${key}`;
-      return xml(["CompleteMultipartUploadResult", [["Location", location], ["Bucket", bucket], ["Key", key], ["ETag", object.etag]]]);
+      return xml([
+        "CompleteMultipartUploadResult",
+        [
+          ["Location", location],
+          ["Bucket", bucket],
+          ["Key", key],
+          ["ETag", object.etag],
+        ],
+      ]);
     }
     case "AbortMultipartUpload":
       storage.abort(uploadOf(request, storage));
@@ -135,7 +150,13 @@ function maxKeys(query: Query): number {
 const iso = (date: Date) => date.toISOString();
 const owner = (bucket: string): XmlNode => {
   const appid = bucket.slice(bucket.lastIndexOf("-") + 1);
-  return ["Owner", [["ID", appid], ["DisplayName", appid]]];
+  return [
+    "Owner",
+    [
+      ["ID", appid],
+      ["DisplayName", appid],
+    ],
+  ];
 };
 
 /** GET Bucket: prefix, delimiter, marker and max-keys; encoding-type=url encodes keys. */
@@ -172,10 +193,19 @@ function listBucket(storage: Storage, bucket: string, query: Query): XmlNode {
       delimiter ? ["Delimiter", encode(delimiter)] : undefined,
       ["IsTruncated", truncated],
       truncated ? ["NextMarker", encode(last)] : undefined,
-      ...contents.map((object): XmlNode => [
-        "Contents",
-        [["Key", encode(object.key)], ["LastModified", iso(object.lastModified)], ["ETag", object.etag], ["Size", object.body.length], owner(bucket), ["StorageClass", "STANDARD"]],
-      ]),
+      ...contents.map(
+        (object): XmlNode => [
+          "Contents",
+          [
+            ["Key", encode(object.key)],
+            ["LastModified", iso(object.lastModified)],
+            ["ETag", object.etag],
+            ["Size", object.body.length],
+            owner(bucket),
+            ["StorageClass", "STANDARD"],
+          ],
+        ],
+      ),
       ...[...prefixes].map((common): XmlNode => ["CommonPrefixes", [["Prefix", encode(common)]]]),
     ],
   ];
@@ -191,10 +221,19 @@ function listUploads(storage: Storage, bucket: string, query: Query): XmlNode {
       ["Prefix", prefix],
       ["MaxUploads", MAX_KEYS],
       ["IsTruncated", false],
-      ...uploads.map((upload): XmlNode => [
-        "Upload",
-        [["Key", upload.key], ["UploadId", upload.uploadId], ["StorageClass", "STANDARD"], ["Initiator", [["ID", upload.bucket]]], owner(bucket), ["Initiated", iso(upload.initiated)]],
-      ]),
+      ...uploads.map(
+        (upload): XmlNode => [
+          "Upload",
+          [
+            ["Key", upload.key],
+            ["UploadId", upload.uploadId],
+            ["StorageClass", "STANDARD"],
+            ["Initiator", [["ID", upload.bucket]]],
+            owner(bucket),
+            ["Initiated", iso(upload.initiated)],
+          ],
+        ],
+      ),
     ],
   ];
 }
@@ -211,7 +250,17 @@ function listParts(upload: Upload): XmlNode {
       ["StorageClass", "STANDARD"],
       ["MaxParts", MAX_KEYS],
       ["IsTruncated", false],
-      ...parts.map((part): XmlNode => ["Part", [["PartNumber", part.partNumber], ["LastModified", iso(part.lastModified)], ["ETag", part.etag], ["Size", part.body.length]]]),
+      ...parts.map(
+        (part): XmlNode => [
+          "Part",
+          [
+            ["PartNumber", part.partNumber],
+            ["LastModified", iso(part.lastModified)],
+            ["ETag", part.etag],
+            ["Size", part.body.length],
+          ],
+        ],
+      ),
     ],
   ];
 }

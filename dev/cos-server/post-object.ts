@@ -7,10 +7,10 @@
 //   (lib/request.js: formData.Signature = headers.Authorization; src/base.js signs PostObject
 //   with an empty KeyName). The key is then held only by the session policy.
 // The token travels as the `x-cos-security-token` field (or header).
-import { type SignedCall } from "./authenticate.ts";
-import { CosError, accessDenied } from "./errors.ts";
-import { authorizationFrom, parseHeaderAuthorization, requestStringToSign, sha1Hex, type SignedRequest } from "./signature.ts";
+import type { SignedCall } from "./authenticate.ts";
+import { accessDenied, CosError } from "./errors.ts";
 import { checkKey, type ParsedUrl } from "./route.ts";
+import { authorizationFrom, parseHeaderAuthorization, requestStringToSign, type SignedRequest, sha1Hex } from "./signature.ts";
 
 export interface PostForm {
   /** field names lower-cased; the first value of each */
@@ -44,6 +44,7 @@ export async function readForm(contentType: string, body: Buffer): Promise<PostF
   if (!file) throw invalid("The form has no file field (it must be the last field).");
   const sentKey = fields.get("key");
   if (!sentKey) throw invalid("The form has no key field.");
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: COS PostObject's literal ${filename} placeholder
   const key = sentKey.replaceAll("${filename}", file.name);
   checkKey(key);
   return { fields, file, sentKey, key };
@@ -74,14 +75,14 @@ export function checkPostPolicy(form: PostForm, bucket: string, nowMs: number): 
   const expiration = Date.parse(String(policy.expiration));
   if (!Number.isFinite(expiration)) throw badPolicy("expiration must be an ISO 8601 time");
   if (expiration <= nowMs) throw new CosError("AccessDenied", "Invalid according to Policy: Policy expired.");
-  const valueOf = (name: string): string | undefined => {
+  const fieldValue = (name: string): string | undefined => {
     const field = name.replace(/^\$/, "").toLowerCase();
     if (field === "bucket") return bucket;
     if (field === "key") return form.sentKey;
     // The doc's policies name q-sign-time; the form sends that range as q-key-time.
     return form.fields.get(field === "q-sign-time" ? "q-key-time" : field);
   };
-  for (const condition of policy.conditions as Condition[]) checkCondition(condition, valueOf, form.file.size);
+  for (const condition of policy.conditions as Condition[]) checkCondition(condition, fieldValue, form.file.size);
 }
 
 function parsePolicy(text: string): { expiration: unknown; conditions: unknown } {
@@ -97,7 +98,7 @@ function parsePolicy(text: string): { expiration: unknown; conditions: unknown }
   return policy as { expiration: unknown; conditions: unknown };
 }
 
-function checkCondition(condition: Condition, valueOf: (name: string) => string | undefined, size: number): void {
+function checkCondition(condition: Condition, fieldOf: (name: string) => string | undefined, size: number): void {
   const failed = () => new CosError("AccessDenied", `Invalid according to Policy: Policy Condition failed: ${JSON.stringify(condition).slice(0, 200)}`);
   if (Array.isArray(condition)) {
     const [operator, name, expected, upper] = condition as unknown[];
@@ -108,7 +109,7 @@ function checkCondition(condition: Condition, valueOf: (name: string) => string 
       return;
     }
     if (typeof name !== "string" || typeof expected !== "string" || upper !== undefined) throw badPolicy("a condition reads [operator, $field, value]");
-    const actual = valueOf(name) ?? "";
+    const actual = fieldOf(name) ?? "";
     if (operator === "eq" && actual === expected) return;
     if (operator === "starts-with" && actual.startsWith(expected)) return;
     if (operator !== "eq" && operator !== "starts-with") throw badPolicy(`unknown operator ${JSON.stringify(operator).slice(0, 40)}`);
@@ -117,7 +118,7 @@ function checkCondition(condition: Condition, valueOf: (name: string) => string 
   if (typeof condition !== "object" || condition === null) throw badPolicy("a condition is an object or an array");
   const entries = Object.entries(condition);
   if (entries.length !== 1 || typeof entries[0]![1] !== "string") throw badPolicy('an exact-match condition reads {"field": "value"}');
-  if (valueOf(entries[0]![0]) !== entries[0]![1]) throw failed();
+  if (fieldOf(entries[0]![0]) !== entries[0]![1]) throw failed();
 }
 
 function badPolicy(why: string): CosError {

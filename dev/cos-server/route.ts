@@ -101,7 +101,29 @@ export function checkKey(key: string): void {
 }
 
 /** Sub-resources COS defines that this server does not emulate: answered 501, never ignored. */
-const UNSUPPORTED = ["acl", "cors", "policy", "tagging", "lifecycle", "versioning", "website", "referer", "logging", "domain", "restore", "select", "append", "delete", "inventory", "replication", "encryption", "versions", "object-lock", "intelligenttiering", "rename"];
+const UNSUPPORTED = [
+  "acl",
+  "cors",
+  "policy",
+  "tagging",
+  "lifecycle",
+  "versioning",
+  "website",
+  "referer",
+  "logging",
+  "domain",
+  "restore",
+  "select",
+  "append",
+  "delete",
+  "inventory",
+  "replication",
+  "encryption",
+  "versions",
+  "object-lock",
+  "intelligenttiering",
+  "rename",
+];
 
 export function operationOf(method: string, target: Target, query: Query, contentType: string | undefined): Operation {
   const has = (name: string) => param(query, name) !== undefined;

@@ -54,7 +54,10 @@ export function authorizationFrom(field: (name: string) => string | undefined): 
   if (algorithm.toLowerCase() !== "sha1") throw malformed("q-sign-algorithm must be sha1");
   const signTime = required("q-sign-time");
   const keyTime = field("q-key-time") ?? signTime;
-  for (const [name, range] of [["q-sign-time", signTime], ["q-key-time", keyTime]] as const) {
+  for (const [name, range] of [
+    ["q-sign-time", signTime],
+    ["q-key-time", keyTime],
+  ] as const) {
     if (!TIME_RANGE.test(range)) throw malformed(`${name} must read <start>;<end> in unix seconds`);
   }
   const signature = required("q-signature");

@@ -69,7 +69,9 @@ export class Storage {
 
   /** Keys in byte order, as COS lists them. */
   list(bucket: string, prefix: string): StoredObject[] {
-    return [...this.objects(bucket).values()].filter((object) => object.key.startsWith(prefix)).sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+    return [...this.objects(bucket).values()]
+      .filter((object) => object.key.startsWith(prefix))
+      .sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
   }
 
   initiate(bucket: string, key: string, headers: ObjectHeaders): Upload {
@@ -113,7 +115,13 @@ export class Storage {
     const digest = md5(Buffer.concat(parts.map((part) => Buffer.from(part.etag.slice(1, -1), "hex")))).toString("hex");
     this.uploads.delete(upload.uploadId);
     const body = Buffer.concat(parts.map((part) => part.body));
-    return this.store(upload.bucket, { key: upload.key, body, etag: `"${digest}-${parts.length}"`, lastModified: new Date(this.now()), headers: upload.headers });
+    return this.store(upload.bucket, {
+      key: upload.key,
+      body,
+      etag: `"${digest}-${parts.length}"`,
+      lastModified: new Date(this.now()),
+      headers: upload.headers,
+    });
   }
 
   abort(upload: Upload): void {

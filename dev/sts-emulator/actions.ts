@@ -38,17 +38,7 @@ export const ACTIONS: ReadonlyMap<string, Action> = new Map<string, Action>([
   [
     "AssumeRole",
     {
-      params: [
-        "RoleArn",
-        "RoleSessionName",
-        "DurationSeconds",
-        "Policy",
-        "ExternalId",
-        "Tags",
-        "SourceIdentity",
-        "SerialNumber",
-        "TokenCode",
-      ],
+      params: ["RoleArn", "RoleSessionName", "DurationSeconds", "Policy", "ExternalId", "Tags", "SourceIdentity", "SerialNumber", "TokenCode"],
       handle: assumeRole,
     },
   ],
@@ -66,10 +56,7 @@ export function checkKnownParams(action: Action, params: Record<string, unknown>
 function assumeRole(params: Record<string, unknown>, ctx: ActionContext): Record<string, unknown> {
   const roleArn = requiredString(params, "RoleArn");
   if (!ROLE_ARN.test(roleArn)) {
-    throw new StsError(
-      "InvalidParameter",
-      "RoleArn must look like qcs::cam::uin/<uin>:roleName/<name> or qcs::cam::uin/<uin>:role/<id>.",
-    );
+    throw new StsError("InvalidParameter", "RoleArn must look like qcs::cam::uin/<uin>:roleName/<name> or qcs::cam::uin/<uin>:role/<id>.");
   }
   if (ctx.roles && !ctx.roles.has(roleArn)) {
     throw new StsError("ResourceNotFound.RoleNotFound", `Role ${roleArn} does not exist.`);

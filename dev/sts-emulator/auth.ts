@@ -14,16 +14,12 @@ export function authenticate(request: ParsedRequest, registry: Registry, nowMs: 
   if (Math.abs(credential.timestamp - nowSeconds) > MAX_SKEW_SECONDS) {
     throw new StsError(
       "AuthFailure.SignatureExpire",
-      `Signature expired: signed at ${credential.timestamp}, server time ${nowSeconds}; ` +
-        `they may differ by at most ${MAX_SKEW_SECONDS} s.`,
+      `Signature expired: signed at ${credential.timestamp}, server time ${nowSeconds}; ` + `they may differ by at most ${MAX_SKEW_SECONDS} s.`,
     );
   }
   const caller = registry.resolve(credential.secretId);
   if (!caller) {
-    throw new StsError(
-      "AuthFailure.SecretIdNotFound",
-      "The SecretId is not found, please ensure that your SecretId is correct.",
-    );
+    throw new StsError("AuthFailure.SecretIdNotFound", "The SecretId is not found, please ensure that your SecretId is correct.");
   }
   credential.verify(caller.secretKey);
   checkToken(caller, credential.token, nowSeconds);

@@ -1,8 +1,8 @@
 // Injected failures of the network or the service, applied before auth so a client
 // sees them whatever it sends.
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from "node:http";
 import type { Fault } from "./types.ts";
-import { sendError, StsError } from "./wire.ts";
+import { StsError, sendError } from "./wire.ts";
 
 interface Armed {
   fault: Fault;
@@ -42,21 +42,14 @@ export function faultLabel(fault: Fault): string {
 }
 
 /** Answers (or refuses to answer) as the fault says; `delay` is the caller's to handle. */
-export function playFault(
-  fault: Exclude<Fault, { kind: "delay" }>,
-  req: IncomingMessage,
-  res: ServerResponse,
-  requestId: string,
-): void {
+export function playFault(fault: Exclude<Fault, { kind: "delay" }>, req: IncomingMessage, res: ServerResponse, requestId: string): void {
   switch (fault.kind) {
     case "error":
-      return sendError(res, new StsError(fault.code, fault.message ?? `Injected ${fault.code}.`), requestId);
+      sendError(res, new StsError(fault.code, fault.message ?? `Injected ${fault.code}.`), requestId);
+      return;
     case "throttle":
-      return sendError(
-        res,
-        new StsError("RequestLimitExceeded", "Your current request times exceeds the frequency limit of this action."),
-        requestId,
-      );
+      sendError(res, new StsError("RequestLimitExceeded", "Your current request times exceeds the frequency limit of this action."), requestId);
+      return;
     case "http": {
       // What a gateway in front of the service sends: HTML, not the API envelope.
       const reason = STATUS_CODES[fault.status] ?? "Error";

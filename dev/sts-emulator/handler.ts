@@ -3,14 +3,14 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ACTIONS, checkKnownParams } from "./actions.ts";
 import { authenticate } from "./auth.ts";
-import { faultLabel, playFault, type FaultPlan } from "./faults.ts";
+import { type FaultPlan, faultLabel, playFault } from "./faults.ts";
 import { decodePolicy } from "./policy.ts";
 import type { Registry } from "./registry.ts";
-import { header, mediaType, missingParameter, parseJsonObject, type ParsedRequest } from "./request.ts";
+import { header, mediaType, missingParameter, type ParsedRequest, parseJsonObject } from "./request.ts";
 import { parseTc3 } from "./tc3.ts";
 import type { RecordedCall } from "./types.ts";
 import { parseV1 } from "./v1.ts";
-import { newRequestId, sendError, sendResult, StsError } from "./wire.ts";
+import { newRequestId, StsError, sendError, sendResult } from "./wire.ts";
 
 const API_VERSION = "2018-08-13";
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -47,13 +47,7 @@ export async function handle(req: IncomingMessage, res: ServerResponse, state: E
   }
 }
 
-async function answer(
-  req: IncomingMessage,
-  res: ServerResponse,
-  state: EmulatorState,
-  call: RecordedCall,
-  requestId: string,
-): Promise<void> {
+async function answer(req: IncomingMessage, res: ServerResponse, state: EmulatorState, call: RecordedCall, requestId: string): Promise<void> {
   const body = await readBody(req);
   if (body === undefined) {
     res.setHeader("Connection", "close");
@@ -104,12 +98,7 @@ function describe(parsed: ParsedRequest): Partial<RecordedCall> {
   return view;
 }
 
-function dispatch(
-  req: IncomingMessage,
-  parsed: ParsedRequest,
-  state: EmulatorState,
-  call: RecordedCall,
-): Record<string, unknown> {
+function dispatch(req: IncomingMessage, parsed: ParsedRequest, state: EmulatorState, call: RecordedCall): Record<string, unknown> {
   // The service also takes GET; the emulator models the POST form clients use.
   if (req.method !== "POST") throw new StsError("UnsupportedProtocol", "The emulator accepts POST requests only.");
   const caller = authenticate(parsed, state.registry, state.now());

@@ -5,7 +5,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer } from "node:https";
 import { listen } from "../listen.ts";
 import { FaultPlan } from "./faults.ts";
-import { handle, type EmulatorState } from "./handler.ts";
+import { type EmulatorState, handle } from "./handler.ts";
 import { generateKey, Registry } from "./registry.ts";
 import { selfSignedCert } from "./tls.ts";
 import type { StsEmulator, StsEmulatorOptions } from "./types.ts";
@@ -52,8 +52,7 @@ export async function startStsEmulator(opts: StsEmulatorOptions = {}): Promise<S
     calls: state.calls,
     issued: registry.issued,
     credentialByToken: (token) => registry.credentialByToken(token),
-    addTemporaryKey: ({ ttlSeconds = DEFAULT_TEMPORARY_KEY_TTL_SECONDS } = {}) =>
-      registry.addTemporaryKey(Math.floor(now() / 1000) + ttlSeconds),
+    addTemporaryKey: ({ ttlSeconds = DEFAULT_TEMPORARY_KEY_TTL_SECONDS } = {}) => registry.addTemporaryKey(Math.floor(now() / 1000) + ttlSeconds),
     inject: (fault, injectOpts) => faults.add(fault, injectOpts),
     clearFaults: () => faults.clear(),
     stsCallCount: (action) => state.calls.filter((call) => call.handled && (!action || call.action === action)).length,

@@ -81,10 +81,7 @@ function checkOwnResources(policy: { statement: Statement[] }, caller: Caller): 
       const [, kind, id] = owner;
       const own = kind === "uid" ? caller.appid : caller.uin;
       if (id !== own) {
-        throw new StsError(
-          "InvalidParameter.GrantOtherResource",
-          `Resource ${resource} belongs to ${kind}/${id}; the caller's account is ${kind}/${own}.`,
-        );
+        throw new StsError("InvalidParameter.GrantOtherResource", `Resource ${resource} belongs to ${kind}/${id}; the caller's account is ${kind}/${own}.`);
       }
     }
   }

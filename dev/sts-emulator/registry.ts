@@ -27,7 +27,7 @@ function randomAlnum(length: number): string {
 
 /** Real SecretIds are "AKID" + 32 alphanumerics; clients sometimes check the shape. */
 function newSecretId(): string {
-  return "AKID" + randomAlnum(32);
+  return `AKID${randomAlnum(32)}`;
 }
 
 function newToken(): string {

@@ -3,15 +3,7 @@
 // produces (tencentcloud-sdk-nodejs-common/tencentcloud/common/sign.js, sign3()).
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import {
-  header,
-  mediaType,
-  missingParameter,
-  parseJsonObject,
-  splitUrl,
-  type ParsedRequest,
-  type SignedCredential,
-} from "./request.ts";
+import { header, mediaType, missingParameter, type ParsedRequest, parseJsonObject, type SignedCredential, splitUrl } from "./request.ts";
 import { StsError } from "./wire.ts";
 
 // The service name is whatever the client put in the scope: the SDK derives it as
@@ -30,9 +22,7 @@ interface Tc3Authorization {
 export function parseTc3(req: IncomingMessage, body: Buffer): ParsedRequest {
   const json = parseJsonObject(body);
   const notJson =
-    mediaType(req) === "application/json"
-      ? undefined
-      : new StsError("InvalidParameter", "A TC3 POST body must be sent as Content-Type: application/json.");
+    mediaType(req) === "application/json" ? undefined : new StsError("InvalidParameter", "A TC3 POST body must be sent as Content-Type: application/json.");
   return {
     signature: "TC3",
     action: header(req, "x-tc-action"),
@@ -62,8 +52,7 @@ function parseAuthorization(value: string): Tc3Authorization | StsError {
   if (!match) {
     return new StsError(
       "AuthFailure.InvalidAuthorization",
-      "Authorization must read `TC3-HMAC-SHA256 Credential=<SecretId>/<date>/<service>/tc3_request, " +
-        "SignedHeaders=<h1;h2>, Signature=<hex>`.",
+      "Authorization must read `TC3-HMAC-SHA256 Credential=<SecretId>/<date>/<service>/tc3_request, " + "SignedHeaders=<h1;h2>, Signature=<hex>`.",
     );
   }
   const [, secretId, date, service, headers, signature] = match as unknown as string[];
@@ -75,32 +64,20 @@ function parseAuthorization(value: string): Tc3Authorization | StsError {
   return { secretId: secretId!, date: date!, service: service!, signedHeaders, signature: signature! };
 }
 
-function verifySignature(
-  req: IncomingMessage,
-  body: Buffer,
-  auth: Tc3Authorization,
-  timestamp: string,
-  secretKey: string,
-): void {
+function verifySignature(req: IncomingMessage, body: Buffer, auth: Tc3Authorization, timestamp: string, secretKey: string): void {
   const date = utcDate(Number(timestamp));
   if (auth.date !== date) {
-    throw new StsError(
-      "AuthFailure.SignatureFailure",
-      `The credential scope date ${auth.date} is not the UTC date of X-TC-Timestamp (${date}).`,
-    );
+    throw new StsError("AuthFailure.SignatureFailure", `The credential scope date ${auth.date} is not the UTC date of X-TC-Timestamp (${date}).`);
   }
   const scope = `${date}/${auth.service}/tc3_request`;
   const stringToSign = ["TC3-HMAC-SHA256", timestamp, scope, sha256Hex(canonicalRequest(req, body, auth))].join("\n");
-  const kDate = hmac("TC3" + secretKey, date);
+  const kDate = hmac(`TC3${secretKey}`, date);
   const kService = hmac(kDate, auth.service);
   const kSigning = hmac(kService, "tc3_request");
   const expected = Buffer.from(hmac(kSigning, stringToSign).toString("hex"));
   const given = Buffer.from(auth.signature);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-    throw new StsError(
-      "AuthFailure.SignatureFailure",
-      "The provided credentials could not be validated. Please check your signature is correct.",
-    );
+    throw new StsError("AuthFailure.SignatureFailure", "The provided credentials could not be validated. Please check your signature is correct.");
   }
 }
 
@@ -108,9 +85,7 @@ function verifySignature(
 function canonicalRequest(req: IncomingMessage, body: Buffer, auth: Tc3Authorization): string {
   const { path, query } = splitUrl(req);
   // The doc lower-cases and trims signed header values.
-  const headers = auth.signedHeaders
-    .map((name) => `${name}:${signedHeaderValue(req, name).trim().toLowerCase()}\n`)
-    .join("");
+  const headers = auth.signedHeaders.map((name) => `${name}:${signedHeaderValue(req, name).trim().toLowerCase()}\n`).join("");
   return [req.method ?? "", path, query, headers, auth.signedHeaders.join(";"), sha256Hex(body)].join("\n");
 }
 

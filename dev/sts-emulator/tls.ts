@@ -15,11 +15,23 @@ export async function selfSignedCert(): Promise<{ key: string; cert: string }> {
   const certPath = join(dir, "cert.pem");
   try {
     await run("openssl", [
-      "req", "-x509", "-nodes", "-days", "2",
-      "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-      "-keyout", keyPath, "-out", certPath,
-      "-subj", "/CN=localhost",
-      "-addext", "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost",
+      "req",
+      "-x509",
+      "-nodes",
+      "-days",
+      "2",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-keyout",
+      keyPath,
+      "-out",
+      certPath,
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost",
     ]);
     return { key: await readFile(keyPath, "utf8"), cert: await readFile(certPath, "utf8") };
   } finally {

@@ -5,23 +5,11 @@
 // (host and port, the value they also send as Host) + `/?` + sorted raw `k=v` pairs.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { header, missingParameter, splitUrl, type ParsedRequest, type SignedCredential } from "./request.ts";
+import { header, missingParameter, type ParsedRequest, type SignedCredential, splitUrl } from "./request.ts";
 import { StsError } from "./wire.ts";
 
 /** Common parameters of v1 requests; everything else belongs to the action. */
-const COMMON = new Set([
-  "Action",
-  "Version",
-  "Region",
-  "Timestamp",
-  "Nonce",
-  "SecretId",
-  "Signature",
-  "SignatureMethod",
-  "Token",
-  "RequestClient",
-  "Language",
-]);
+const COMMON = new Set(["Action", "Version", "Region", "Timestamp", "Nonce", "SecretId", "Signature", "SignatureMethod", "Token", "RequestClient", "Language"]);
 const ALGORITHMS: Record<string, string> = { HmacSHA1: "sha1", HmacSHA256: "sha256" };
 // Keys that would reach Object.prototype when unflattening `A.b` paths, and a depth
 // bound so a hostile key cannot recurse the emulator into a stack overflow.
@@ -64,10 +52,7 @@ function verifySignature(req: IncomingMessage, form: Map<string, string>, secret
   const expected = Buffer.from(createHmac(algorithm, secretKey).update(stringToSign(req, form), "utf8").digest("base64"));
   const given = Buffer.from(form.get("Signature")!);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
-    throw new StsError(
-      "AuthFailure.SignatureFailure",
-      "The provided credentials could not be validated. Please check your signature is correct.",
-    );
+    throw new StsError("AuthFailure.SignatureFailure", "The provided credentials could not be validated. Please check your signature is correct.");
   }
 }
 

@@ -1,7 +1,6 @@
 // A static page that uploads straight to Tencent COS with cos-js-sdk-v5, using short-lived
 // credentials from cos-sts-broker. No framework, no build step: config.json next to this
 // file says where the broker is (see README.md).
-"use strict";
 
 const state = { config: null, token: "", session: null };
 const $ = (id) => document.getElementById(id);
@@ -27,7 +26,9 @@ async function requestCredentials(profile, scope) {
       body: JSON.stringify(scope ? { profile, scope } : { profile }),
     });
   } catch {
-    throw new PlainError(`Could not reach the credential broker at ${state.config.brokerUrl}. Is it running, and does its CORS_ORIGINS list ${location.origin}?`);
+    throw new PlainError(
+      `Could not reach the credential broker at ${state.config.brokerUrl}. Is it running, and does its CORS_ORIGINS list ${location.origin}?`,
+    );
   }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw brokerError(response.status, data, response.headers.get("Retry-After"));
@@ -37,11 +38,13 @@ async function requestCredentials(profile, scope) {
 function brokerError(status, data, retryAfter) {
   const code = data.error?.code ?? `HTTP ${status}`;
   const detail = data.error?.message ?? "";
-  if (status === 401) return new PlainError("Your login token was not accepted: it has expired, or it was not signed by the key the broker trusts. Sign in again.");
+  if (status === 401)
+    return new PlainError("Your login token was not accepted: it has expired, or it was not signed by the key the broker trusts. Sign in again.");
   if (code === "ScopeNotAllowed") return new PlainError(`The broker refused to grant this: ${detail}.`);
   if (code === "IdentityNotAllowed") return new PlainError(`Your account cannot be given a storage folder: ${detail}.`);
   if (status === 429 || status === 503) return new PlainError(`The broker is busy. Try again in ${retryAfter ?? "a few"} seconds.`);
-  if (status === 502 || status === 504) return new PlainError(`The broker could not get credentials from Tencent Cloud STS right now (${code}). Try again shortly.`);
+  if (status === 502 || status === 504)
+    return new PlainError(`The broker could not get credentials from Tencent Cloud STS right now (${code}). Try again shortly.`);
   if (code === "ConfigError") return new PlainError(`The broker is misconfigured: ${detail}.`);
   return new PlainError(`The broker answered ${status} ${code}${detail ? `: ${detail}` : ""}.`);
 }
@@ -97,11 +100,13 @@ function cosError(error, what) {
     return new PlainError(`Could not reach COS (network error, or the bucket's CORS rules do not allow ${location.origin}).`);
   }
   const said = error.message ? ` COS said: ${error.message}` : "";
-  if (code === "AccessDenied" && /expired/i.test(error.message ?? "")) return new PlainError(`The request's signature expired before it reached COS; check this computer's clock.${said}`);
+  if (code === "AccessDenied" && /expired/i.test(error.message ?? ""))
+    return new PlainError(`The request's signature expired before it reached COS; check this computer's clock.${said}`);
   if (code === "AccessDenied") return new PlainError(`Access denied: your credentials do not allow you to ${what}.${said}`);
   if (code === "ExpiredToken") return new PlainError("Your temporary credentials expired. Try again; the page will fetch new ones.");
   if (code === "RequestTimeTooSkewed") return new PlainError("This computer's clock is too far off for COS to accept the request.");
-  if (["InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"].includes(code)) return new PlainError(`COS did not accept the credentials (${code}).${said}`);
+  if (["InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"].includes(code))
+    return new PlainError(`COS did not accept the credentials (${code}).${said}`);
   if (code === "NoSuchBucket") return new PlainError("COS says the bucket does not exist: check the broker's COS_BUCKET and COS_REGION.");
   return new PlainError(`COS refused to ${what} (${code ?? error.statusCode}).${said}`);
 }
@@ -165,7 +170,12 @@ async function upload() {
 }
 
 async function listFiles() {
-  const data = await call(state.lister, "getBucket", { Bucket: state.session.bucket, Region: state.session.region, Prefix: state.session.prefix }, "list your folder");
+  const data = await call(
+    state.lister,
+    "getBucket",
+    { Bucket: state.session.bucket, Region: state.session.region, Prefix: state.session.prefix },
+    "list your folder",
+  );
   const rows = (data.Contents ?? []).map((item) => {
     const row = document.createElement("tr");
     for (const text of [item.Key.slice(state.session.prefix.length), formatSize(Number(item.Size)), new Date(item.LastModified).toLocaleString()]) {
@@ -195,13 +205,12 @@ async function devToken() {
 
 /** Every button shows its failure in words instead of failing silently. */
 function guarded(action) {
-  return () =>
-    action().catch((error) => show(error instanceof PlainError ? error.message : `Something went wrong: ${error.message}`, "error"));
+  return () => action().catch((error) => show(error instanceof PlainError ? error.message : `Something went wrong: ${error.message}`, "error"));
 }
 
 async function start() {
   const response = await fetch("config.json", { cache: "no-store" }).catch(() => null);
-  if (!response?.ok) throw new PlainError("config.json is missing next to this page: it must name the broker, e.g. {\"brokerUrl\": \"https://…\"}.");
+  if (!response?.ok) throw new PlainError('config.json is missing next to this page: it must name the broker, e.g. {"brokerUrl": "https://…"}.');
   state.config = await response.json();
   $("dev-token").hidden = !state.config.devTokens;
   $("signin-button").addEventListener("click", guarded(signIn));

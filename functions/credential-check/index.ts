@@ -4,11 +4,12 @@
  * A failed check becomes a thrown error, after the report and the alert went out, so the
  * platform counts a failed invocation and its alarms fire.
  */
-import { CHECK_VARIABLES } from "../../lib/check/config.ts";
-import { runCredentialCheck, type CheckDeps } from "../../lib/check/run.ts";
+
 import { CONFIG_VARIABLES } from "../../lib/broker/config.ts";
-import { createLogger } from "../../lib/shared/log.ts";
+import { CHECK_VARIABLES } from "../../lib/check/config.ts";
+import { type CheckDeps, runCredentialCheck } from "../../lib/check/run.ts";
 import type { StepResult } from "../../lib/check/steps.ts";
+import { createLogger } from "../../lib/shared/log.ts";
 import { remainingTime, type ScfContext } from "../scf.ts";
 
 /** What this function reads from its environment; serverless.yml sets exactly these (test/build/serverless-yml.test.ts). */
@@ -26,7 +27,7 @@ export function createCheckHandler(deps: Pick<CheckDeps, "env" | "logger" | "fet
     const requestId = typeof context?.request_id === "string" ? context.request_id : undefined;
     const triggerName = timerName(event);
     if (triggerName === undefined) {
-      const message = "this function answers timer trigger events only ({\"Type\":\"Timer\",...}); nothing was checked";
+      const message = 'this function answers timer trigger events only ({"Type":"Timer",...}); nothing was checked';
       logger.event("credential_check_refused", { requestId, message });
       return { ok: false, error: { code: "BadRequest", message } };
     }
@@ -55,4 +56,7 @@ function timerName(event: unknown): string | undefined {
 
 let instance: CheckHandler | undefined;
 
-export const main_handler: CheckHandler = (event, context) => (instance ??= createCheckHandler())(event, context);
+export const main_handler: CheckHandler = (event, context) => {
+  instance ??= createCheckHandler();
+  return instance(event, context);
+};

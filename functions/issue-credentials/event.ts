@@ -16,8 +16,7 @@ export interface ScfHttpResponse {
 
 type Loose = Readonly<Record<string, unknown>>;
 
-const asObject = (value: unknown): Loose | undefined =>
-  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Loose) : undefined;
+const asObject = (value: unknown): Loose | undefined => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Loose) : undefined);
 
 const asText = (value: unknown): string | undefined => {
   if (typeof value === "string") return value;

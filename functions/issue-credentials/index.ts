@@ -3,10 +3,10 @@
  * It only translates; the broker lives in lib/.
  */
 import { performance } from "node:perf_hooks";
-import { createApp, type AppDeps } from "../../lib/broker/app.ts";
+import { type AppDeps, createApp } from "../../lib/broker/app.ts";
 import { CONFIG_VARIABLES } from "../../lib/broker/config.ts";
-import { BrokerError } from "../../lib/shared/errors.ts";
 import { refuse } from "../../lib/broker/http.ts";
+import { BrokerError } from "../../lib/shared/errors.ts";
 import { createLogger } from "../../lib/shared/log.ts";
 import { requestIdOf, type ScfContext } from "../scf.ts";
 import { eventResponse, requestFromEvent, type ScfHttpResponse } from "./event.ts";
@@ -37,4 +37,7 @@ export function createHandler(deps: AppDeps = {}): ScfHandler {
 let instance: ScfHandler | undefined;
 
 /** Configuration is read once per instance, at its first invocation. */
-export const main_handler: ScfHandler = (event, context) => (instance ??= createHandler())(event, context);
+export const main_handler: ScfHandler = (event, context) => {
+  instance ??= createHandler();
+  return instance(event, context);
+};

@@ -4,16 +4,16 @@
  */
 import { performance } from "node:perf_hooks";
 import { createTokenVerifier } from "../identity/verify.ts";
-import { createBroker, type Broker } from "./issue.ts";
-import { cacheCredentials } from "../sts/reuse.ts";
-import { loadConfig, type Config } from "./config.ts";
 import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
-import { createHttpHandler, refuse, type HttpHandler } from "./http.ts";
 import type { FetchLike } from "../shared/fetch.ts";
-import { createRateLimiter } from "./rate-limit.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
-import { createStsIssuer, type CredentialIssuer } from "../sts/client.ts";
+import { type CredentialIssuer, createStsIssuer } from "../sts/client.ts";
+import { cacheCredentials } from "../sts/reuse.ts";
+import { type Config, loadConfig } from "./config.ts";
+import { createHttpHandler, type HttpHandler, refuse } from "./http.ts";
+import { type Broker, createBroker } from "./issue.ts";
+import { createRateLimiter } from "./rate-limit.ts";
 
 export interface AppDeps {
   readonly env?: Env;

@@ -4,13 +4,13 @@
  * Every refusal names the variable and the fix, and never echoes a secret value.
  */
 import { readFileSync } from "node:fs";
+import type { BucketRef } from "../cam/policy.ts";
 import type { GrantSettings } from "../grant/compose.ts";
 import { longestPolicyLength } from "../grant/policy.ts";
 import { compilePrefixTemplate, type PrefixTemplate } from "../grant/prefix.ts";
-import { builtInProfiles, parseProfiles, profileRuleError, type Profile, type ProfileWarning } from "../grant/profiles.ts";
-import { parseJwt, JWT_VARIABLES, type JwtConfig } from "../identity/settings.ts";
-import type { BucketRef } from "../cam/policy.ts";
-import { configError, parseInteger, readVar, type Env } from "../shared/env.ts";
+import { builtInProfiles, type Profile, type ProfileWarning, parseProfiles, profileRuleError } from "../grant/profiles.ts";
+import { JWT_VARIABLES, type JwtConfig, parseJwt } from "../identity/settings.ts";
+import { configError, type Env, parseInteger, readVar } from "../shared/env.ts";
 import type { CacheSettings } from "../sts/settings.ts";
 import { MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, parseCache, parseDuration, parseSts, STS_VARIABLES, type StsConfig } from "../sts/settings.ts";
 import type { RateLimit } from "./rate-limit.ts";
@@ -95,7 +95,11 @@ function loadProfiles(env: Env, mode: StsConfig["mode"]): LoadedProfiles {
     throw configError("STS_PROFILES", "and STS_PROFILES_FILE are both set", "keep one: a file for anything but a few small profiles");
   }
   if (inline && Buffer.byteLength(inline) > PLATFORM_ENV_BYTES) {
-    throw configError("STS_PROFILES", `is ${Buffer.byteLength(inline)} bytes, more than the platform's 4 KB cap on all variables together`, "move the profiles to a JSON file and set STS_PROFILES_FILE at build time");
+    throw configError(
+      "STS_PROFILES",
+      `is ${Buffer.byteLength(inline)} bytes, more than the platform's 4 KB cap on all variables together`,
+      "move the profiles to a JSON file and set STS_PROFILES_FILE at build time",
+    );
   }
   const text = inline ?? bundled ?? (file === undefined ? undefined : readProfilesFile(file));
   // Built-ins alone can only outgrow the policy limit through a long PREFIX_TEMPLATE.

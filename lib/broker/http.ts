@@ -4,10 +4,10 @@
  * into and out of these types.
  */
 import { performance } from "node:perf_hooks";
-import type { Audit } from "../shared/log.ts";
-import type { Broker, IssueRequest } from "./issue.ts";
 import { BrokerError, type ErrorCode } from "../shared/errors.ts";
-import { millisSince, type Logger, type Outcome } from "../shared/log.ts";
+import type { Audit } from "../shared/log.ts";
+import { type Logger, millisSince, type Outcome } from "../shared/log.ts";
+import type { Broker, IssueRequest } from "./issue.ts";
 
 export interface HttpRequest {
   readonly method: string;

@@ -2,7 +2,7 @@
  * The use case: a login token and what the client asks for -> fenced COS credentials,
  * or a BrokerError. Knows nothing of HTTP or SCF; dependencies come in as parameters.
  */
-import { grantFor, type GrantRequest } from "../grant/compose.ts";
+import { type GrantRequest, grantFor } from "../grant/compose.ts";
 import { subjectHash } from "../grant/prefix.ts";
 import type { TokenVerifier, VerifiedClaims } from "../identity/verify.ts";
 import type { Audit } from "../shared/log.ts";

@@ -33,7 +33,11 @@ export function describePolicy(policy: CamPolicy): string[] {
 
 /** 5242880 -> "5 MB" (binary units, as COS counts); uneven sizes stay in bytes. */
 function formatBytes(bytes: number): string {
-  for (const [unit, size] of [["GB", 1024 ** 3], ["MB", 1024 ** 2], ["KB", 1024]] as const) {
+  for (const [unit, size] of [
+    ["GB", 1024 ** 3],
+    ["MB", 1024 ** 2],
+    ["KB", 1024],
+  ] as const) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
   }
   return `${bytes} bytes`;

@@ -55,7 +55,9 @@ function mapped(ipv4: string): Uint8Array {
   const bytes = new Uint8Array(16);
   bytes[10] = 0xff;
   bytes[11] = 0xff;
-  ipv4.split(".").forEach((part, i) => (bytes[12 + i] = Number(part)));
+  ipv4.split(".").forEach((part, i) => {
+    bytes[12 + i] = Number(part);
+  });
   return bytes;
 }
 

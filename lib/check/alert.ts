@@ -93,6 +93,9 @@ function wecomErrcode(text: string): number | undefined {
 /** Cuts at a byte limit without splitting a character. */
 export function truncateUtf8(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text) <= maxBytes) return text;
-  const cut = Buffer.from(text).subarray(0, maxBytes - 3).toString("utf8").replace(/\uFFFD+$/, "");
+  const cut = Buffer.from(text)
+    .subarray(0, maxBytes - 3)
+    .toString("utf8")
+    .replace(/\uFFFD+$/, "");
   return `${cut}...`;
 }

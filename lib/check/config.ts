@@ -3,8 +3,9 @@
  * ConfigError that names the variable and the fix, and never echoes a secret (the webhook
  * URL is one: whoever holds it can post to the channel).
  */
-import { configError, parseFetchUrl, parseInteger, readVar, type Env } from "../shared/env.ts";
+
 import { DEFAULT_PROFILE } from "../grant/profiles.ts";
+import { configError, type Env, parseFetchUrl, parseInteger, readVar } from "../shared/env.ts";
 
 /** WeCom group robots (and DingTalk) take `{"msgtype":"text",...}`; Slack incoming webhooks `{"text": "..."}`. */
 export type AlertFormat = "wecom" | "slack";

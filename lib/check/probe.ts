@@ -5,8 +5,8 @@
  * should have been an allow, or an allow that should have been a denial, fails the probe.
  */
 import COS from "cos-nodejs-sdk-v5";
-import { evaluatePolicy, type ContextValue } from "../cam/evaluate.ts";
-import { resourceOf, type BucketRef, type CamPolicy } from "../cam/policy.ts";
+import { type ContextValue, evaluatePolicy } from "../cam/evaluate.ts";
+import { type BucketRef, type CamPolicy, resourceOf } from "../cam/policy.ts";
 import type { StepContext } from "./steps.ts";
 
 export interface ProbeCredential {
@@ -100,7 +100,12 @@ export async function removeLeftovers(plan: ProbePlan, keys: readonly string[], 
   const client = clientFor(plan.endpoint, credential, timeLeftMs());
   const remaining: string[] = [];
   for (const key of keys) {
-    const { actual } = answerOf(await client.deleteObject(at(plan, key)).then(() => undefined, (error: unknown) => error));
+    const { actual } = answerOf(
+      await client.deleteObject(at(plan, key)).then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    );
     if (actual !== "allowed") remaining.push(key);
   }
   return remaining;
@@ -130,7 +135,10 @@ function outsideProfile(plan: ProbePlan, key: string, secure: Record<string, Con
 }
 
 async function run(client: COS, plan: ProbePlan, probe: Probe): Promise<ProbeResult> {
-  const error = await probe.send(client).then(() => undefined, (caught: unknown) => caught);
+  const error = await probe.send(client).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   const request = probe.key ? `${probe.action} ${probe.key}` : `${probe.action} ?prefix=${plan.prefix}`;
   return { request, expected: expectation(plan, probe), mustDeny: probe.mustDeny, ...answerOf(error) };
 }

@@ -4,22 +4,23 @@
  * them all, and a failure goes to the alert webhook. The timer adapter and `npm run check`
  * only translate.
  */
-import { sendAlert, type AlertResult } from "./alert.ts";
-import { createApp, type App } from "../broker/app.ts";
-import type { VerifiedClaims } from "../identity/verify.ts";
-import { fetchSigningKeys } from "../identity/key-sources.ts";
-import type { FetchLike } from "../shared/fetch.ts";
+
+import { type App, createApp } from "../broker/app.ts";
 import type { CredentialResponse } from "../broker/issue.ts";
-import { loadCheckConfig, type CheckConfig } from "./config.ts";
+import type { CamPolicy } from "../cam/policy.ts";
+import { encodePolicy } from "../grant/policy.ts";
+import { prefixFor, subjectHash } from "../grant/prefix.ts";
+import { fetchSigningKeys } from "../identity/key-sources.ts";
+import type { VerifiedClaims } from "../identity/verify.ts";
 import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
+import type { FetchLike } from "../shared/fetch.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
-import { encodePolicy } from "../grant/policy.ts";
-import type { CamPolicy } from "../cam/policy.ts";
-import { prefixFor, subjectHash } from "../grant/prefix.ts";
-import { cleanupPolicy, judgeProbe, probeFence, removeLeftovers, type ProbePlan } from "./probe.ts";
-import { createStsIssuer, type CredentialIssuer, type CredentialRequest } from "../sts/client.ts";
-import { describeError, failed, passed, runSteps, skipped, type Step, type StepContext, type StepOutcome, type StepResult } from "./steps.ts";
+import { type CredentialIssuer, type CredentialRequest, createStsIssuer } from "../sts/client.ts";
+import { type AlertResult, sendAlert } from "./alert.ts";
+import { type CheckConfig, loadCheckConfig } from "./config.ts";
+import { cleanupPolicy, judgeProbe, type ProbePlan, probeFence, removeLeftovers } from "./probe.ts";
+import { describeError, failed, passed, runSteps, type Step, type StepContext, type StepOutcome, type StepResult, skipped } from "./steps.ts";
 
 export interface CheckDeps {
   readonly env?: Env;

@@ -3,14 +3,15 @@
  * ask STS for, or a refusal. The one place a grant is composed: the broker and `npm run policy`
  * both call it.
  */
-import type { BucketRef, CamPolicy } from "../cam/policy.ts";
+
 import { canonicalIp } from "../cam/ip.ts";
+import type { BucketRef, CamPolicy } from "../cam/policy.ts";
 import { BrokerError } from "../shared/errors.ts";
 import type { Audit } from "../shared/log.ts";
 import { chooseKey } from "./keys.ts";
 import { buildPolicy, encodePolicy, type Narrowing } from "./policy.ts";
-import { prefixFor, type Claims, type PrefixTemplate } from "./prefix.ts";
-import { profileNamed, type Profile } from "./profiles.ts";
+import { type Claims, type PrefixTemplate, prefixFor } from "./prefix.ts";
+import { type Profile, profileNamed } from "./profiles.ts";
 
 /** What composing a grant needs from the configuration. */
 export interface GrantSettings extends BucketRef {
@@ -97,7 +98,13 @@ function narrowingFor(profile: Profile, prefix: string, request: GrantRequest, n
 function checkPolicyLength(length: number, max: number, narrowedByClient: boolean): void {
   if (length <= max) return;
   if (narrowedByClient) {
-    throw new BrokerError("BadRequest", `the key or scope asked for makes the policy ${length} characters URL-encoded, over the limit of ${max}: ask for fewer objects per request`);
+    throw new BrokerError(
+      "BadRequest",
+      `the key or scope asked for makes the policy ${length} characters URL-encoded, over the limit of ${max}: ask for fewer objects per request`,
+    );
   }
-  throw new BrokerError("IdentityNotAllowed", `this identity's key prefix makes the policy ${length} characters URL-encoded, over the limit of ${max}: use {sub_hash} in PREFIX_TEMPLATE, which is always short`);
+  throw new BrokerError(
+    "IdentityNotAllowed",
+    `this identity's key prefix makes the policy ${length} characters URL-encoded, over the limit of ${max}: use {sub_hash} in PREFIX_TEMPLATE, which is always short`,
+  );
 }

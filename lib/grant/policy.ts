@@ -5,7 +5,7 @@
  */
 import { isBucketAction, setsContentType, writesBody } from "../cam/actions.ts";
 import { matchWildcard } from "../cam/evaluate.ts";
-import { resourceOf, type BucketRef, type CamPolicy, type CamStatement, type ConditionBlock } from "../cam/policy.ts";
+import { type BucketRef, type CamPolicy, type CamStatement, type ConditionBlock, resourceOf } from "../cam/policy.ts";
 import { BrokerError } from "../shared/errors.ts";
 import { longestChosenKey } from "./keys.ts";
 import { checkKeyInPrefix, keyUnderPrefix, longestPrefix, type PrefixTemplate } from "./prefix.ts";
@@ -56,7 +56,8 @@ export function buildPolicy(input: PolicyInput): BuiltPolicy {
   if (hasScope) {
     grants = scopedGrants(input, narrowing.scope);
   } else if (hasKey || narrowing.chosenKey !== undefined) {
-    key = narrowing.chosenKey === undefined ? keyUnderPrefix(narrowing.key, input.prefix) : checkKeyInPrefix(narrowing.chosenKey, input.prefix, "the chosen key");
+    key =
+      narrowing.chosenKey === undefined ? keyUnderPrefix(narrowing.key, input.prefix) : checkKeyInPrefix(narrowing.chosenKey, input.prefix, "the chosen key");
     grants = objectGrants(input, [key], "key");
   } else {
     grants = profileGrants(input);
@@ -71,7 +72,9 @@ function profileGrants({ bucket, prefix, profile }: PolicyInput): ActionGrant[] 
   // A listing prefix of `p/` or anything under it: both forms, as COS compares the literal `cos:prefix`.
   const listPrefixes = patterns.flatMap((pattern) => (pattern.endsWith("/*") ? [pattern.slice(0, -1), pattern] : [pattern]));
   return profile.actions.map((action) =>
-    isBucketAction(action) ? { action, resources: [resourceOf(bucket, "")], listPrefixes } : { action, resources: patterns.map((pattern) => resourceOf(bucket, pattern)) },
+    isBucketAction(action)
+      ? { action, resources: [resourceOf(bucket, "")], listPrefixes }
+      : { action, resources: patterns.map((pattern) => resourceOf(bucket, pattern)) },
   );
 }
 

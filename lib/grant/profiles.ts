@@ -47,7 +47,16 @@ export const MAX_OBJECT_BYTES = 5 * 1024 ** 3;
 
 const full = (names: readonly string[]) => names.map((name) => `name/cos:${name}`);
 /** Everything an upload needs, simple or multipart, incl. PostObject for mini-programs (PRODUCT.md, COS upload set). */
-const UPLOAD = full(["PutObject", "PostObject", "InitiateMultipartUpload", "ListMultipartUploads", "ListParts", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload"]);
+const UPLOAD = full([
+  "PutObject",
+  "PostObject",
+  "InitiateMultipartUpload",
+  "ListMultipartUploads",
+  "ListParts",
+  "UploadPart",
+  "CompleteMultipartUpload",
+  "AbortMultipartUpload",
+]);
 const READ = full(["GetObject", "HeadObject", "OptionsObject"]);
 const builtIn = (name: string, actions: readonly string[]): [string, Profile] => [name, { name, actions, resources: ["*"], conditions: {} }];
 
@@ -122,7 +131,10 @@ export function profileRuleError(variable: string, name: string, rule: string, p
   return new BrokerError("ConfigError", `${variable}: profile '${name}' breaks rule ${rule} (${problem}): ${fix}`);
 }
 
-const refusal = (variable: string, name: string): Refuse => (rule, problem, fix) => profileRuleError(variable, name, rule, problem, fix);
+const refusal =
+  (variable: string, name: string): Refuse =>
+  (rule, problem, fix) =>
+    profileRuleError(variable, name, rule, problem, fix);
 
 function parseProfile(name: string, definition: unknown, rules: ProfileRules, warnings: ProfileWarning[]): Profile {
   const refuse = refusal(rules.variable, name);
@@ -143,13 +155,18 @@ function parseProfile(name: string, definition: unknown, rules: ProfileRules, wa
   checkServerChosenKeys(profile, refuse);
   if (profile.prefixTemplate && !profile.prefixTemplate.perUser) {
     const actionList = profile.actions.map(shortAction).join(", ");
-    warnings.push({ profile: name, rule: "shared-area", message: `every user gets ${actionList} on the same area '${profile.prefixTemplate.source}' (declared "shared": true)` });
+    warnings.push({
+      profile: name,
+      rule: "shared-area",
+      message: `every user gets ${actionList} on the same area '${profile.prefixTemplate.source}' (declared "shared": true)`,
+    });
   }
   return profile;
 }
 
 function parseActions(value: unknown, refuse: Refuse): string[] {
-  if (!Array.isArray(value) || value.length === 0) throw refuse("invalid-field", "actions is not a non-empty array", 'e.g. "actions": ["PutObject", "PostObject"]');
+  if (!Array.isArray(value) || value.length === 0)
+    throw refuse("invalid-field", "actions is not a non-empty array", 'e.g. "actions": ["PutObject", "PostObject"]');
   const actions = value.map((action: unknown) => {
     if (typeof action !== "string") throw refuse("invalid-field", "an action is not a string", 'e.g. "PutObject"');
     if (action.includes("*")) throw refuse("wildcard-action", `'${action}' is a wildcard`, "spell out each action, e.g. PutObject, GetObject");
@@ -161,7 +178,8 @@ function parseActions(value: unknown, refuse: Refuse): string[] {
 }
 
 function parseResources(value: unknown, refuse: Refuse): string[] {
-  if (!Array.isArray(value) || value.length === 0) throw refuse("invalid-field", "resources is not a non-empty array", 'e.g. "resources": ["photos/", "avatar.*"]');
+  if (!Array.isArray(value) || value.length === 0)
+    throw refuse("invalid-field", "resources is not a non-empty array", 'e.g. "resources": ["photos/", "avatar.*"]');
   return [...new Set(value.map((pattern: unknown) => normalizeResource(pattern, refuse)))];
 }
 
@@ -170,7 +188,12 @@ function parseResources(value: unknown, refuse: Refuse): string[] {
  * anything else is taken as written (`avatar.*`, `*`). Nothing in it can climb out of the prefix.
  */
 function normalizeResource(pattern: unknown, refuse: Refuse): string {
-  const outside = (why: string) => refuse("resource-outside-prefix", `resource ${JSON.stringify(pattern)} ${why}`, 'write a path relative to the user\'s prefix, e.g. "photos/" or "avatar.*"');
+  const outside = (why: string) =>
+    refuse(
+      "resource-outside-prefix",
+      `resource ${JSON.stringify(pattern)} ${why}`,
+      'write a path relative to the user\'s prefix, e.g. "photos/" or "avatar.*"',
+    );
   if (typeof pattern !== "string" || pattern === "") throw outside("is not a non-empty string");
   if (pattern.startsWith("qcs:")) throw outside("is a CAM resource name, not a path under the user's prefix");
   if (pattern.startsWith("/")) throw outside("starts with '/'");
@@ -190,10 +213,16 @@ function parseConditions(value: unknown, refuse: Refuse): ProfileConditions {
   if (maxBytes !== undefined && !(Number.isSafeInteger(maxBytes) && (maxBytes as number) >= 1 && (maxBytes as number) <= MAX_OBJECT_BYTES)) {
     throw refuse("invalid-condition", "maxBytes is not a whole number of bytes from 1 to 5 GiB", '"maxBytes": 5242880 is 5 MB');
   }
-  if (contentTypes !== undefined && !(Array.isArray(contentTypes) && contentTypes.length > 0 && contentTypes.every((type) => typeof type === "string" && CONTENT_TYPE.test(type)))) {
+  if (
+    contentTypes !== undefined &&
+    !(Array.isArray(contentTypes) && contentTypes.length > 0 && contentTypes.every((type) => typeof type === "string" && CONTENT_TYPE.test(type)))
+  ) {
     throw refuse("invalid-condition", "contentTypes is not a list of types like image/png or image/*", "'*' may only end a type");
   }
-  for (const [field, flag] of [["pinSourceIp", pinSourceIp], ["httpsOnly", httpsOnly]] as const) {
+  for (const [field, flag] of [
+    ["pinSourceIp", pinSourceIp],
+    ["httpsOnly", httpsOnly],
+  ] as const) {
     if (flag !== undefined && typeof flag !== "boolean") throw refuse("invalid-condition", `${field} is not true or false`, `write "${field}": true`);
   }
   return {
@@ -207,7 +236,11 @@ function parseConditions(value: unknown, refuse: Refuse): ProfileConditions {
 function parseDuration(value: unknown, rules: ProfileRules, refuse: Refuse): number {
   const { minDurationSeconds: min, maxDurationSeconds: max } = rules;
   if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
-    throw refuse("duration-out-of-range", `durationSeconds ${JSON.stringify(value)} is outside ${min}-${max}, what STS allows in this mode`, `pick a whole number from ${min} to ${max}`);
+    throw refuse(
+      "duration-out-of-range",
+      `durationSeconds ${JSON.stringify(value)} is outside ${min}-${max}, what STS allows in this mode`,
+      `pick a whole number from ${min} to ${max}`,
+    );
   }
   return value as number;
 }
@@ -228,7 +261,11 @@ function parsePrefix(value: unknown, shared: boolean, refuse: Refuse): PrefixTem
     throw refuse("invalid-prefix", `prefix '${value}' is not usable: ${(error as Error).message}`, 'e.g. "prefix": "avatars/{sub_hash}/"');
   }
   if (!template.perUser && !shared) {
-    throw refuse("no-per-user-placeholder", `prefix '${value}' is the same for every user`, 'include {sub} or {sub_hash}, or declare an area all users share with "shared": true');
+    throw refuse(
+      "no-per-user-placeholder",
+      `prefix '${value}' is the same for every user`,
+      'include {sub} or {sub_hash}, or declare an area all users share with "shared": true',
+    );
   }
   return template;
 }
@@ -237,7 +274,11 @@ function parsePrefix(value: unknown, shared: boolean, refuse: Refuse): PrefixTem
 function checkServerChosenKeys(profile: Profile, refuse: Refuse): void {
   if (!profile.extensions) return;
   if (profile.resources.length !== 1 || profile.resources[0] !== "*") {
-    throw refuse("invalid-field", "extensions (server-chosen keys) need the whole prefix as resource", 'drop "resources"; set "prefix" to choose where keys go');
+    throw refuse(
+      "invalid-field",
+      "extensions (server-chosen keys) need the whole prefix as resource",
+      'drop "resources"; set "prefix" to choose where keys go',
+    );
   }
   if (!profile.actions.some((action) => writesBody(action))) {
     throw refuse("invalid-field", "extensions (server-chosen keys) need an upload action", 'add "PutObject" or "PostObject"');

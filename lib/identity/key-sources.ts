@@ -6,27 +6,24 @@
  * successfully, and with no such set every token fails closed.
  */
 import {
+  type CompactJWSHeaderParameters,
   createLocalJWKSet,
   createRemoteJWKSet,
   customFetch,
-  errors,
-  jwksCache,
-  type CompactJWSHeaderParameters,
   type ExportedJWKSCache,
+  errors,
   type FlattenedJWSInput,
   type JSONWebKeySet,
   type JWTVerifyGetKey,
+  jwksCache,
 } from "jose";
 import { isSecureOrLoopback } from "../shared/env.ts";
-import type { JwtConfig } from "./settings.ts";
 import { BrokerError } from "../shared/errors.ts";
 import type { FetchLike } from "../shared/fetch.ts";
+import type { JwtConfig } from "./settings.ts";
 
 /** What a JWKS may sign login tokens with: asymmetric only, so a public key never serves as an HMAC secret. */
-export const ASYMMETRIC_ALGORITHMS = [
-  ...["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"],
-  ...["EdDSA", "Ed25519"],
-] as const;
+export const ASYMMETRIC_ALGORITHMS = [...["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"], ...["EdDSA", "Ed25519"]] as const;
 
 /** The identity provider's keys could not be fetched: not the token's fault, and never a pass. */
 export class KeySourceError extends Error {}
@@ -51,11 +48,7 @@ export interface KeyTiming {
 export const DEFAULT_KEY_TIMING: KeyTiming = { maxAgeMs: 10 * 60_000, cooldownMs: 30_000, maxStaleMs: 24 * 60 * 60_000, noKeysRetryMs: 5000 };
 const KEY_FETCH_TIMEOUT_MS = 3000;
 
-export function keyResolver(
-  config: Exclude<JwtConfig, { source: "secret" }>,
-  fetchImpl: FetchLike,
-  timing: KeyTiming = DEFAULT_KEY_TIMING,
-): JWTVerifyGetKey {
+export function keyResolver(config: Exclude<JwtConfig, { source: "secret" }>, fetchImpl: FetchLike, timing: KeyTiming = DEFAULT_KEY_TIMING): JWTVerifyGetKey {
   if (config.source === "jwks") return lastGoodKeySet(config.jwksUrl, fetchImpl, timing);
 
   // The discovery result is kept for the instance's life; only the key set is refreshed.

@@ -2,7 +2,7 @@
  * Where login tokens' keys come from, read from the environment: an HMAC secret, a JWKS URL,
  * or the issuer's OIDC discovery document (docs/contract.md, Configuration).
  */
-import { configError, parseFetchUrl, readVar, type Env } from "../shared/env.ts";
+import { configError, type Env, parseFetchUrl, readVar } from "../shared/env.ts";
 
 export type JwtConfig = {
   readonly issuer: string | undefined;

@@ -5,11 +5,11 @@
  * every claim rule; it also checks asymmetric signatures, while HS* MACs are checked here.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { errors, jwtVerify, UnsecuredJWT, type JWTClaimVerificationOptions, type JWTPayload, type JWTVerifyGetKey } from "jose";
-import type { JwtConfig } from "./settings.ts";
+import { errors, type JWTClaimVerificationOptions, type JWTPayload, type JWTVerifyGetKey, jwtVerify, UnsecuredJWT } from "jose";
 import { BrokerError } from "../shared/errors.ts";
-import { ASYMMETRIC_ALGORITHMS, keyResolver, KeySourceError, type KeyTiming } from "./key-sources.ts";
 import type { FetchLike } from "../shared/fetch.ts";
+import { ASYMMETRIC_ALGORITHMS, KeySourceError, type KeyTiming, keyResolver } from "./key-sources.ts";
+import type { JwtConfig } from "./settings.ts";
 
 export interface VerifiedClaims extends JWTPayload {
   readonly sub: string;
@@ -93,7 +93,9 @@ function verifyHmacToken(token: string, secret: Uint8Array, claimRules: JWTClaim
   }
   // jose accepts `crit` only for extensions it knows (b64); no login token needs one.
   if ("crit" in header || "b64" in header) throw new errors.JWSInvalid("unsupported JWS extension");
-  const expected = createHmac(`sha${alg.slice(2)}`, secret).update(`${encodedHeader}.${encodedPayload}`).digest();
+  const expected = createHmac(`sha${alg.slice(2)}`, secret)
+    .update(`${encodedHeader}.${encodedPayload}`)
+    .digest();
   const given = Buffer.from(encodedSignature, "base64url");
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new errors.JWSSignatureVerificationFailed();
   return UnsecuredJWT.decode(`${NONE_HEADER}.${encodedPayload}.`, claimRules).payload;

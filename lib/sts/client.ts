@@ -8,8 +8,8 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 import { Client } from "tencentcloud-sdk-nodejs-sts/tencentcloud/services/sts/v20180813/sts_client.js";
 import type { Env } from "../shared/env.ts";
-import type { StsConfig } from "./settings.ts";
 import { BrokerError } from "../shared/errors.ts";
+import type { StsConfig } from "./settings.ts";
 
 export interface CredentialRequest {
   /** URL-encoded policy, as `encodePolicy` returns it. */
@@ -183,10 +183,10 @@ function credentialsFrom(response: StsResponse): IssuedCredentials {
 }
 
 const THROTTLED = new Set(["RequestLimitExceeded", "InvalidParameter.OverLimit", "LimitExceeded"]);
-const isThrottled = ({ code, httpCode }: SdkError) =>
-  code ? THROTTLED.has(code) || code.startsWith("RequestLimitExceeded") : httpCode === 429;
+const isThrottled = ({ code, httpCode }: SdkError) => (code ? THROTTLED.has(code) || code.startsWith("RequestLimitExceeded") : httpCode === 429);
 /** Codes that mean the broker's own key, role or settings are wrong: an operator must act. */
-const MISCONFIGURED = /^(AuthFailure\.(?!SignatureExpire)|ResourceNotFound\.|UnauthorizedOperation|InvalidParameter\.(GrantOtherResource|OverTimeError|PolicyTooLong|AccessKeyNotSupport))/;
+const MISCONFIGURED =
+  /^(AuthFailure\.(?!SignatureExpire)|ResourceNotFound\.|UnauthorizedOperation|InvalidParameter\.(GrantOtherResource|OverTimeError|PolicyTooLong|AccessKeyNotSupport))/;
 
 export function stsError(error: SdkError, timedOut: boolean, timeoutMs: number): BrokerError {
   // The SDK's own messages for network failures name only the endpoint URL.

@@ -4,9 +4,10 @@
  * to STS): everything that shapes a grant is inside that policy, so a credential is never
  * shared between subjects or scopes. Bounded LRU; secrets stay in this instance's memory only.
  */
-import { MIN_DURATION_SECONDS, type CacheSettings } from "./settings.ts";
+
 import { Lru } from "../shared/lru.ts";
 import type { CredentialIssuer, CredentialRequest, IssuedCredentials } from "./client.ts";
+import { type CacheSettings, MIN_DURATION_SECONDS } from "./settings.ts";
 
 /** `now`: milliseconds since the epoch, compared with STS's ExpiredTime. */
 export function cacheCredentials(issuer: CredentialIssuer, settings: CacheSettings, now: () => number = Date.now): CredentialIssuer {

@@ -2,12 +2,10 @@
  * How the broker calls STS and reuses what it issued: the settings, read from the
  * environment (docs/contract.md, Configuration), and the lifetimes STS allows.
  */
-import { configError, parseFetchUrl, parseInteger, readVar, type Env } from "../shared/env.ts";
+import { configError, type Env, parseFetchUrl, parseInteger, readVar } from "../shared/env.ts";
 
 /** Where STS calls get their key: an explicit one, or the execution role's, read at each call. */
-export type StsCredentialSource =
-  | { readonly kind: "explicit"; readonly secretId: string; readonly secretKey: string }
-  | { readonly kind: "execution-role" };
+export type StsCredentialSource = { readonly kind: "explicit"; readonly secretId: string; readonly secretKey: string } | { readonly kind: "execution-role" };
 
 export interface StsConfig {
   readonly mode: "AssumeRole" | "GetFederationToken";
@@ -124,10 +122,24 @@ export function parseDuration(env: Env, mode: StsConfig["mode"]): number {
 export function parseCache(env: Env): CacheSettings {
   const minRemaining = read(env, "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS");
   return {
-    maxEntries: parseInteger("CREDENTIAL_CACHE_MAX_ENTRIES", read(env, "CREDENTIAL_CACHE_MAX_ENTRIES"), DEFAULT_CACHE_MAX_ENTRIES, 0, 100_000, "0 turns reuse off"),
+    maxEntries: parseInteger(
+      "CREDENTIAL_CACHE_MAX_ENTRIES",
+      read(env, "CREDENTIAL_CACHE_MAX_ENTRIES"),
+      DEFAULT_CACHE_MAX_ENTRIES,
+      0,
+      100_000,
+      "0 turns reuse off",
+    ),
     minRemainingSeconds:
       minRemaining === undefined
         ? undefined
-        : parseInteger("CREDENTIAL_CACHE_MIN_REMAINING_SECONDS", minRemaining, 600, MIN_DURATION_SECONDS, MAX_DURATION_SECONDS.AssumeRole, "clients refetch below 60 s"),
+        : parseInteger(
+            "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS",
+            minRemaining,
+            600,
+            MIN_DURATION_SECONDS,
+            MAX_DURATION_SECONDS.AssumeRole,
+            "clients refetch below 60 s",
+          ),
   };
 }

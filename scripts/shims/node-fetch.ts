@@ -7,7 +7,7 @@
  * One difference, on purpose: without an agent, node-fetch sends `Connection: close`, so
  * every STS call paid a new TCP and TLS handshake; here connections are kept alive briefly.
  */
-import { Agent as HttpAgent, request as httpRequest, type Agent, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
+import { type Agent, type ClientRequest, Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 
 /**
@@ -98,7 +98,10 @@ class Exchange {
   private bodyRead: () => void = () => {};
   private bodyFailed: (error: Error) => void = () => {};
   /** Settles when the response body has been read to its end, or the exchange failed. */
-  private readonly settled = new Promise<void>((resolve, reject) => ((this.bodyRead = resolve), (this.bodyFailed = reject)));
+  private readonly settled = new Promise<void>((resolve, reject) => {
+    this.bodyRead = resolve;
+    this.bodyFailed = reject;
+  });
 
   constructor(
     private readonly url: string,

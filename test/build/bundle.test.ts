@@ -10,14 +10,18 @@ import { join } from "node:path";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { bundleFunctions, listFunctions, OPTIONAL_MODULES } from "../../scripts/bundle.ts";
 import { invokeBundle } from "../support/bundle.ts";
-import { bearer, functionUrlEvent, parse, startHarness, type Harness } from "../support/harness.ts";
-import { startConnectProxy, type ConnectProxy } from "../support/proxy.ts";
+import { bearer, functionUrlEvent, type Harness, parse, startHarness } from "../support/harness.ts";
+import { type ConnectProxy, startConnectProxy } from "../support/proxy.ts";
 import { hsToken } from "../support/tokens.ts";
 
 const bundleDir = inject("bundleDir");
 const meta = inject("bundleMeta");
 const scratch = mkdtempSync(join(tmpdir(), "broker-bundle-test-"));
-const logLines = (stdout: string) => stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>);
+const logLines = (stdout: string) =>
+  stdout
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 const outputOf = (name: string) => Object.entries(meta.outputs).find(([file]) => file.endsWith(`${name}/index.js`))?.[1];
 
 describe("the deployable bundles", () => {
@@ -41,8 +45,12 @@ describe("the deployable bundles", () => {
   it("leave node-fetch, whatwg-url, tr46, form-data, mime-db, json-bigint, bignumber.js and the SDK's unused root and SSE reader out, for the shims", () => {
     const inputs = Object.keys(outputOf("issue-credentials")!.inputs);
     expect(inputs.filter((file) => /node_modules\/(node-fetch|whatwg-url|tr46|form-data|mime-db|json-bigint|bignumber\.js|ini)\//.test(file))).toEqual([]);
-    expect(inputs.filter((file) => /tencentcloud\/common\/(index|credential|cvm_role_credential|common_client|sse_response_model)\.js$/.test(file))).toEqual([]);
-    const shims = ["node-fetch", "form-data", "json-bigint", "https-proxy-agent", "tencentcloud-sdk-nodejs-common", "sse-response-model"].map((name) => `scripts/shims/${name}.ts`);
+    expect(inputs.filter((file) => /tencentcloud\/common\/(index|credential|cvm_role_credential|common_client|sse_response_model)\.js$/.test(file))).toEqual(
+      [],
+    );
+    const shims = ["node-fetch", "form-data", "json-bigint", "https-proxy-agent", "tencentcloud-sdk-nodejs-common", "sse-response-model"].map(
+      (name) => `scripts/shims/${name}.ts`,
+    );
     expect(inputs).toEqual(expect.arrayContaining(shims));
   });
 
@@ -100,6 +108,8 @@ describe("the deployable bundles", () => {
   it("refuse to build with a profiles file that is not JSON, naming it", async () => {
     const broken = join(scratch, "broken.json");
     writeFileSync(broken, "{ avatar: ");
-    await expect(bundleFunctions({ outDir: join(scratch, "broken"), profilesFile: broken })).rejects.toThrow(/STS_PROFILES_FILE .*broken\.json is not valid JSON/);
+    await expect(bundleFunctions({ outDir: join(scratch, "broken"), profilesFile: broken })).rejects.toThrow(
+      /STS_PROFILES_FILE .*broken\.json is not valid JSON/,
+    );
   });
 });

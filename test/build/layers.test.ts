@@ -38,7 +38,11 @@ function importGraph(files: readonly string[]): Graph {
     const targets = importedFiles
       .map((ref) => ref.fileName)
       .filter((name) => name.startsWith("."))
-      .map((name) => relative(ROOT, resolve(ROOT, dirname(file), name)).split("\\").join("/"));
+      .map((name) =>
+        relative(ROOT, resolve(ROOT, dirname(file), name))
+          .split("\\")
+          .join("/"),
+      );
     graph.set(file, targets);
   }
   return graph;

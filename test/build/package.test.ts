@@ -2,15 +2,16 @@
  * `npm run package` output, alone: each zip unpacked into a fresh folder outside the
  * repository and run in a process that can require nothing but the zip's own files.
  */
-import { unzipSync } from "fflate";
+
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { unzipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { listFunctions } from "../../scripts/bundle.ts";
 import { packageFunctions } from "../../scripts/zip.ts";
 import { invokeBundle, nothingToResolveFrom } from "../support/bundle.ts";
-import { bearer, BUCKET, functionUrlEvent, parse, startHarness, type Harness } from "../support/harness.ts";
+import { BUCKET, bearer, functionUrlEvent, type Harness, parse, startHarness } from "../support/harness.ts";
 import { hsToken } from "../support/tokens.ts";
 
 const bundleDir = inject("bundleDir");

@@ -46,6 +46,7 @@ describe("serverless.yml", () => {
     expect(functions.filter((name) => !(name in yml.inputs.functions))).toEqual([]);
     for (const [key, fn] of Object.entries(yml.inputs.functions)) {
       expect(normalize(fn.src), key).toBe(key);
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the yml's own ${env:X} syntax
       expect(fn.role, key).toBe("${env:EXECUTION_ROLE}");
     }
   });

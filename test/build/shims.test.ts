@@ -4,19 +4,22 @@
  * the json-bigint and form-data stand-ins against what they replace.
  */
 import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import fc from "fast-check";
-import { createRequire } from "node:module";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import FormData from "../../scripts/shims/form-data.ts";
-import { SSEResponseModel } from "../../scripts/shims/sse-response-model.ts";
-import * as CommonRoot from "../../scripts/shims/tencentcloud-sdk-nodejs-common.ts";
 import jsonBigint from "../../scripts/shims/json-bigint.ts";
 import fetch, { AbortError, FetchError } from "../../scripts/shims/node-fetch.ts";
+import { SSEResponseModel } from "../../scripts/shims/sse-response-model.ts";
+import * as CommonRoot from "../../scripts/shims/tencentcloud-sdk-nodejs-common.ts";
 
 type Route = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 const routes: Record<string, Route> = {
-  "/echo": (req, body, res) => res.writeHead(200, "Fine", { "Content-Type": "application/json", "X-TC-TraceId": "t-1" }).end(JSON.stringify({ method: req.method, headers: req.headers, body })),
+  "/echo": (req, body, res) =>
+    res
+      .writeHead(200, "Fine", { "Content-Type": "application/json", "X-TC-TraceId": "t-1" })
+      .end(JSON.stringify({ method: req.method, headers: req.headers, body })),
   "/html": (_req, _body, res) => res.writeHead(502, { "Content-Type": "text/html" }).end("<h1>Bad Gateway</h1>"),
   "/hang": () => {},
   "/slow-body": (_req, _body, res) => res.writeHead(200, { "Content-Type": "application/json" }).write('{"partial":'),
@@ -44,10 +47,20 @@ describe("node-fetch shim", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+  afterAll(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
 
   it("sends method, headers and body as the SDK gives them, and reads status, headers and JSON back", async () => {
-    const response = await fetch(`${base}/echo`, { method: "post", headers: { "X-TC-Timestamp": 1767225600, "X-TC-Token": undefined, "Content-Type": "application/json" }, body: '{"Name":"é"}' });
+    const response = await fetch(`${base}/echo`, {
+      method: "post",
+      headers: { "X-TC-Timestamp": 1767225600, "X-TC-Token": undefined, "Content-Type": "application/json" },
+      body: '{"Name":"é"}',
+    });
     expect([response.status, response.statusText, response.ok]).toEqual([200, "Fine", true]);
     expect(response.headers.get("x-tc-traceid")).toBe("t-1");
     expect(response.headers.get("X-Missing")).toBeNull();
@@ -105,7 +118,10 @@ describe("node-fetch shim", () => {
     const agent = new Agent();
     let created = 0;
     const original = agent.createConnection.bind(agent);
-    agent.createConnection = ((...args: Parameters<typeof original>) => (created++, original(...args))) as typeof agent.createConnection;
+    agent.createConnection = ((...args: Parameters<typeof original>) => {
+      created++;
+      return original(...args);
+    }) as typeof agent.createConnection;
     await (await fetch(`${base}/echo`, { agent })).text();
     expect(created).toBe(1);
     agent.destroy();
@@ -118,7 +134,6 @@ describe("node-fetch shim", () => {
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     await expect(fetch(url)).rejects.toMatchObject({ type: "system", code: "ECONNREFUSED", message: expect.stringMatching(/^request to .* failed, reason: /) });
   });
-
 });
 
 describe("json-bigint and form-data shims", () => {

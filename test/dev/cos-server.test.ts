@@ -8,12 +8,12 @@ import { request as httpsRequest } from "node:https";
 import COS from "cos-nodejs-sdk-v5";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startCosServer, credentialsFrom, type CosServer } from "../../dev/cos-server/index.ts";
+import { type CosServer, credentialsFrom, startCosServer } from "../../dev/cos-server/index.ts";
 import { loadConfig } from "../../lib/broker/config.ts";
-import { encodePolicy } from "../../lib/grant/policy.ts";
 import type { CamPolicy } from "../../lib/cam/policy.ts";
+import { encodePolicy } from "../../lib/grant/policy.ts";
 import { createStsIssuer, type IssuedCredentials } from "../../lib/sts/client.ts";
-import { AT, BUCKET, HOST, REGION, errorCode, rawRequest, startCosStack, type CosStack, type RawResponse } from "../support/cos.ts";
+import { AT, BUCKET, type CosStack, errorCode, HOST, type RawResponse, REGION, rawRequest, startCosStack } from "../support/cos.ts";
 
 let stack: CosStack;
 let root: { secretId: string; secretKey: string };
@@ -28,7 +28,14 @@ afterAll(() => stack?.close());
 
 /** Credentials from the emulator for any session policy, through the broker's STS client. */
 async function issue(policy: CamPolicy): Promise<IssuedCredentials> {
-  const config = loadConfig({ COS_BUCKET: BUCKET, COS_REGION: REGION, JWT_SECRET: "x".repeat(32), STS_ENDPOINT: stack.emulator.url, STS_SECRET_ID: root.secretId, STS_SECRET_KEY: root.secretKey });
+  const config = loadConfig({
+    COS_BUCKET: BUCKET,
+    COS_REGION: REGION,
+    JWT_SECRET: "x".repeat(32),
+    STS_ENDPOINT: stack.emulator.url,
+    STS_SECRET_ID: root.secretId,
+    STS_SECRET_KEY: root.secretKey,
+  });
   return createStsIssuer(config.sts).requestCredentials({ policy: encodePolicy(policy), subjectHash: "test", durationSeconds: 900, timeoutMs: 3000 });
 }
 
@@ -69,7 +76,10 @@ function signed(options: Signed, cos: CosServer = stack.cos): Promise<RawRespons
   });
 }
 
-const COS_ENCODE = (key: string) => encodeURIComponent(key).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%2F/g, "/");
+const COS_ENCODE = (key: string) =>
+  encodeURIComponent(key)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%2F/g, "/");
 const now = () => Math.floor(Date.now() / 1000);
 
 describe("request signatures", () => {
@@ -85,7 +95,9 @@ describe("request signatures", () => {
     const response = await rawRequest(stack.cos, { path: "/users/alice/a.txt" });
     expect(response.status).toBe(403);
     expect(response.headers["content-type"]).toBe("application/xml");
-    expect(response.body).toMatch(/<Error><Code>AccessDenied<\/Code><Message>Access Denied\.<\/Message><Resource>[^<]+<\/Resource><RequestId>[^<]+<\/RequestId>/);
+    expect(response.body).toMatch(
+      /<Error><Code>AccessDenied<\/Code><Message>Access Denied\.<\/Message><Resource>[^<]+<\/Resource><RequestId>[^<]+<\/RequestId>/,
+    );
   });
 
   it("refuses an unknown key id, a wrong secret, and every tampered part", async () => {
@@ -93,7 +105,15 @@ describe("request signatures", () => {
       [{ key: "users/alice/a.txt", secretId: "AKIDunknownunknownunknownunknown0000" }, "InvalidAccessKeyId"],
       [{ key: "users/alice/a.txt", secretKey: "not-the-secret" }, "SignatureDoesNotMatch"],
       [{ key: "users/alice/a.txt", sendPath: "/users/alice/b.txt" }, "SignatureDoesNotMatch"],
-      [{ key: "users/alice/a.txt", method: "GET", query: { "response-content-type": "text/plain" }, sendPath: "/users/alice/a.txt?response-content-type=text/html" }, "SignatureDoesNotMatch"],
+      [
+        {
+          key: "users/alice/a.txt",
+          method: "GET",
+          query: { "response-content-type": "text/plain" },
+          sendPath: "/users/alice/a.txt?response-content-type=text/html",
+        },
+        "SignatureDoesNotMatch",
+      ],
       [{ key: "users/alice/a.txt", headers: { "x-cos-meta-a": "1" }, sendHeaders: { "x-cos-meta-a": "2" } }, "SignatureDoesNotMatch"],
       [{ key: "users/alice/a.txt", sendHeaders: { host: `otheraccount-1300000000.cos.${REGION}.myqcloud.com` } }, "SignatureDoesNotMatch"],
     ];
@@ -122,7 +142,13 @@ describe("request signatures", () => {
     }
     stack.advance(901);
     try {
-      const response = await signed({ key: "users/alice/a.txt", secretId: mine.tmpSecretId, secretKey: mine.tmpSecretKey, token: mine.sessionToken, keyTime: `${now()};${now() + 2000}` });
+      const response = await signed({
+        key: "users/alice/a.txt",
+        secretId: mine.tmpSecretId,
+        secretKey: mine.tmpSecretKey,
+        token: mine.sessionToken,
+        keyTime: `${now()};${now() + 2000}`,
+      });
       expect([response.status, errorCode(response.body)]).toEqual([400, "ExpiredToken"]);
     } finally {
       stack.advance(-901);
@@ -143,7 +169,9 @@ describe("request signatures", () => {
   });
 
   it("property: any key, parameter and header value signed by the SDK verifies, and any change to one fails", async () => {
-    const text = fc.string({ unit: "binary", minLength: 1, maxLength: 24 }).filter((s) => !/[\p{Cc}\uD800-\uDFFF]/u.test(s) && s.split("/").every((seg) => seg !== "." && seg !== ".."));
+    const text = fc
+      .string({ unit: "binary", minLength: 1, maxLength: 24 })
+      .filter((s) => !/[\p{Cc}\uD800-\uDFFF]/u.test(s) && s.split("/").every((seg) => seg !== "." && seg !== ".."));
     const headerValue = fc.string({ unit: fc.constantFrom(..."abcXYZ019 -_.~!*'()/:;=,"), minLength: 1, maxLength: 20 }).filter((s) => s.trim() === s);
     await fc.assert(
       fc.asyncProperty(text, text, headerValue, fc.constantFrom("key", "param", "header"), async (name, paramValue, meta, part) => {
@@ -152,9 +180,11 @@ describe("request signatures", () => {
         // HEAD of a key that does not exist: 404 once the signature verified, 403 if not.
         expect((await signed(base)).status).toBe(404);
         const changed: Signed =
-          part === "key" ? { ...base, sendPath: `/${COS_ENCODE(`${key}x`)}?response-cache-control=${encodeURIComponent(paramValue)}` }
-          : part === "param" ? { ...base, sendPath: `/${COS_ENCODE(key)}?response-cache-control=${encodeURIComponent(`${paramValue}x`)}` }
-          : { ...base, sendHeaders: { "x-cos-meta-p": `${meta}x` } };
+          part === "key"
+            ? { ...base, sendPath: `/${COS_ENCODE(`${key}x`)}?response-cache-control=${encodeURIComponent(paramValue)}` }
+            : part === "param"
+              ? { ...base, sendPath: `/${COS_ENCODE(key)}?response-cache-control=${encodeURIComponent(`${paramValue}x`)}` }
+              : { ...base, sendHeaders: { "x-cos-meta-p": `${meta}x` } };
         expect((await signed(changed)).status).toBe(403);
       }),
       { numRuns: 40 },
@@ -163,12 +193,15 @@ describe("request signatures", () => {
 
   it("property: no Authorization header, however hostile, gets anything but a 4xx COS error", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.string({ maxLength: 300 }).map((s) => s.replace(/[^\x20-\x7e]/g, "")), async (authorization) => {
-        const response = await rawRequest(stack.cos, { path: "/users/alice/a.txt", headers: { authorization: authorization || "x" } });
-        expect(response.status).toBeGreaterThanOrEqual(400);
-        expect(response.status).toBeLessThan(500);
-        expect(errorCode(response.body)).toBeTruthy();
-      }),
+      fc.asyncProperty(
+        fc.string({ maxLength: 300 }).map((s) => s.replace(/[^\x20-\x7e]/g, "")),
+        async (authorization) => {
+          const response = await rawRequest(stack.cos, { path: "/users/alice/a.txt", headers: { authorization: authorization || "x" } });
+          expect(response.status).toBeGreaterThanOrEqual(400);
+          expect(response.status).toBeLessThan(500);
+          expect(errorCode(response.body)).toBeTruthy();
+        },
+      ),
       { numRuns: 60 },
     );
   });
@@ -210,7 +243,8 @@ describe("session policies, with the request's condition keys", () => {
         }),
       ),
     );
-    const put = (body: string, headers: Record<string, string>) => signed({ method: "PUT", key: "users/alice/p.png", body, headers: { "content-type": "image/png", ...headers }, ...credentials });
+    const put = (body: string, headers: Record<string, string>) =>
+      signed({ method: "PUT", key: "users/alice/p.png", body, headers: { "content-type": "image/png", ...headers }, ...credentials });
     expect((await put("small", {})).status).toBe(200);
     expect(errorCode((await put("far too large for it", {})).body)).toBe("AccessDenied");
     expect(errorCode((await put("small", { "content-type": "text/html" })).body)).toBe("AccessDenied");
@@ -224,13 +258,29 @@ describe("session policies, with the request's condition keys", () => {
     const tls = await startCosServer({ credentials: credentialsFrom(stack.emulator), region: REGION, buckets: [BUCKET], tls: true });
     try {
       tls.storage.put(BUCKET, "users/alice/a.txt", Buffer.from("over tls"));
-      const authorization = COS.getAuthorization({ SecretId: credentials.secretId, SecretKey: credentials.secretKey, Method: "GET", Key: "users/alice/a.txt", Headers: { host: HOST } });
+      const authorization = COS.getAuthorization({
+        SecretId: credentials.secretId,
+        SecretKey: credentials.secretKey,
+        Method: "GET",
+        Key: "users/alice/a.txt",
+        Headers: { host: HOST },
+      });
       const body = await new Promise<string>((resolve, reject) => {
-        const req = httpsRequest({ host: "127.0.0.1", port: tls.port, path: "/users/alice/a.txt", ca: tls.caCert, servername: "localhost", headers: { host: HOST, authorization, "x-cos-security-token": credentials.token } }, (res) => {
-          let text = "";
-          res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-          res.on("end", () => resolve(`${res.statusCode} ${text}`));
-        });
+        const req = httpsRequest(
+          {
+            host: "127.0.0.1",
+            port: tls.port,
+            path: "/users/alice/a.txt",
+            ca: tls.caCert,
+            servername: "localhost",
+            headers: { host: HOST, authorization, "x-cos-security-token": credentials.token },
+          },
+          (res) => {
+            let text = "";
+            res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+            res.on("end", () => resolve(`${res.statusCode} ${text}`));
+          },
+        );
         req.on("error", reject);
         req.end();
       });
@@ -257,27 +307,71 @@ describe("hostile and unsupported requests", () => {
       [{ method: "PATCH", key: "users/alice/a.txt" }, 405, "MethodNotAllowed"],
       [{ method: "PUT", key: "users/alice/d.txt", body: "abc", headers: { "content-md5": "AAAAAAAAAAAAAAAAAAAAAA==" } }, 400, "BadDigest"],
       [{ method: "PUT", key: "users/alice/huge.bin", body: Buffer.alloc(300 * 1024) }, 400, "EntityTooLarge"],
-      [{ method: "POST", key: "users/alice/m.bin", query: { uploadId: "nope" }, body: "<CompleteMultipartUpload></CompleteMultipartUpload>" }, 404, "NoSuchUpload"],
+      [
+        { method: "POST", key: "users/alice/m.bin", query: { uploadId: "nope" }, body: "<CompleteMultipartUpload></CompleteMultipartUpload>" },
+        404,
+        "NoSuchUpload",
+      ],
       [{ method: "PUT", key: "users/alice/m.bin", query: { partNumber: "0", uploadId: "nope" }, body: "x" }, 404, "NoSuchUpload"],
       [{ key: `users/alice/${"k".repeat(900)}` }, 400, "KeyTooLong"],
     ];
     for (const [options, status, code] of cases) {
       const response = await signed(options);
-      expect({ key: options.key.slice(0, 30), status: response.status, code: errorCode(response.body) ?? "" }).toEqual({ key: options.key.slice(0, 30), status, code });
+      expect({ key: options.key.slice(0, 30), status: response.status, code: errorCode(response.body) ?? "" }).toEqual({
+        key: options.key.slice(0, 30),
+        status,
+        code,
+      });
     }
   });
 
   it("checks a multipart upload's part list", async () => {
     const init = await signed({ method: "POST", key: "users/alice/parts.bin", query: { uploads: "" } });
     const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(init.body)![1]!;
-    const part = async (number: number, size: number) => (await signed({ method: "PUT", key: "users/alice/parts.bin", query: { partNumber: String(number), uploadId }, body: Buffer.alloc(size, number) })).headers.etag as string;
+    const part = async (number: number, size: number) =>
+      (await signed({ method: "PUT", key: "users/alice/parts.bin", query: { partNumber: String(number), uploadId }, body: Buffer.alloc(size, number) })).headers
+        .etag as string;
     const [one, two] = [await part(1, 1000), await part(2, 1000)];
     const complete = (xml: string) => signed({ method: "POST", key: "users/alice/parts.bin", query: { uploadId }, body: xml });
-    const parts = (list: [number, string][]) => `<CompleteMultipartUpload>${list.map(([n, etag]) => `<Part><PartNumber>${n}</PartNumber><ETag>${etag}</ETag></Part>`).join("")}</CompleteMultipartUpload>`;
+    const parts = (list: [number, string][]) =>
+      `<CompleteMultipartUpload>${list.map(([n, etag]) => `<Part><PartNumber>${n}</PartNumber><ETag>${etag}</ETag></Part>`).join("")}</CompleteMultipartUpload>`;
     expect(errorCode((await complete("<nope/>")).body)).toBe("MalformedXML");
-    expect(errorCode((await complete(parts([[2, two], [1, one]]))).body)).toBe("InvalidPartOrder");
-    expect(errorCode((await complete(parts([[1, '"0000"'], [2, two]]))).body)).toBe("InvalidPart");
-    expect(errorCode((await complete(parts([[1, one], [2, two]]))).body)).toBe("EntityTooSmall");
+    expect(
+      errorCode(
+        (
+          await complete(
+            parts([
+              [2, two],
+              [1, one],
+            ]),
+          )
+        ).body,
+      ),
+    ).toBe("InvalidPartOrder");
+    expect(
+      errorCode(
+        (
+          await complete(
+            parts([
+              [1, '"0000"'],
+              [2, two],
+            ]),
+          )
+        ).body,
+      ),
+    ).toBe("InvalidPart");
+    expect(
+      errorCode(
+        (
+          await complete(
+            parts([
+              [1, one],
+              [2, two],
+            ]),
+          )
+        ).body,
+      ),
+    ).toBe("EntityTooSmall");
     const listed = await signed({ key: "users/alice/parts.bin", query: { uploadId } });
     expect(listed.body.match(/<PartNumber>/g)).toHaveLength(2);
     expect((await signed({ method: "DELETE", key: "users/alice/parts.bin", query: { uploadId } })).status).toBe(204);
@@ -291,7 +385,11 @@ describe("hostile and unsupported requests", () => {
 
 describe("bucket CORS", () => {
   const preflight = (origin: string, method = "PUT", headers = "authorization,content-type,x-cos-security-token") =>
-    rawRequest(stack.cos, { method: "OPTIONS", path: "/users/alice/a.txt", headers: { origin, "access-control-request-method": method, "access-control-request-headers": headers } });
+    rawRequest(stack.cos, {
+      method: "OPTIONS",
+      path: "/users/alice/a.txt",
+      headers: { origin, "access-control-request-method": method, "access-control-request-headers": headers },
+    });
 
   it("answers a preflight from an allowed origin without a signature", async () => {
     const response = await preflight("http://127.0.0.1:8080");
@@ -304,7 +402,11 @@ describe("bucket CORS", () => {
   });
 
   it("refuses other origins and methods with AccessForbidden", async () => {
-    for (const response of [await preflight("http://evil.example"), await preflight("http://127.0.0.1:8080", "PATCH"), await preflight("http://127.0.0.1:8080", "PUT", "bad header")]) {
+    for (const response of [
+      await preflight("http://evil.example"),
+      await preflight("http://127.0.0.1:8080", "PATCH"),
+      await preflight("http://127.0.0.1:8080", "PUT", "bad header"),
+    ]) {
       expect([response.status, errorCode(response.body)]).toEqual([403, "AccessForbidden"]);
       expect(response.headers["access-control-allow-origin"]).toBeUndefined();
     }
@@ -326,6 +428,7 @@ describe("PostObject forms", () => {
     const signKey = createHmac("sha1", root.secretKey).update(time).digest("hex");
     const data = new FormData();
     const all: Record<string, string> = {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: COS PostObject's literal ${filename} placeholder
       key: "users/alice/${filename}",
       policy: Buffer.from(text).toString("base64"),
       "q-sign-algorithm": "sha1",
@@ -341,10 +444,16 @@ describe("PostObject forms", () => {
   async function post(data: FormData | string, contentType?: string): Promise<RawResponse> {
     if (typeof data === "string") return rawRequest(stack.cos, { method: "POST", path: "/", headers: { "content-type": contentType! }, body: data });
     const request = new Request("http://x/", { method: "POST", body: data });
-    return rawRequest(stack.cos, { method: "POST", path: "/", headers: { "content-type": request.headers.get("content-type")! }, body: Buffer.from(await request.arrayBuffer()) });
+    return rawRequest(stack.cos, {
+      method: "POST",
+      path: "/",
+      headers: { "content-type": request.headers.get("content-type")! },
+      body: Buffer.from(await request.arrayBuffer()),
+    });
   }
   const later = () => new Date(Date.now() + 600_000).toISOString();
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: COS PostObject's literal ${filename} placeholder
   it("stores the file under the key, with ${filename} replaced, answering 204 by default", async () => {
     const response = await post(form({ expiration: later(), conditions: [["starts-with", "$key", "users/alice/"]] }));
     expect(response.status).toBe(204);

@@ -26,7 +26,11 @@ describe("npm start with nothing configured", () => {
     recordSecret("jwt-secret", DEV_JWT_SECRET);
     recordSecret("jwt", token);
 
-    const response = await fetch(`${url}/`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: '{"profile":"upload"}' });
+    const response = await fetch(`${url}/`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: '{"profile":"upload"}',
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get("cache-control")).toBe("no-store");
     const body = (await response.json()) as Record<string, any>;
@@ -59,7 +63,11 @@ describe("npm start with nothing configured", () => {
     expect(await page.text()).toContain('<script src="vendor/cos-js-sdk-v5.min.js">');
     expect((await fetch(`${site}vendor/cos-js-sdk-v5.min.js`)).status).toBe(200);
     const config = (await (await fetch(`${site}config.json`)).json()) as Record<string, any>;
-    expect(config).toEqual({ brokerUrl: `${broker}/`, cos: { Domain: `{Bucket}.cos.{Region}.localhost:${new URL(cos!).port}`, Protocol: "http:" }, devTokens: true });
+    expect(config).toEqual({
+      brokerUrl: `${broker}/`,
+      cos: { Domain: `{Bucket}.cos.{Region}.localhost:${new URL(cos!).port}`, Protocol: "http:" },
+      devTokens: true,
+    });
     expect((await fetch(`${site}../../package.json`)).status).toBe(404);
 
     const { token } = (await (await fetch(`${site}dev-token?sub=carol`)).json()) as { token: string };
@@ -84,7 +92,13 @@ describe("npm run token", () => {
 
 describe("npm start with a broken configuration", () => {
   it("exits with a message naming the variable", async () => {
-    const result = await runScript("dev/start.ts", [], { PORT: "0", STS_SECRET_ID: "id", STS_SECRET_KEY: "key", COS_REGION: "ap-guangzhou", JWT_SECRET: "s".repeat(40) });
+    const result = await runScript("dev/start.ts", [], {
+      PORT: "0",
+      STS_SECRET_ID: "id",
+      STS_SECRET_KEY: "key",
+      COS_REGION: "ap-guangzhou",
+      JWT_SECRET: "s".repeat(40),
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("COS_BUCKET is required");
   });

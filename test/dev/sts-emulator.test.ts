@@ -6,7 +6,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { AddressInfo } from "node:net";
 import sts from "tencentcloud-sdk-nodejs-sts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startStsEmulator, type PermanentKey, type StsEmulator } from "../../dev/sts-emulator/index.ts";
+import { type PermanentKey, type StsEmulator, startStsEmulator } from "../../dev/sts-emulator/index.ts";
 import { ledgered } from "../support/capture.ts";
 
 const Client = sts.sts.v20180813.Client;
@@ -284,9 +284,7 @@ describe("STS emulator: issuing credentials through the real SDK", () => {
       secretKey: first.Credentials!.TmpSecretKey!,
       token: first.Credentials!.Token!,
     });
-    expect((await refusal(temporary.GetFederationToken({ Name: "again", Policy: encode(policy) }))).code).toBe(
-      "InvalidParameter.AccessKeyNotSupport",
-    );
+    expect((await refusal(temporary.GetFederationToken({ Name: "again", Policy: encode(policy) }))).code).toBe("InvalidParameter.AccessKeyNotSupport");
     const identity = await temporary.GetCallerIdentity(null);
     expect(identity).toMatchObject({ Type: "FederatedUser", UserId: `${key.uin}:cos-sts` });
   });
@@ -358,7 +356,7 @@ describe("STS emulator: authentication failures", () => {
   });
 
   it("an unknown SecretId is AuthFailure.SecretIdNotFound", async () => {
-    const error = await refusal(sdk({ secretId: "AKID" + "x".repeat(32), secretKey: key.secretKey }).GetCallerIdentity(null));
+    const error = await refusal(sdk({ secretId: `AKID${"x".repeat(32)}`, secretKey: key.secretKey }).GetCallerIdentity(null));
     expect(error.code).toBe("AuthFailure.SecretIdNotFound");
   });
 
@@ -377,13 +375,9 @@ describe("STS emulator: authentication failures", () => {
     };
     await expect(sdk(temporary).GetCallerIdentity(null)).resolves.toBeDefined();
     expect((await refusal(sdk({ ...temporary, token: undefined }).GetCallerIdentity(null))).code).toBe("AuthFailure.TokenFailure");
-    expect((await refusal(sdk({ ...temporary, token: temporary.token + "x" }).GetCallerIdentity(null))).code).toBe(
-      "AuthFailure.TokenFailure",
-    );
+    expect((await refusal(sdk({ ...temporary, token: `${temporary.token}x` }).GetCallerIdentity(null))).code).toBe("AuthFailure.TokenFailure");
     // 200 s later the signature is still fresh, but the 100 s credential has expired.
-    expect((await withClockOffset(200_000, () => refusal(sdk(temporary).GetCallerIdentity(null)))).code).toBe(
-      "AuthFailure.TokenFailure",
-    );
+    expect((await withClockOffset(200_000, () => refusal(sdk(temporary).GetCallerIdentity(null)))).code).toBe("AuthFailure.TokenFailure");
   });
 
   it("an execution-role key without its token is AuthFailure.TokenFailure", async () => {
@@ -474,9 +468,7 @@ describe("STS emulator: parameter rules", () => {
   });
 
   it("GetFederationToken DurationSeconds may not pass 7200", async () => {
-    expect(await code(sdk.GetFederationToken({ Name: "dur", Policy: encode(policy), DurationSeconds: 7201 }))).toBe(
-      "InvalidParameter.OverTimeError",
-    );
+    expect(await code(sdk.GetFederationToken({ Name: "dur", Policy: encode(policy), DurationSeconds: 7201 }))).toBe("InvalidParameter.OverTimeError");
     await expect(sdk.GetFederationToken({ Name: "dur", Policy: encode(policy), DurationSeconds: 7200 })).resolves.toBeDefined();
   });
 
@@ -489,7 +481,7 @@ describe("STS emulator: parameter rules", () => {
     for (const name of ["a", "has space", "slash/no", "x".repeat(129)]) {
       expect(await code(sdk.AssumeRole({ RoleArn: ROLE, RoleSessionName: name }))).toBe("InvalidParameter");
     }
-    await expect(sdk.AssumeRole({ RoleArn: ROLE, RoleSessionName: "u_9+=,.@-" + "x".repeat(119) })).resolves.toBeDefined();
+    await expect(sdk.AssumeRole({ RoleArn: ROLE, RoleSessionName: `u_9+=,.@-${"x".repeat(119)}` })).resolves.toBeDefined();
   });
 
   it("GetFederationToken Name must be 2-32 characters of [\\w+=,.@-]", async () => {
@@ -500,31 +492,21 @@ describe("STS emulator: parameter rules", () => {
 
   it("RoleArn must be well-formed, and a known role when roles are configured", async () => {
     expect(await code(sdk.AssumeRole({ RoleArn: "cos-uploader", RoleSessionName: "arn" }))).toBe("InvalidParameter");
-    expect(await code(sdk.AssumeRole({ RoleArn: "qcs::cam::uin/1:roleName/other", RoleSessionName: "arn" }))).toBe(
-      "ResourceNotFound.RoleNotFound",
-    );
-    await expect(
-      sdk.AssumeRole({ RoleArn: "qcs::cam::uin/100000000001:role/4611686018427397919", RoleSessionName: "arn" }),
-    ).resolves.toBeDefined();
+    expect(await code(sdk.AssumeRole({ RoleArn: "qcs::cam::uin/1:roleName/other", RoleSessionName: "arn" }))).toBe("ResourceNotFound.RoleNotFound");
+    await expect(sdk.AssumeRole({ RoleArn: "qcs::cam::uin/100000000001:role/4611686018427397919", RoleSessionName: "arn" })).resolves.toBeDefined();
   });
 
   it("missing required parameters are MissingParameter; unknown ones UnknownParameter", async () => {
     expect(await code(sdk.request("AssumeRole", { RoleSessionName: "x1" }))).toBe("MissingParameter");
     expect(await code(sdk.request("GetFederationToken", { Name: "no-policy" }))).toBe("MissingParameter");
-    expect(await code(sdk.request("AssumeRole", { RoleArn: ROLE, RoleSessionName: "x1", Durationseconds: 900 }))).toBe(
-      "UnknownParameter",
-    );
+    expect(await code(sdk.request("AssumeRole", { RoleArn: ROLE, RoleSessionName: "x1", Durationseconds: 900 }))).toBe("UnknownParameter");
   });
 
   it("a policy with a principal anywhere (any case) is InvalidParameter.StrategyFormatError", async () => {
     const withPrincipal = { ...policy, statement: [{ ...policy.statement[0], Principal: { qcs: ["*"] } }] };
-    expect(await code(sdk.GetFederationToken({ Name: "principal", Policy: encode(withPrincipal) }))).toBe(
-      "InvalidParameter.StrategyFormatError",
-    );
+    expect(await code(sdk.GetFederationToken({ Name: "principal", Policy: encode(withPrincipal) }))).toBe("InvalidParameter.StrategyFormatError");
     const nested = { ...policy, statement: [{ ...policy.statement[0], condition: { x: { principal: "a" } } }] };
-    expect(await code(sdk.AssumeRole({ RoleArn: ROLE, RoleSessionName: "pp", Policy: encode(nested) }))).toBe(
-      "InvalidParameter.StrategyFormatError",
-    );
+    expect(await code(sdk.AssumeRole({ RoleArn: ROLE, RoleSessionName: "pp", Policy: encode(nested) }))).toBe("InvalidParameter.StrategyFormatError");
   });
 
   it("a policy that is not URL-encoded JSON is InvalidParameter.StrategyFormatError", async () => {
@@ -603,7 +585,7 @@ describe("STS emulator: injected faults", () => {
       const error = await refusal(sdk().GetFederationToken({ Name: "f", Policy: encode(policy) }));
       expect(error).toMatchObject({ code: "InternalError.GetSeedTokenError", message: "seed down" });
       // Faults model the service, so they win over a bad key too.
-      const badKey = client(emulator.port, { secretId: "AKID" + "0".repeat(32), secretKey: "x" });
+      const badKey = client(emulator.port, { secretId: `AKID${"0".repeat(32)}`, secretKey: "x" });
       expect((await refusal(badKey.GetCallerIdentity(null))).code).toBe("InternalError.GetSeedTokenError");
       expect(emulator.calls.at(-1)).toMatchObject({
         action: "GetCallerIdentity",
@@ -770,20 +752,14 @@ describe("STS emulator: legacy v1 signature", () => {
     // SignatureMethod is signed too, so adding it after signing must fail as well.
     const headers = { "content-type": "application/x-www-form-urlencoded", host };
     const tls = { ca: tlsEmulator.caCert! };
-    expect(envelope(await send(tlsEmulator.port, { headers, body: formBody(signed) }, tls)).Error?.Code).toBe(
-      "AuthFailure.SignatureFailure",
-    );
+    expect(envelope(await send(tlsEmulator.port, { headers, body: formBody(signed) }, tls)).Error?.Code).toBe("AuthFailure.SignatureFailure");
 
     const good = { ...params, SignatureMethod: "HmacSHA256" };
     const tampered = { ...good, Signature: signV1(good, tlsKey.secretKey, host, "sha256"), DurationSeconds: "7200" };
-    expect(envelope(await send(tlsEmulator.port, { headers, body: formBody(tampered) }, tls)).Error?.Code).toBe(
-      "AuthFailure.SignatureFailure",
-    );
+    expect(envelope(await send(tlsEmulator.port, { headers, body: formBody(tampered) }, tls)).Error?.Code).toBe("AuthFailure.SignatureFailure");
     // Clients sign the endpoint they send as Host, port included.
     const hostnameOnly = { ...good, Signature: signV1(good, tlsKey.secretKey, "127.0.0.1", "sha256") };
-    expect(envelope(await send(tlsEmulator.port, { headers, body: formBody(hostnameOnly) }, tls)).Error?.Code).toBe(
-      "AuthFailure.SignatureFailure",
-    );
+    expect(envelope(await send(tlsEmulator.port, { headers, body: formBody(hostnameOnly) }, tls)).Error?.Code).toBe("AuthFailure.SignatureFailure");
     const control = { ...good, Signature: signV1(good, tlsKey.secretKey, host, "sha256") };
     expect(envelope(await send(tlsEmulator.port, { headers, body: formBody(control) }, tls)).Error).toBeUndefined();
   });
@@ -840,9 +816,7 @@ describe("STS emulator: hostile and malformed requests", () => {
   afterAll(() => emulator.close());
 
   it("a body over 1 MB is RequestSizeLimitExceeded", async () => {
-    const response = envelope(
-      await send(emulator.port, { headers: { "content-type": "application/json" }, body: Buffer.alloc(1024 * 1024 + 1, 0x61) }),
-    );
+    const response = envelope(await send(emulator.port, { headers: { "content-type": "application/json" }, body: Buffer.alloc(1024 * 1024 + 1, 0x61) }));
     expect(response.Error?.Code).toBe("RequestSizeLimitExceeded");
   });
 
@@ -854,7 +828,7 @@ describe("STS emulator: hostile and malformed requests", () => {
   it("garbage in any shape gets an API error, and the emulator keeps serving", async () => {
     const garbage: RawRequest[] = [
       { headers: { "content-type": "application/x-www-form-urlencoded" }, body: Buffer.from([0xff, 0xfe, 0x00, 0x25, 0x25]) },
-      { headers: { "content-type": "application/json", authorization: "TC3-HMAC-SHA256 " + "A".repeat(10_000) }, body: "{" },
+      { headers: { "content-type": "application/json", authorization: `TC3-HMAC-SHA256 ${"A".repeat(10_000)}` }, body: "{" },
       { headers: { "content-type": "application/json", "x-tc-action": "AssumeRole" }, body: "[[[[[[[[" },
       { headers: { "content-type": "text/plain" }, body: "\u0000" },
     ];

@@ -5,10 +5,26 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { subjectHash } from "../../lib/grant/prefix.ts";
-import { apiGatewayEvent, bearer, context, functionUrlEvent, parse, startHarness, type Harness } from "../support/harness.ts";
+import { apiGatewayEvent, bearer, context, functionUrlEvent, type Harness, parse, startHarness } from "../support/harness.ts";
 import { hsToken } from "../support/tokens.ts";
 
-const FIELDS = ["time", "level", "event", "requestId", "outcome", "status", "method", "latencyMs", "subject", "profile", "prefix", "key", "stsRequestId", "cached", "sourceIp"];
+const FIELDS = [
+  "time",
+  "level",
+  "event",
+  "requestId",
+  "outcome",
+  "status",
+  "method",
+  "latencyMs",
+  "subject",
+  "profile",
+  "prefix",
+  "key",
+  "stsRequestId",
+  "cached",
+  "sourceIp",
+];
 const ERROR_FIELDS = ["code", "message"];
 
 describe("one audit line per request", () => {
@@ -27,7 +43,11 @@ describe("one audit line per request", () => {
     const lines = h.logLines.slice(start);
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(Object.keys(line).filter((name) => !ERROR_FIELDS.includes(name) && name !== "detail").sort()).toEqual([...FIELDS].sort());
+    expect(
+      Object.keys(line)
+        .filter((name) => !ERROR_FIELDS.includes(name) && name !== "detail")
+        .sort(),
+    ).toEqual([...FIELDS].sort());
     expect(Date.parse(line.time as string)).toBeGreaterThanOrEqual(before - 1000);
     expect(line.latencyMs).toEqual(expect.any(Number));
     expect(line.status).toBe(response.statusCode);
@@ -59,18 +79,44 @@ describe("one audit line per request", () => {
     const event = () => apiGatewayEvent({ headers: bearer(token), body: JSON.stringify({ key: "a.png" }) });
     const first = await invoke(event(), { getRemainingTimeInMillis: () => 5000 });
     const { line } = await invoke(event(), { getRemainingTimeInMillis: () => 5000 });
-    expect(line).toMatchObject({ requestId: "apigw-req-1", outcome: "issued", key: "users/ben/a.png", prefix: "users/ben/", cached: true, sourceIp: "198.51.100.4" });
+    expect(line).toMatchObject({
+      requestId: "apigw-req-1",
+      outcome: "issued",
+      key: "users/ben/a.png",
+      prefix: "users/ben/",
+      cached: true,
+      sourceIp: "198.51.100.4",
+    });
     expect(line.stsRequestId).toBe(first.line.stsRequestId);
   });
 
   it("refused before the token is known: nothing about the user, the source IP all the same", async () => {
     const { line } = await invoke(functionUrlEvent({ headers: bearer("eyJhbGciOiJIUzI1NiJ9.e30.bm9wZQ"), sourceIp: "192.0.2.9" }));
-    expect(line).toMatchObject({ outcome: "refused", status: 401, code: "InvalidToken", subject: null, profile: null, prefix: null, stsRequestId: null, cached: null, sourceIp: "192.0.2.9" });
+    expect(line).toMatchObject({
+      outcome: "refused",
+      status: 401,
+      code: "InvalidToken",
+      subject: null,
+      profile: null,
+      prefix: null,
+      stsRequestId: null,
+      cached: null,
+      sourceIp: "192.0.2.9",
+    });
   });
 
   it("refused after the token: who asked, and for what", async () => {
     const { line } = await invoke(functionUrlEvent({ headers: bearer(await hsToken({ sub: "cy" })), body: JSON.stringify({ key: "../x" }) }));
-    expect(line).toMatchObject({ outcome: "refused", status: 403, code: "ScopeNotAllowed", subject: subjectHash({ sub: "cy" }), profile: "upload", prefix: "users/cy/", key: null, stsRequestId: null });
+    expect(line).toMatchObject({
+      outcome: "refused",
+      status: 403,
+      code: "ScopeNotAllowed",
+      subject: subjectHash({ sub: "cy" }),
+      profile: "upload",
+      prefix: "users/cy/",
+      key: null,
+      stsRequestId: null,
+    });
   });
 
   it("limited: 429 with the subject", async () => {
@@ -83,7 +129,14 @@ describe("one audit line per request", () => {
   it("failed at STS: level error, the STS code in detail", async () => {
     h.emulator.inject({ kind: "error", code: "InternalError.SystemError" });
     const { line } = await invoke(functionUrlEvent({ headers: bearer(await hsToken({ sub: "eve" })) }));
-    expect(line).toMatchObject({ level: "error", outcome: "failed", status: 502, code: "UpstreamError", subject: subjectHash({ sub: "eve" }), stsRequestId: null });
+    expect(line).toMatchObject({
+      level: "error",
+      outcome: "failed",
+      status: 502,
+      code: "UpstreamError",
+      subject: subjectHash({ sub: "eve" }),
+      stsRequestId: null,
+    });
     expect(line.detail).toMatch(/code=InternalError\.SystemError requestId=\S+/);
   });
 
@@ -96,17 +149,43 @@ describe("one audit line per request", () => {
     ["a timer event", { Type: "Timer", TriggerName: "t", Time: "2026-01-01T00:00:00Z", Message: "" }, context()],
     ["null", null, context()],
     ["a string, with no context", "GET /", undefined],
-    ["an array, with a context whose clock throws", [], { request_id: "r-9", getRemainingTimeInMillis: () => { throw new Error("no clock"); } }],
+    [
+      "an array, with a context whose clock throws",
+      [],
+      {
+        request_id: "r-9",
+        getRemainingTimeInMillis: () => {
+          throw new Error("no clock");
+        },
+      },
+    ],
   ])("refuses %s with 400 and a line of its own", async (_why, event, ctx) => {
     const { response, line } = await invoke(event, ctx);
     expect(response.statusCode).toBe(400);
-    expect(line).toMatchObject({ outcome: "refused", status: 400, method: "-", code: "BadRequest", subject: null, profile: null, prefix: null, key: null, stsRequestId: null, cached: null, sourceIp: null });
+    expect(line).toMatchObject({
+      outcome: "refused",
+      status: 400,
+      method: "-",
+      code: "BadRequest",
+      subject: null,
+      profile: null,
+      prefix: null,
+      key: null,
+      stsRequestId: null,
+      cached: null,
+      sourceIp: null,
+    });
     expect(line.requestId).toBe(parse(response).requestId);
     expect(line.requestId).toEqual(expect.stringMatching(/\S/));
   });
 
   it("a context whose clock throws does not spoil an HTTP request", async () => {
-    const ctx = { request_id: "r-10", getRemainingTimeInMillis: () => { throw new Error("no clock"); } };
+    const ctx = {
+      request_id: "r-10",
+      getRemainingTimeInMillis: () => {
+        throw new Error("no clock");
+      },
+    };
     const { line } = await invoke(functionUrlEvent({ headers: bearer(await hsToken({ sub: "fay" })) }), ctx);
     expect(line).toMatchObject({ requestId: "r-10", outcome: "issued", status: 200 });
   });
@@ -119,7 +198,17 @@ describe("one audit line per request on a misconfigured instance", () => {
       const start = h.logLines.length;
       await h.handler(functionUrlEvent({ headers: bearer(await hsToken({ sub: "a" })) }), context());
       const lines = h.logLines.slice(start).map((text) => JSON.parse(text));
-      expect(lines).toEqual([expect.objectContaining({ event: "request", requestId: "scf-req-1", outcome: "failed", status: 500, code: "ConfigError", subject: null, sourceIp: "203.0.113.7" })]);
+      expect(lines).toEqual([
+        expect.objectContaining({
+          event: "request",
+          requestId: "scf-req-1",
+          outcome: "failed",
+          status: 500,
+          code: "ConfigError",
+          subject: null,
+          sourceIp: "203.0.113.7",
+        }),
+      ]);
     } finally {
       await h.close();
     }

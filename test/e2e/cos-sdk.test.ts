@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import COS from "cos-nodejs-sdk-v5";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AT, BUCKET, HOST, rawRequest, startCosStack, type CosStack } from "../support/cos.ts";
+import { AT, BUCKET, type CosStack, HOST, rawRequest, startCosStack } from "../support/cos.ts";
 import { hsToken } from "../support/tokens.ts";
 
 let stack: CosStack;
@@ -29,7 +29,11 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const failure = (promise: Promise<unknown>) => promise.then(() => ({ code: "resolved", statusCode: 0, message: "" }), (error: { code?: string; statusCode?: number; message?: string }) => error);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => ({ code: "resolved", statusCode: 0, message: "" }),
+    (error: { code?: string; statusCode?: number; message?: string }) => error,
+  );
 
 describe("cos-nodejs-sdk-v5 with the broker's credentials", () => {
   it("uploads inside the user's prefix", async () => {
@@ -47,7 +51,11 @@ describe("cos-nodejs-sdk-v5 with the broker's credentials", () => {
     expect((await reader.getObject({ ...AT, Key: "users/alice/notes/today.txt" })).Body.toString()).toBe("notes");
     expect((await reader.headObject({ ...AT, Key: "users/alice/notes/today.txt" })).statusCode).toBe(200);
     // A presigned URL (query-string signature and token) from the same credentials.
-    const url = new URL(await new Promise<string>((resolve, reject) => reader.getObjectUrl({ ...AT, Key: "users/alice/notes/today.txt", Sign: true }, (error, data) => (error ? reject(error) : resolve(data.Url)))));
+    const url = new URL(
+      await new Promise<string>((resolve, reject) =>
+        reader.getObjectUrl({ ...AT, Key: "users/alice/notes/today.txt", Sign: true }, (error, data) => (error ? reject(error) : resolve(data.Url))),
+      ),
+    );
     expect(url.searchParams.get("x-cos-security-token")).toBeTruthy();
     expect((await rawRequest(stack.cos, { path: `${url.pathname}${url.search}` })).body).toBe("notes");
 
@@ -78,7 +86,11 @@ describe("cos-nodejs-sdk-v5 with the broker's credentials", () => {
   it("gets AccessDenied for actions outside the profile", async () => {
     const client = stack.client(alice);
     await client.putObject({ ...AT, Key: "users/alice/mine.txt", Body: Buffer.from("mine") });
-    for (const attempt of [client.getObject({ ...AT, Key: "users/alice/mine.txt" }), client.deleteObject({ ...AT, Key: "users/alice/mine.txt" }), client.getBucket({ ...AT, Prefix: "users/alice/" })]) {
+    for (const attempt of [
+      client.getObject({ ...AT, Key: "users/alice/mine.txt" }),
+      client.deleteObject({ ...AT, Key: "users/alice/mine.txt" }),
+      client.getBucket({ ...AT, Prefix: "users/alice/" }),
+    ]) {
       expect(await failure(attempt)).toMatchObject({ code: "AccessDenied", statusCode: 403 });
     }
     const denied = stack.cos.calls.filter((call) => call.code === "AccessDenied").map((call) => call.operation);
@@ -120,10 +132,15 @@ describe("cos-nodejs-sdk-v5 with the broker's credentials", () => {
     for (let i = 0; i < content.length; i += 4096) content.writeUInt32BE(i, i);
     writeFileSync(file, content);
     const from = stack.cos.calls.length;
-    const result = await stack.client(alice).sliceUploadFile({ ...AT, Key: "users/alice/big.bin", FilePath: file, SliceSize: 1024 * 1024, ChunkSize: 1024 * 1024 });
+    const result = await stack
+      .client(alice)
+      .sliceUploadFile({ ...AT, Key: "users/alice/big.bin", FilePath: file, SliceSize: 1024 * 1024, ChunkSize: 1024 * 1024 });
     expect(result.statusCode).toBe(200);
     expect(stack.cos.storage.get(BUCKET, "users/alice/big.bin").body.equals(content)).toBe(true);
-    const operations = stack.cos.calls.slice(from).filter((call) => call.status === 200).map((call) => call.operation);
+    const operations = stack.cos.calls
+      .slice(from)
+      .filter((call) => call.status === 200)
+      .map((call) => call.operation);
     expect(operations.filter((operation) => operation === "UploadPart")).toHaveLength(6);
     expect(operations).toEqual(expect.arrayContaining(["InitiateMultipartUpload", "CompleteMultipartUpload"]));
   });
@@ -164,7 +181,17 @@ describe("PostObject with the broker's credentials", () => {
     const form = new FormData();
     form.append("key", key);
     form.append("success_action_status", "200");
-    form.append("Signature", COS.getAuthorization({ SecretId: c.tmpSecretId, SecretKey: c.tmpSecretKey, Method: "POST", Pathname: "/", Headers: { host: HOST }, KeyTime: `${c.startTime};${c.expiredTime}` }));
+    form.append(
+      "Signature",
+      COS.getAuthorization({
+        SecretId: c.tmpSecretId,
+        SecretKey: c.tmpSecretKey,
+        Method: "POST",
+        Pathname: "/",
+        Headers: { host: HOST },
+        KeyTime: `${c.startTime};${c.expiredTime}`,
+      }),
+    );
     form.append("x-cos-security-token", c.sessionToken);
     form.append("Content-Type", "");
     form.append("file", new Blob(["from a mini-program"]), "photo.jpg");
@@ -196,7 +223,14 @@ describe("PostObject with the broker's credentials", () => {
     const form = (key: string, maxBytes: number) => {
       const policy = JSON.stringify({
         expiration: new Date(c.expiredTime * 1000).toISOString(),
-        conditions: [{ bucket: BUCKET }, ["starts-with", "$key", "users/alice/"], { "q-sign-algorithm": "sha1" }, { "q-ak": c.tmpSecretId }, { "q-sign-time": keyTime }, ["content-length-range", 1, maxBytes]],
+        conditions: [
+          { bucket: BUCKET },
+          ["starts-with", "$key", "users/alice/"],
+          { "q-sign-algorithm": "sha1" },
+          { "q-ak": c.tmpSecretId },
+          { "q-sign-time": keyTime },
+          ["content-length-range", 1, maxBytes],
+        ],
       });
       const signKey = hmacSha1(c.tmpSecretKey, keyTime);
       const fields: Record<string, string> = {

@@ -6,8 +6,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CamPolicy } from "../../lib/cam/policy.ts";
+import { type CheckStack, startCheckStack, timerEvent } from "../support/check.ts";
 import { BUCKET } from "../support/harness.ts";
-import { startCheckStack, timerEvent, type CheckStack } from "../support/check.ts";
 import { rsaKey, startKeyServer } from "../support/tokens.ts";
 
 let stack: CheckStack;
@@ -54,7 +54,10 @@ const denyWrites = (policy: CamPolicy): CamPolicy => ({
 /** What STS would grant if it ignored the broker's prefix: all of `users/`. */
 const widen = (policy: CamPolicy): CamPolicy => ({
   ...policy,
-  statement: policy.statement.map((statement) => ({ ...statement, resource: statement.resource.map((resource) => resource.replace(/users\/__canary\/\*$/, "users/*")) })),
+  statement: policy.statement.map((statement) => ({
+    ...statement,
+    resource: statement.resource.map((resource) => resource.replace(/users\/__canary\/\*$/, "users/*")),
+  })),
 });
 
 describe("the credential check, all green", () => {
@@ -71,7 +74,7 @@ describe("the credential check, all green", () => {
       ["identity provider keys", "skipped"],
     ]);
     for (const result of report.results as Result[]) expect(result.durationMs).toBeGreaterThanOrEqual(0);
-    expect(byName["issuance"]!.detail).toMatch(/'upload' credentials for users\/__canary\//);
+    expect(byName.issuance!.detail).toMatch(/'upload' credentials for users\/__canary\//);
     expect(byName["credential sanity"]!.detail).toMatch(/valid \d+ s of the 900 s asked for; clock skew -?\d+\.\d s \(limit 30 s\)/);
     // Derived from the upload profile: writing is allowed, reading and deleting are not.
     expect(byName["fence probe"]!.detail).toContain("PutObject users/__canary/credential-check.txt allowed");
@@ -94,7 +97,7 @@ describe("the credential check, all green", () => {
   it("probes with the canary identity and profile it is told to use", async () => {
     const { byName, error } = await run({ CHECK_SUBJECT: "probe-bot", PREFIX_TEMPLATE: "tenants/{tenant}/{sub}/", CHECK_CLAIMS: '{"tenant":"acme"}' });
     expect(error).toBeUndefined();
-    expect(byName["configuration"]!.detail).toContain("canary prefix tenants/acme/probe-bot/");
+    expect(byName.configuration!.detail).toContain("canary prefix tenants/acme/probe-bot/");
     expect(byName["fence probe"]!.detail).toContain("PutObject tenants/acme/probe-bot-outside/credential-check.txt denied");
   });
 });
@@ -105,7 +108,7 @@ describe("the credential check, failing", () => {
     const { error, report, byName } = await run();
     expect(error?.message).toMatch(/^credential check failed: issuance, credential sanity, fence probe/);
     expect(report).toMatchObject({ level: "error", outcome: "failed" });
-    expect(byName["issuance"]).toMatchObject({ status: "fail", detail: expect.stringContaining("AuthFailure.SecretIdNotFound") });
+    expect(byName.issuance).toMatchObject({ status: "fail", detail: expect.stringContaining("AuthFailure.SecretIdNotFound") });
     expect(byName["credential sanity"]).toMatchObject({ status: "not-run", detail: "needs 'issuance', which did not pass" });
     expect(byName["fence probe"]!.status).toBe("not-run");
     expect(stack.webhook.bodies).toHaveLength(1);
@@ -123,7 +126,9 @@ describe("the credential check, failing", () => {
     expect(byName["fence probe"]).toMatchObject({ status: "fail" });
     expect(byName["fence probe"]!.detail).toMatch(/^PutObject users\/__canary\/credential-check.txt denied, expected allowed; as expected: /);
     expect(stack.webhook.bodies).toHaveLength(1);
-    expect((stack.webhook.bodies[0] as { text: string }).text).toContain("- fence probe: FAILED: PutObject users/__canary/credential-check.txt denied, expected allowed");
+    expect((stack.webhook.bodies[0] as { text: string }).text).toContain(
+      "- fence probe: FAILED: PutObject users/__canary/credential-check.txt denied, expected allowed",
+    );
   });
 
   it("fails the probe when COS allows the write outside the prefix, and removes what it wrote there", async () => {
@@ -133,7 +138,9 @@ describe("the credential check, failing", () => {
     expect(byName["fence probe"]!.detail).toMatch(/^PutObject users\/__canary-outside\/credential-check.txt allowed, expected denied; /);
     expect(byName["fence probe"]!.detail).toContain("cleanup: deleted users/__canary/credential-check.txt, users/__canary-outside/credential-check.txt");
     expect(objectsUnder("users/")).toEqual([]);
-    expect((stack.webhook.bodies[0] as { text: { content: string } }).text.content).toContain("users/__canary-outside/credential-check.txt allowed, expected denied");
+    expect((stack.webhook.bodies[0] as { text: { content: string } }).text.content).toContain(
+      "users/__canary-outside/credential-check.txt allowed, expected denied",
+    );
   });
 
   it("reports within budget when STS hangs: the step times out, the others are reported", async () => {
@@ -143,7 +150,7 @@ describe("the credential check, failing", () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(error).toBeInstanceOf(Error);
     expect(report.durationMs).toBeLessThan(3000);
-    expect(byName["issuance"]).toMatchObject({ status: "fail", detail: expect.stringMatching(/did not (answer|finish) within \d+ ms/) });
+    expect(byName.issuance).toMatchObject({ status: "fail", detail: expect.stringMatching(/did not (answer|finish) within \d+ ms/) });
     expect(byName["fence probe"]!.status).toBe("not-run");
     expect(byName["identity provider keys"]!.status).toBe("skipped");
     expect(stack.webhook.bodies).toHaveLength(1);
@@ -169,14 +176,18 @@ describe("the credential check, failing", () => {
     stack.emulator.inject({ kind: "hang" });
     const { report, byName } = await run({}, 1500);
     expect(report.durationMs).toBeLessThan(1500);
-    expect(byName["issuance"]!.status).toBe("fail");
+    expect(byName.issuance!.status).toBe("fail");
   });
 
   it("fails the configuration check with the broker's own start-up rules", async () => {
     const { error, byName } = await run({ COS_BUCKET: "" });
     expect(error).toBeInstanceOf(Error);
-    expect(byName["configuration"]).toMatchObject({ status: "fail", detail: expect.stringContaining("COS_BUCKET is required") });
-    expect(Object.values(byName).slice(1).map((result) => result.status)).toEqual(["not-run", "not-run", "not-run", "not-run"]);
+    expect(byName.configuration).toMatchObject({ status: "fail", detail: expect.stringContaining("COS_BUCKET is required") });
+    expect(
+      Object.values(byName)
+        .slice(1)
+        .map((result) => result.status),
+    ).toEqual(["not-run", "not-run", "not-run", "not-run"]);
     expect(stack.emulator.stsCallCount()).toBe(0);
     expect(stack.webhook.bodies).toHaveLength(1);
   });
@@ -184,13 +195,13 @@ describe("the credential check, failing", () => {
   it("fails the configuration check on its own settings, naming the variable", async () => {
     const { error, byName } = await run({ CHECK_BUDGET_MS: "5" });
     expect(error).toBeInstanceOf(Error);
-    expect(byName["configuration"]!.detail).toContain("CHECK_BUDGET_MS must be a whole number");
-    expect(byName["configuration"]!.detail).not.toContain(stack.webhook.url);
+    expect(byName.configuration!.detail).toContain("CHECK_BUDGET_MS must be a whole number");
+    expect(byName.configuration!.detail).not.toContain(stack.webhook.url);
   });
 
   it("names CHECK_PROFILE when it names no profile", async () => {
     const { byName } = await run({ CHECK_PROFILE: "nope" });
-    expect(byName["issuance"]!.detail).toBe("CHECK_PROFILE 'nope': ScopeNotAllowed: no such profile, or not allowed");
+    expect(byName.issuance!.detail).toBe("CHECK_PROFILE 'nope': ScopeNotAllowed: no such profile, or not allowed");
     expect(stack.emulator.stsCallCount()).toBe(0);
   });
 });
@@ -214,7 +225,10 @@ describe("the identity provider check", () => {
       keys.down = false;
       keys.keys = [{ kty: "oct", k: "c2VjcmV0", alg: "HS256" }];
       const unusable = await run({ JWT_SECRET: "", JWT_JWKS_URL: keys.jwksUrl });
-      expect(unusable.byName["identity provider keys"]).toMatchObject({ status: "fail", detail: `${keys.jwksUrl} holds 1 key(s), none usable to sign login tokens` });
+      expect(unusable.byName["identity provider keys"]).toMatchObject({
+        status: "fail",
+        detail: `${keys.jwksUrl} holds 1 key(s), none usable to sign login tokens`,
+      });
       // One fetch per run, the failed one while down included: the check reads past any cache.
       expect(keys.fetches).toBe(4);
     } finally {

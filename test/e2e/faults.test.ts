@@ -1,7 +1,7 @@
 /** Upstream faults end to end: SCF event -> main handler -> real STS SDK -> a failing loopback STS or JWKS. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { bearer, context, functionUrlEvent, parse, startHarness, type Harness } from "../support/harness.ts";
-import { hsToken, rsaKey, signWith, startKeyServer, type KeyServer } from "../support/tokens.ts";
+import { bearer, context, functionUrlEvent, type Harness, parse, startHarness } from "../support/harness.ts";
+import { hsToken, type KeyServer, rsaKey, signWith, startKeyServer } from "../support/tokens.ts";
 
 describe("STS faults", () => {
   let h: Harness;

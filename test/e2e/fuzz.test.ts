@@ -7,10 +7,10 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ScfContext } from "../../functions/scf.ts";
 import type { ScfHttpResponse } from "../../functions/issue-credentials/event.ts";
 import { main_handler } from "../../functions/issue-credentials/index.ts";
-import { startHarness, type Harness } from "../support/harness.ts";
+import type { ScfContext } from "../../functions/scf.ts";
+import { type Harness, startHarness } from "../support/harness.ts";
 import { hsToken, rawToken } from "../support/tokens.ts";
 
 /** SCF's synchronous event limit (PRODUCT.md; SCF quota limits, doc 583/11637). */
@@ -31,11 +31,18 @@ beforeAll(async () => {
 });
 
 const big = (bytes: number) => fc.constant(null).map(() => "x".repeat(bytes));
-const caseOf = (name: string) => fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length }).map((upper) => [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c.toLowerCase())).join(""));
+const caseOf = (name: string) =>
+  fc
+    .array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+    .map((upper) => [...name].map((c, i) => (upper[i] ? c.toUpperCase() : c.toLowerCase())).join(""));
 
 // Weighted toward the well-formed, so the issuing path is reached often enough to check.
 const arbToken = () =>
-  fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...Object.values(valid)) }, { weight: 1, arbitrary: fc.constantFrom(...forged) }, { weight: 1, arbitrary: fc.string({ maxLength: 40 }) });
+  fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(...Object.values(valid)) },
+    { weight: 1, arbitrary: fc.constantFrom(...forged) },
+    { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
+  );
 const arbAuthorization = () =>
   fc.oneof(
     {
@@ -46,11 +53,21 @@ const arbAuthorization = () =>
     },
     { weight: 1, arbitrary: fc.string() },
   );
-const arbHeaderValue = fc.oneof(fc.string({ maxLength: 30 }), fc.integer(), fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }), fc.constant(null), fc.object({ maxDepth: 1 }));
+const arbHeaderValue = fc.oneof(
+  fc.string({ maxLength: 30 }),
+  fc.integer(),
+  fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }),
+  fc.constant(null),
+  fc.object({ maxDepth: 1 }),
+);
 const arbHeaders = () =>
   fc
     .tuple(
-      fc.dictionary(fc.oneof(fc.constantFrom("Authorization", "Content-Type", "Origin", "X-SCF-Remote-Addr", "__proto__").chain(caseOf), fc.string({ maxLength: 12 })), arbHeaderValue, { maxKeys: 5 }),
+      fc.dictionary(
+        fc.oneof(fc.constantFrom("Authorization", "Content-Type", "Origin", "X-SCF-Remote-Addr", "__proto__").chain(caseOf), fc.string({ maxLength: 12 })),
+        arbHeaderValue,
+        { maxKeys: 5 },
+      ),
       fc.option(fc.tuple(caseOf("authorization"), arbAuthorization()), { nil: undefined }),
     )
     .map(([headers, auth]) => (auth ? { ...headers, [auth[0]]: auth[1] } : headers));
@@ -79,9 +96,15 @@ const arbHttpEvent = () =>
       headers: fc.oneof({ weight: 8, arbitrary: arbHeaders() }, { weight: 1, arbitrary: fc.oneof(fc.constant(null), fc.string(), fc.array(fc.string())) }),
       body: arbBody(),
       isBase64Encoded: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(false, undefined) }, { weight: 2, arbitrary: fc.constantFrom(true, "true", 1) }),
-      queryString: fc.oneof(fc.dictionary(fc.constantFrom("profile", "key", "scope", "token", "x"), fc.oneof(fc.string({ maxLength: 20 }), fc.array(fc.string({ maxLength: 5 })))), fc.constant(null)),
+      queryString: fc.oneof(
+        fc.dictionary(fc.constantFrom("profile", "key", "scope", "token", "x"), fc.oneof(fc.string({ maxLength: 20 }), fc.array(fc.string({ maxLength: 5 })))),
+        fc.constant(null),
+      ),
       queryStringParameters: fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 })),
-      requestContext: fc.oneof(fc.record({ requestId: fc.oneof(fc.string(), fc.integer()), sourceIp: fc.oneof(fc.ipV4(), fc.string()) }), fc.anything({ maxDepth: 1 })),
+      requestContext: fc.oneof(
+        fc.record({ requestId: fc.oneof(fc.string(), fc.integer()), sourceIp: fc.oneof(fc.ipV4(), fc.string()) }),
+        fc.anything({ maxDepth: 1 }),
+      ),
     },
     { requiredKeys: ["httpMethod"] },
   );
@@ -90,13 +113,35 @@ const arbHttpEvent = () =>
 const arbEvent = () =>
   fc.oneof(
     { weight: 10, arbitrary: arbHttpEvent() },
-    { weight: 1, arbitrary: fc.oneof(fc.constantFrom(null, undefined, 0, -1, NaN, true, "", "POST /"), fc.string(), fc.integer(), fc.array(fc.anything({ maxDepth: 1 }), { maxLength: 3 }), fc.anything({ maxDepth: 2 })) },
+    {
+      weight: 1,
+      arbitrary: fc.oneof(
+        fc.constantFrom(null, undefined, 0, -1, NaN, true, "", "POST /"),
+        fc.string(),
+        fc.integer(),
+        fc.array(fc.anything({ maxDepth: 1 }), { maxLength: 3 }),
+        fc.anything({ maxDepth: 2 }),
+      ),
+    },
   );
 
 const arbContext: fc.Arbitrary<ScfContext | undefined> = fc.oneof(
   fc.constant(undefined),
-  fc.record({ request_id: fc.string({ maxLength: 36 }), getRemainingTimeInMillis: fc.constantFrom(() => 10_000, () => Number.NaN, () => -5, () => "soon" as unknown as number) }),
-  fc.constant({ request_id: "ctx-throws", getRemainingTimeInMillis: () => { throw new Error("clock gone"); } }),
+  fc.record({
+    request_id: fc.string({ maxLength: 36 }),
+    getRemainingTimeInMillis: fc.constantFrom(
+      () => 10_000,
+      () => Number.NaN,
+      () => -5,
+      () => "soon" as unknown as number,
+    ),
+  }),
+  fc.constant({
+    request_id: "ctx-throws",
+    getRemainingTimeInMillis: () => {
+      throw new Error("clock gone");
+    },
+  }),
   fc.constant({ getRemainingTimeInMillis: 42 } as unknown as ScfContext),
 );
 
@@ -104,7 +149,9 @@ const arbContext: fc.Arbitrary<ScfContext | undefined> = fc.oneof(
 function validSubjectOf(event: unknown): string | undefined {
   const headers = (event as { headers?: unknown } | null)?.headers;
   if (typeof headers !== "object" || headers === null) return undefined;
-  const values = Object.entries(headers).filter(([name]) => name.toLowerCase() === "authorization").map(([, value]) => String(value));
+  const values = Object.entries(headers)
+    .filter(([name]) => name.toLowerCase() === "authorization")
+    .map(([, value]) => String(value));
   return SUBJECTS.find((sub) => values.some((value) => value.includes(valid[sub]!)));
 }
 

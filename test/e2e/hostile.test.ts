@@ -5,8 +5,8 @@
 import { createHmac, createPublicKey } from "node:crypto";
 import { SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { bearer, BUCKET, context, functionUrlEvent, parse, REGION, startHarness, type Harness } from "../support/harness.ts";
-import { hsToken, rawToken, rsaKey, signWith, startKeyServer, TEST_SECRET, type KeyPairInfo, type KeyServer } from "../support/tokens.ts";
+import { BUCKET, bearer, context, functionUrlEvent, type Harness, parse, REGION, startHarness } from "../support/harness.ts";
+import { hsToken, type KeyPairInfo, type KeyServer, rawToken, rsaKey, signWith, startKeyServer, TEST_SECRET } from "../support/tokens.ts";
 
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -46,15 +46,21 @@ describe("forged tokens against JWT_SECRET", () => {
     ["a numeric sub", () => hsToken({ ...good, sub: 7 as unknown as string })],
     ["an array sub", () => hsToken({ ...good, sub: ["alice"] as unknown as string })],
     ["an oversize token", () => hsToken({ ...good, blob: "A".repeat(9000) })],
-    ["a signature from another token", async () => {
-      const [, , signature] = (await hsToken(good)).split(".");
-      return `${rawToken({ alg: "HS256" }, { ...good, sub: "bob", exp: now() + 60 }).slice(0, -1)}.${signature}`;
-    }],
+    [
+      "a signature from another token",
+      async () => {
+        const [, , signature] = (await hsToken(good)).split(".");
+        return `${rawToken({ alg: "HS256" }, { ...good, sub: "bob", exp: now() + 60 }).slice(0, -1)}.${signature}`;
+      },
+    ],
     ["an RS256 token", async () => signWith(await rsaKey(), good)],
-    ["an embedded jwk", async () => {
-      const key = await rsaKey();
-      return signWith(key, good, { jwk: key.publicJwk });
-    }],
+    [
+      "an embedded jwk",
+      async () => {
+        const key = await rsaKey();
+        return signWith(key, good, { jwk: key.publicJwk });
+      },
+    ],
   ])("refuses %s with 401 and no STS call", async (_why, make) => {
     await expectRefused(h, functionUrlEvent({ headers: bearer(await make()) }), 401, "InvalidToken");
   });
@@ -94,7 +100,9 @@ describe("forged tokens against a JWKS", () => {
     const pem = String(createPublicKey({ key: { ...key.publicJwk }, format: "jwk" }).export({ type: "spki", format: "pem" }));
     expect(pem).toContain("BEGIN PUBLIC KEY");
     for (const material of [pem, JSON.stringify(key.publicJwk)]) {
-      const token = await new SignJWT({ sub: "mallory", exp: now() + 60 }).setProtectedHeader({ alg: "HS256", kid: "main" }).sign(new TextEncoder().encode(material));
+      const token = await new SignJWT({ sub: "mallory", exp: now() + 60 })
+        .setProtectedHeader({ alg: "HS256", kid: "main" })
+        .sign(new TextEncoder().encode(material));
       await expectRefused(h, functionUrlEvent({ headers: bearer(token) }), 401, "InvalidToken");
     }
   });
@@ -139,7 +147,13 @@ describe("claims and requests that try to widen the grant", () => {
     expect(parse(response).error.message).toContain("{sub_hash}");
   });
 
-  const scopeItem = (over: Record<string, unknown>) => ({ action: "name/cos:PutObject", bucket: BUCKET, region: REGION, prefix: "tenants/acme/users/user1/a.png", ...over });
+  const scopeItem = (over: Record<string, unknown>) => ({
+    action: "name/cos:PutObject",
+    bucket: BUCKET,
+    region: REGION,
+    prefix: "tenants/acme/users/user1/a.png",
+    ...over,
+  });
   it.each<[string, Record<string, unknown>]>([
     ["key with a wildcard", { key: "*" }],
     ["key that climbs out", { key: "../../user10/a.png" }],
@@ -154,6 +168,11 @@ describe("claims and requests that try to widen the grant", () => {
     ["one bad item among good ones", { scope: [scopeItem({}), scopeItem({ prefix: "tenants/other/users/user1/a.png" })] }],
     ["an unknown profile", { profile: "read-everything" }],
   ])("refuses %s with 403 ScopeNotAllowed", async (_why, body) => {
-    await expectRefused(h, functionUrlEvent({ headers: bearer(await hsToken({ sub: "user1", tenant: "acme" })), body: JSON.stringify(body) }), 403, "ScopeNotAllowed");
+    await expectRefused(
+      h,
+      functionUrlEvent({ headers: bearer(await hsToken({ sub: "user1", tenant: "acme" })), body: JSON.stringify(body) }),
+      403,
+      "ScopeNotAllowed",
+    );
   });
 });

@@ -1,8 +1,8 @@
 /** End to end: SCF events -> main_handler -> real STS SDK -> loopback STS emulator over HTTP. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { builtInProfiles } from "../../lib/grant/profiles.ts";
 import { subjectHash } from "../../lib/grant/prefix.ts";
-import { apiGatewayEvent, APPID, bearer, BUCKET, context, functionUrlEvent, parse, REGION, startHarness, type Harness } from "../support/harness.ts";
+import { builtInProfiles } from "../../lib/grant/profiles.ts";
+import { APPID, apiGatewayEvent, BUCKET, bearer, context, functionUrlEvent, type Harness, parse, REGION, startHarness } from "../support/harness.ts";
 import { hsToken } from "../support/tokens.ts";
 
 const UPLOAD = builtInProfiles.get("upload")!.actions;
@@ -18,12 +18,26 @@ describe("issue-credentials with GetFederationToken", () => {
 
   it("issues fenced credentials for a Function URL POST, in exactly the documented shape", async () => {
     const before = Math.floor(Date.now() / 1000);
-    const response = await h.handler(functionUrlEvent({ headers: bearer(await hsToken({ sub: "alice" })), body: JSON.stringify({ profile: "upload" }) }), context());
+    const response = await h.handler(
+      functionUrlEvent({ headers: bearer(await hsToken({ sub: "alice" })), body: JSON.stringify({ profile: "upload" }) }),
+      context(),
+    );
     expect(response.statusCode).toBe(200);
     expect(response.isBase64Encoded).toBe(false);
     expect(response.headers).toMatchObject({ "Content-Type": "application/json", "Cache-Control": "no-store" });
     const body = parse(response);
-    expect(Object.keys(body).sort()).toEqual(["allowActions", "bucket", "credentials", "expiration", "expiredTime", "prefix", "profile", "region", "requestId", "startTime"]);
+    expect(Object.keys(body).sort()).toEqual([
+      "allowActions",
+      "bucket",
+      "credentials",
+      "expiration",
+      "expiredTime",
+      "prefix",
+      "profile",
+      "region",
+      "requestId",
+      "startTime",
+    ]);
     expect(Object.keys(body.credentials).sort()).toEqual(["sessionToken", "tmpSecretId", "tmpSecretKey"]);
     expect(body).toMatchObject({ bucket: BUCKET, region: REGION, prefix: "users/alice/", profile: "upload", allowActions: [...UPLOAD] });
     expect(body.startTime).toBeGreaterThanOrEqual(before);
@@ -40,7 +54,10 @@ describe("issue-credentials with GetFederationToken", () => {
   });
 
   it("narrows the grant to one object with key", async () => {
-    const response = await h.handler(functionUrlEvent({ headers: bearer(await hsToken({ sub: "alice" })), body: JSON.stringify({ key: "photos/cat.png" }) }), context());
+    const response = await h.handler(
+      functionUrlEvent({ headers: bearer(await hsToken({ sub: "alice" })), body: JSON.stringify({ key: "photos/cat.png" }) }),
+      context(),
+    );
     expect(response.statusCode).toBe(200);
     const issued = h.emulator.issued.get(parse(response).credentials.tmpSecretId)!;
     expect((issued.policy as any).statement[0].resource).toEqual([resource("users/alice/photos/cat.png")]);
@@ -80,7 +97,10 @@ describe("issue-credentials with GetFederationToken", () => {
   });
 
   it("answers CORS preflight and tags answers for the allowed origin only", async () => {
-    const preflight = await h.handler(functionUrlEvent({ method: "OPTIONS", headers: { Origin: "https://app.example.com", "Access-Control-Request-Method": "POST" } }), context());
+    const preflight = await h.handler(
+      functionUrlEvent({ method: "OPTIONS", headers: { Origin: "https://app.example.com", "Access-Control-Request-Method": "POST" } }),
+      context(),
+    );
     expect(preflight.statusCode).toBe(204);
     expect(preflight.headers["Access-Control-Allow-Origin"]).toBe("https://app.example.com");
     const other = await h.handler(functionUrlEvent({ method: "OPTIONS", headers: { origin: "https://evil.example" } }), context());

@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AT, BUCKET, startCosStack, type CosStack } from "../support/cos.ts";
+import { AT, BUCKET, type CosStack, startCosStack } from "../support/cos.ts";
 import { hsToken } from "../support/tokens.ts";
 import { installWx } from "../support/wx.ts";
 
@@ -41,16 +41,31 @@ afterAll(async () => {
 function uploader(token: string, options: { scopeLimit?: boolean } = {}) {
   const errors: string[] = [];
   const wx = (globalThis as unknown as { wx: { request: unknown } }).wx;
-  const cos = new COS({ getAuthorization: wiring.brokerAuthorization({ request: wx.request, brokerUrl: `${stack.broker.url}/`, token: () => token, onError: (message: string) => errors.push(message), ...options }) });
+  const cos = new COS({
+    getAuthorization: wiring.brokerAuthorization({
+      request: wx.request,
+      brokerUrl: `${stack.broker.url}/`,
+      token: () => token,
+      onError: (message: string) => errors.push(message),
+      ...options,
+    }),
+  });
   const upload = (key: string) =>
-    new Promise<{ error?: { statusCode?: number; error?: { Code?: string } }; data?: Record<string, unknown> }>((resolve) => cos.uploadFile({ ...AT, Key: key, FilePath: photo }, (error, data) => resolve({ error, data })));
+    new Promise<{ error?: { statusCode?: number; error?: { Code?: string } }; data?: Record<string, unknown> }>((resolve) =>
+      cos.uploadFile({ ...AT, Key: key, FilePath: photo }, (error, data) => resolve({ error, data })),
+    );
   return { upload, errors };
 }
 
 describe("the mini-program example with cos-wx-sdk-v5", () => {
   it("uploads into the user's folder with PostObject", async () => {
     const alice = await hsToken({ sub: "alice" });
-    const session = await wiring.requestCredentials({ request: (globalThis as any).wx.request, brokerUrl: `${stack.broker.url}/`, token: alice, profile: "upload" });
+    const session = await wiring.requestCredentials({
+      request: (globalThis as any).wx.request,
+      brokerUrl: `${stack.broker.url}/`,
+      token: alice,
+      profile: "upload",
+    });
     expect(session.prefix).toBe("users/alice/");
     const { upload } = uploader(alice);
     const from = stack.cos.calls.length;
@@ -64,7 +79,9 @@ describe("the mini-program example with cos-wx-sdk-v5", () => {
     const { upload } = uploader(await hsToken({ sub: "alice" }), { scopeLimit: true });
     expect((await upload("users/alice/scoped.jpg")).error).toBeFalsy();
     const policy = [...stack.emulator.issued.values()].at(-1)!.policy as { statement: { action: string[]; resource: string[] }[] };
-    expect(policy.statement).toEqual([{ effect: "allow", action: ["name/cos:PostObject"], resource: [expect.stringMatching(/:examplebucket-1250000000\/users\/alice\/scoped\.jpg$/)] }]);
+    expect(policy.statement).toEqual([
+      { effect: "allow", action: ["name/cos:PostObject"], resource: [expect.stringMatching(/:examplebucket-1250000000\/users\/alice\/scoped\.jpg$/)] },
+    ]);
   });
 
   it("is refused outside the user's folder, by COS", async () => {

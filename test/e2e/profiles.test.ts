@@ -4,11 +4,11 @@
  * requests COS would see, so each profile is checked for what it actually lets a client do.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { evaluatePolicy, type EvaluationRequest } from "../../lib/cam/evaluate.ts";
+import { type EvaluationRequest, evaluatePolicy } from "../../lib/cam/evaluate.ts";
 import type { CamPolicy } from "../../lib/cam/policy.ts";
-import { builtInProfiles } from "../../lib/grant/profiles.ts";
 import { subjectHash } from "../../lib/grant/prefix.ts";
-import { apiGatewayEvent, APPID, bearer, BUCKET, context, functionUrlEvent, parse, REGION, startHarness, type Harness } from "../support/harness.ts";
+import { builtInProfiles } from "../../lib/grant/profiles.ts";
+import { APPID, apiGatewayEvent, BUCKET, bearer, context, functionUrlEvent, type Harness, parse, REGION, startHarness } from "../support/harness.ts";
 import { hsToken } from "../support/tokens.ts";
 
 const ROOT = `qcs::cos:${REGION}:uid/${APPID}:${BUCKET}/`;
@@ -36,11 +36,66 @@ describe("built-in profiles end to end", () => {
   afterAll(() => h.close());
 
   it.each([
-    ["upload", [["PutObject", "users/alice/a.png"], ["UploadPart", "users/alice/big.bin"], ["PostObject", "users/alice/p.jpg"]], [["GetObject", "users/alice/a.png"], ["PutObject", "users/bob/a.png"], ["PutObject", "users/alice1/a.png"]]],
-    ["read", [["GetObject", "users/alice/a.png"], ["HeadObject", "users/alice/x/y"], ["OptionsObject", "users/alice/a"]], [["PutObject", "users/alice/a.png"], ["GetObject", "users/bob/a.png"], ["DeleteObject", "users/alice/a"]]],
-    ["list", [["GetBucket", "users/alice/"], ["GetBucket", "users/alice/photos/"]], [["GetBucket", "users/"], ["GetBucket", "users/alice"], ["GetBucket", "users/alice1/"], ["GetObject", "users/alice/a"]]],
-    ["read-write", [["PutObject", "users/alice/a"], ["GetObject", "users/alice/a"], ["CompleteMultipartUpload", "users/alice/b"]], [["DeleteObject", "users/alice/a"], ["GetObject", "users/bob/a"]]],
-    ["delete", [["DeleteObject", "users/alice/a.png"]], [["DeleteObject", "users/bob/a.png"], ["GetObject", "users/alice/a.png"], ["PutObject", "users/alice/a.png"]]],
+    [
+      "upload",
+      [
+        ["PutObject", "users/alice/a.png"],
+        ["UploadPart", "users/alice/big.bin"],
+        ["PostObject", "users/alice/p.jpg"],
+      ],
+      [
+        ["GetObject", "users/alice/a.png"],
+        ["PutObject", "users/bob/a.png"],
+        ["PutObject", "users/alice1/a.png"],
+      ],
+    ],
+    [
+      "read",
+      [
+        ["GetObject", "users/alice/a.png"],
+        ["HeadObject", "users/alice/x/y"],
+        ["OptionsObject", "users/alice/a"],
+      ],
+      [
+        ["PutObject", "users/alice/a.png"],
+        ["GetObject", "users/bob/a.png"],
+        ["DeleteObject", "users/alice/a"],
+      ],
+    ],
+    [
+      "list",
+      [
+        ["GetBucket", "users/alice/"],
+        ["GetBucket", "users/alice/photos/"],
+      ],
+      [
+        ["GetBucket", "users/"],
+        ["GetBucket", "users/alice"],
+        ["GetBucket", "users/alice1/"],
+        ["GetObject", "users/alice/a"],
+      ],
+    ],
+    [
+      "read-write",
+      [
+        ["PutObject", "users/alice/a"],
+        ["GetObject", "users/alice/a"],
+        ["CompleteMultipartUpload", "users/alice/b"],
+      ],
+      [
+        ["DeleteObject", "users/alice/a"],
+        ["GetObject", "users/bob/a"],
+      ],
+    ],
+    [
+      "delete",
+      [["DeleteObject", "users/alice/a.png"]],
+      [
+        ["DeleteObject", "users/bob/a.png"],
+        ["GetObject", "users/alice/a.png"],
+        ["PutObject", "users/alice/a.png"],
+      ],
+    ],
   ])("issues %s and its policy allows exactly what it should", async (name, allowed, denied) => {
     const { status, body, policy } = await issue(h, { profile: name });
     expect(status).toBe(200);
@@ -151,7 +206,10 @@ describe("guards end to end", () => {
     try {
       const response = await broken.handler(functionUrlEvent({ headers: bearer(await hsToken({ sub: "alice" })) }), context());
       expect(response.statusCode).toBe(500);
-      expect(parse(response).error).toEqual({ code: "ConfigError", message: expect.stringMatching(/^STS_PROFILES: profile 'everything' breaks rule wildcard-action/) });
+      expect(parse(response).error).toEqual({
+        code: "ConfigError",
+        message: expect.stringMatching(/^STS_PROFILES: profile 'everything' breaks rule wildcard-action/),
+      });
       expect(broken.emulator.stsCallCount()).toBe(0);
     } finally {
       await broken.close();

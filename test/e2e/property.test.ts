@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { builtInProfiles } from "../../lib/grant/profiles.ts";
-import { APPID, bearer, BUCKET, context, functionUrlEvent, parse, REGION, startHarness, type Harness } from "../support/harness.ts";
+import { APPID, BUCKET, bearer, context, functionUrlEvent, type Harness, parse, REGION, startHarness } from "../support/harness.ts";
 import { hsToken } from "../support/tokens.ts";
 
 const UPLOAD = builtInProfiles.get("upload")!.actions;
@@ -19,7 +19,11 @@ const arbItem = (sub: string) =>
     action: fc.oneof(fc.constantFrom(...UPLOAD), fc.constantFrom("name/cos:*", "*", "name/cos:GetObject", "name/cos:DeleteObject", "PutObject")),
     bucket: fc.constantFrom(BUCKET, "other-1250000000", ""),
     region: fc.constantFrom(REGION, "ap-beijing"),
-    prefix: fc.oneof(path.map((rest) => `users/${sub}/${rest}`), path.map((rest) => `users/${rest}`), path),
+    prefix: fc.oneof(
+      path.map((rest) => `users/${sub}/${rest}`),
+      path.map((rest) => `users/${rest}`),
+      path,
+    ),
   });
 const arbBody = (sub: string) =>
   fc.oneof(

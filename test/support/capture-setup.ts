@@ -4,14 +4,17 @@
  * Output still reaches the terminal as before.
  */
 import { format } from "node:util";
-import { recordOutput, type CaptureSource } from "./capture.ts";
+import { type CaptureSource, recordOutput } from "./capture.ts";
 
 const TEED = Symbol.for("cos-sts-broker.capture.teed");
 const state = globalThis as { [TEED]?: boolean };
 
 if (!state[TEED]) {
   state[TEED] = true;
-  for (const [stream, source] of [[process.stdout, "stdout"], [process.stderr, "stderr"]] as const) {
+  for (const [stream, source] of [
+    [process.stdout, "stdout"],
+    [process.stderr, "stderr"],
+  ] as const) {
     const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
     stream.write = ((chunk: unknown, ...rest: unknown[]) => {
       recordOutput(source, typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8"));

@@ -3,12 +3,12 @@
  * credential's session policy a test may bend, to play a role that lost its rights or a grant
  * wider than asked for) and a webhook receiver, plus the timer handler with its log captured.
  */
-import { credentialsFrom, startCosServer, type CosServer } from "../../dev/cos-server/index.ts";
+import { type CosServer, credentialsFrom, startCosServer } from "../../dev/cos-server/index.ts";
 import type { StsEmulator } from "../../dev/sts-emulator/index.ts";
-import { createCheckHandler, type CheckHandler } from "../../functions/credential-check/index.ts";
-import type { Env } from "../../lib/shared/env.ts";
+import { type CheckHandler, createCheckHandler } from "../../functions/credential-check/index.ts";
 import type { CamPolicy } from "../../lib/cam/policy.ts";
-import { brokerEnv, BUCKET, REGION, startTestEmulator, testLogger } from "./harness.ts";
+import type { Env } from "../../lib/shared/env.ts";
+import { BUCKET, brokerEnv, REGION, startTestEmulator, testLogger } from "./harness.ts";
 import { TEST_SECRET } from "./tokens.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "./webhook.ts";
 

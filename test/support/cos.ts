@@ -9,11 +9,11 @@ import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import COS from "cos-nodejs-sdk-v5";
-import { startCosServer, credentialsFrom, type CosServer, type CosServerOptions } from "../../dev/cos-server/index.ts";
-import { startLocalServer, type LocalServer } from "../../dev/local-server.ts";
+import { type CosServer, type CosServerOptions, credentialsFrom, startCosServer } from "../../dev/cos-server/index.ts";
+import { type LocalServer, startLocalServer } from "../../dev/local-server.ts";
 import type { StsEmulator } from "../../dev/sts-emulator/index.ts";
 import type { Env } from "../../lib/shared/env.ts";
-import { APPID, brokerEnv, BUCKET, REGION, startTestEmulator, testLogger } from "./harness.ts";
+import { APPID, BUCKET, brokerEnv, REGION, startTestEmulator, testLogger } from "./harness.ts";
 
 export const HOST = `${BUCKET}.cos.${REGION}.myqcloud.com`;
 export const AT = { Bucket: BUCKET, Region: REGION } as const;
@@ -41,7 +41,13 @@ export interface CosStack {
 export async function startCosStack(options: { env?: Env; cos?: Partial<CosServerOptions> } = {}): Promise<CosStack> {
   let offsetMs = 0;
   const emulator = await startTestEmulator();
-  const cos = await startCosServer({ credentials: credentialsFrom(emulator), region: REGION, buckets: [BUCKET], now: () => Date.now() + offsetMs, ...options.cos });
+  const cos = await startCosServer({
+    credentials: credentialsFrom(emulator),
+    region: REGION,
+    buckets: [BUCKET],
+    now: () => Date.now() + offsetMs,
+    ...options.cos,
+  });
   const key = emulator.keys[0]!;
   const env = brokerEnv(emulator, { COS_ENDPOINT: cos.url, ...options.env });
   const broker = await startLocalServer({ env, logger: testLogger() });
@@ -57,7 +63,9 @@ export async function startCosStack(options: { env?: Env; cos?: Partial<CosServe
     cos,
     broker,
     answers,
-    advance: (seconds) => void (offsetMs += seconds * 1000),
+    advance: (seconds) => {
+      offsetMs += seconds * 1000;
+    },
     client(token, { profile = "upload", scopeLimit = false } = {}) {
       return new COS({
         ...common,
@@ -65,7 +73,11 @@ export async function startCosStack(options: { env?: Env; cos?: Partial<CosServe
         // server, then hand TmpSecretId/TmpSecretKey/SecurityToken/StartTime/ExpiredTime back.
         getAuthorization(options, callback) {
           const body = scopeLimit ? { profile, scope: options.Scope } : { profile };
-          fetch(`${broker.url}/`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) })
+          fetch(`${broker.url}/`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+            body: JSON.stringify(body),
+          })
             .then(async (response) => {
               const data = (await response.json()) as Record<string, any>;
               answers.push({ status: response.status, body: data });
@@ -98,7 +110,10 @@ export interface RawResponse {
 }
 
 /** One request exactly as given (Host included), for what the SDKs never send. */
-export function rawRequest(cos: CosServer, init: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer }): Promise<RawResponse> {
+export function rawRequest(
+  cos: CosServer,
+  init: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer },
+): Promise<RawResponse> {
   const url = new URL(cos.url);
   return new Promise((resolve, reject) => {
     const req = httpRequest(

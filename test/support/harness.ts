@@ -3,11 +3,12 @@
  * and for the suite-wide leak check, with every secret in the ledger), and SCF trigger
  * events shaped like the platform's.
  */
-import type { Env } from "../../lib/shared/env.ts";
-import { createLogger, type LogSink, type Logger } from "../../lib/shared/log.ts";
-import { startStsEmulator, type StsEmulator, type StsEmulatorOptions } from "../../dev/sts-emulator/index.ts";
+
+import { type StsEmulator, type StsEmulatorOptions, startStsEmulator } from "../../dev/sts-emulator/index.ts";
 import { createHandler, type ScfHandler } from "../../functions/issue-credentials/index.ts";
 import type { ScfContext } from "../../functions/scf.ts";
+import type { Env } from "../../lib/shared/env.ts";
+import { createLogger, type Logger, type LogSink } from "../../lib/shared/log.ts";
 import { capturingSink, ledgered, recordSecret } from "./capture.ts";
 import { TEST_SECRET } from "./tokens.ts";
 
@@ -45,7 +46,8 @@ export function brokerEnv(emulator: StsEmulator, extra: Env = {}): Env {
     STS_SECRET_KEY: key.secretKey,
     ...extra,
   };
-  for (const name of ["JWT_SECRET", "STS_SECRET_KEY", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN", "ALERT_WEBHOOK_URL"]) recordSecret(name, env[name]);
+  for (const name of ["JWT_SECRET", "STS_SECRET_KEY", "TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN", "ALERT_WEBHOOK_URL"])
+    recordSecret(name, env[name]);
   return env;
 }
 
@@ -92,7 +94,14 @@ export function apiGatewayEvent(options: EventOptions = {}): Record<string, unkn
     queryStringParameters: options.query ?? {},
     pathParameters: {},
     headerParameters: {},
-    requestContext: { serviceId: "service-abc", path: "/sts", httpMethod: options.method ?? "POST", requestId: "apigw-req-1", sourceIp: options.sourceIp ?? "198.51.100.4", stage: "release" },
+    requestContext: {
+      serviceId: "service-abc",
+      path: "/sts",
+      httpMethod: options.method ?? "POST",
+      requestId: "apigw-req-1",
+      sourceIp: options.sourceIp ?? "198.51.100.4",
+      stage: "release",
+    },
   };
 }
 

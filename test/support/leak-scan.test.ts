@@ -7,9 +7,9 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
-import { checkCapture } from "./leak-check.ts";
-import { scanCapture, scanText, type LedgerEntry } from "./leak-scan.ts";
 import { bearer, context, functionUrlEvent, parse, startHarness } from "./harness.ts";
+import { checkCapture } from "./leak-check.ts";
+import { type LedgerEntry, scanCapture, scanText } from "./leak-scan.ts";
 import { hsToken } from "./tokens.ts";
 
 // Built at run time, never printed: a JWT-shaped string and a secret nobody ledgered as such.
@@ -70,7 +70,12 @@ describe("this run's capture", () => {
       const read = (prefix: string) => readFileSync(join(dir, `${prefix}-${process.pid}.${prefix === "ledger" ? "jsonl" : "log"}`), "utf8");
       expect(read("logger")).toContain(`"stsRequestId":"${body.requestId}"`);
       expect(read("stdout")).toContain("a harmless line on stdout");
-      const values = new Set(read("ledger").split("\n").filter(Boolean).map((line) => (JSON.parse(line) as LedgerEntry).value));
+      const values = new Set(
+        read("ledger")
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => (JSON.parse(line) as LedgerEntry).value),
+      );
       for (const value of [token, body.credentials.tmpSecretKey, body.credentials.sessionToken, h.env.STS_SECRET_KEY, h.env.JWT_SECRET]) {
         expect(values.has(value!)).toBe(true);
       }

@@ -28,7 +28,10 @@ export async function startConnectProxy(): Promise<ConnectProxy> {
       open.add(socket);
       socket.on("close", () => open.delete(socket));
     }
-    const drop = () => (upstream.destroy(), client.destroy());
+    const drop = () => {
+      upstream.destroy();
+      client.destroy();
+    };
     upstream.on("error", drop);
     client.on("error", drop);
   });

@@ -3,7 +3,7 @@
  * clean environment. Their structured log lines go to the leak check (leak-check.ts says why
  * the rest of their output does not).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -44,7 +44,11 @@ function isLogLine(line: string): boolean {
   }
 }
 
-export async function runScript(script: string, args: string[], extraEnv: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runScript(
+  script: string,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawnScript(script, args, extraEnv);
   let stdout = "";
   let stderr = "";

@@ -1,6 +1,6 @@
 /** Login tokens for tests: honest ones, and the forgeries PRODUCT.md says must fail. Every one goes to the leak ledger. */
 import { createServer } from "node:http";
-import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from "jose";
+import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
 import { listen } from "../../dev/listen.ts";
 import { recordSecret } from "./capture.ts";
 
@@ -9,7 +9,10 @@ export const secretBytes = (secret = TEST_SECRET) => new TextEncoder().encode(se
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-export async function hsToken(claims: JWTPayload = { sub: "alice" }, opts: { secret?: string; alg?: string; exp?: number | null; header?: Record<string, unknown> } = {}): Promise<string> {
+export async function hsToken(
+  claims: JWTPayload = { sub: "alice" },
+  opts: { secret?: string; alg?: string; exp?: number | null; header?: Record<string, unknown> } = {},
+): Promise<string> {
   const payload: JWTPayload = { ...claims };
   if (opts.exp !== null) payload.exp ??= opts.exp ?? nowSeconds() + 600;
   recordSecret("jwt-secret", opts.secret ?? TEST_SECRET);

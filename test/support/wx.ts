@@ -14,7 +14,12 @@ interface Callbacks {
   fail?(result: { errMsg: string }): void;
 }
 
-type Send = (url: string, method: string, headers: Record<string, string>, body: Buffer | undefined) => Promise<{ statusCode: number; header: Record<string, string>; body: Buffer }>;
+type Send = (
+  url: string,
+  method: string,
+  headers: Record<string, string>,
+  body: Buffer | undefined,
+) => Promise<{ statusCode: number; header: Record<string, string>; body: Buffer }>;
 
 export function installWx(cosAddress: { hostname: string; port: number }): void {
   const send: Send = (url, method, headers, body) => {
@@ -22,7 +27,13 @@ export function installWx(cosAddress: { hostname: string; port: number }): void 
     const viaCos = target.hostname.endsWith(".myqcloud.com");
     return new Promise((resolve, reject) => {
       const req = httpRequest(
-        { host: viaCos ? cosAddress.hostname : target.hostname, port: viaCos ? cosAddress.port : target.port, method, path: `${target.pathname}${target.search}`, headers: { host: target.host, ...headers } },
+        {
+          host: viaCos ? cosAddress.hostname : target.hostname,
+          port: viaCos ? cosAddress.port : target.port,
+          method,
+          path: `${target.pathname}${target.search}`,
+          headers: { host: target.host, ...headers },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -50,7 +61,14 @@ export function installWx(cosAddress: { hostname: string; port: number }): void 
     }),
     /** wx.request: an object `data` is sent as JSON; the answer's `data` is parsed when dataType is json. */
     request(options: Callbacks & { url: string; method?: string; header?: Record<string, string>; data?: unknown; dataType?: string }) {
-      const body = options.data === undefined ? undefined : typeof options.data === "string" ? Buffer.from(options.data) : options.data instanceof ArrayBuffer ? Buffer.from(options.data) : Buffer.from(JSON.stringify(options.data));
+      const body =
+        options.data === undefined
+          ? undefined
+          : typeof options.data === "string"
+            ? Buffer.from(options.data)
+            : options.data instanceof ArrayBuffer
+              ? Buffer.from(options.data)
+              : Buffer.from(JSON.stringify(options.data));
       send(options.url, options.method ?? "GET", options.header ?? {}, body).then(
         (res) => {
           const text = res.body.toString("utf8");
@@ -86,7 +104,12 @@ export function installWx(cosAddress: { hostname: string; port: number }): void 
           },
           (error: Error) => options.fail?.({ errMsg: `uploadFile:fail ${error.message}` }),
         );
-      return { onProgressUpdate: (listener: typeof progress) => void (progress = listener), abort() {} };
+      return {
+        onProgressUpdate: (listener: typeof progress) => {
+          progress = listener;
+        },
+        abort() {},
+      };
     },
   };
   Object.assign(globalThis, { wx, window: globalThis });

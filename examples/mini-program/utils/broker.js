@@ -4,11 +4,11 @@
 
 /** The broker's refusal in words a user can act on. */
 function describeBrokerError(statusCode, data) {
-  const error = (data && data.error) || {};
+  const error = data?.error || {};
   if (statusCode === 401) return "Your login has expired or was not accepted. Sign in again.";
-  if (error.code === "ScopeNotAllowed") return "Not allowed: " + error.message;
+  if (error.code === "ScopeNotAllowed") return `Not allowed: ${error.message}`;
   if (statusCode === 429 || statusCode === 503) return "The service is busy. Try again in a moment.";
-  return "The credential service answered " + statusCode + " " + (error.code || "") + (error.message ? ": " + error.message : "");
+  return `The credential service answered ${statusCode} ${error.code || ""}${error.message ? `: ${error.message}` : ""}`;
 }
 
 /** POST {profile, scope} with the login token; resolves with the broker's JSON. */
@@ -17,7 +17,7 @@ function requestCredentials({ request, brokerUrl, token, profile, scope }) {
     request({
       url: brokerUrl,
       method: "POST",
-      header: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
+      header: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
       data: scope ? { profile, scope } : { profile },
       dataType: "json",
       success(res) {
@@ -25,7 +25,7 @@ function requestCredentials({ request, brokerUrl, token, profile, scope }) {
         else reject(new Error(describeBrokerError(res.statusCode, res.data)));
       },
       fail(res) {
-        reject(new Error("Could not reach the credential service (" + (res && res.errMsg) + "). Is its domain in the request legal domains?"));
+        reject(new Error(`Could not reach the credential service (${res?.errMsg}). Is its domain in the request legal domains?`));
       },
     });
   });

@@ -7,7 +7,10 @@ const request = { method: "POST", path: "/", headers: {}, query: {}, body: undef
 
 describe("createApp", () => {
   it("wires a working handler from a valid environment", async () => {
-    const app = createApp({ env: { COS_BUCKET: "b-1250000000", COS_REGION: "ap-guangzhou", JWT_SECRET: "s".repeat(32), STS_SECRET_ID: "i", STS_SECRET_KEY: "k" }, logger: createLogger(capturingSink(() => {})) });
+    const app = createApp({
+      env: { COS_BUCKET: "b-1250000000", COS_REGION: "ap-guangzhou", JWT_SECRET: "s".repeat(32), STS_SECRET_ID: "i", STS_SECRET_KEY: "k" },
+      logger: createLogger(capturingSink(() => {})),
+    });
     expect(app.ok).toBe(true);
     expect((await app.handle(request)).status).toBe(401);
   });
@@ -16,7 +19,9 @@ describe("createApp", () => {
     const lines: string[] = [];
     const app = createApp({ env: { COS_REGION: "ap-guangzhou" }, logger: createLogger(capturingSink((line) => lines.push(line))) });
     expect(app.ok).toBe(false);
-    expect(lines.map((line) => JSON.parse(line))).toEqual([expect.objectContaining({ event: "config_error", code: "ConfigError", message: expect.stringContaining("COS_BUCKET") })]);
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ event: "config_error", code: "ConfigError", message: expect.stringContaining("COS_BUCKET") }),
+    ]);
     for (const method of ["POST", "OPTIONS"]) {
       const response = await app.handle({ ...request, method });
       expect(response.status).toBe(500);

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CONFIG_VARIABLES, loadConfig } from "../../../lib/broker/config.ts";
-import { PLATFORM_VARIABLES } from "../../../lib/sts/settings.ts";
-import type { Env } from "../../../lib/shared/env.ts";
 import { builtInProfiles } from "../../../lib/grant/profiles.ts";
+import type { Env } from "../../../lib/shared/env.ts";
+import { PLATFORM_VARIABLES } from "../../../lib/sts/settings.ts";
 
 const base: Env = {
   COS_BUCKET: "examplebucket-1250000000",
@@ -85,7 +85,11 @@ describe("loadConfig", () => {
     ["bad role ARN", { STS_ROLE_ARN: "arn:aws:iam::1:role/x" }, /STS_ROLE_ARN is not a role ARN/],
     ["half a key", { STS_SECRET_KEY: undefined }, /STS_SECRET_KEY is missing/],
     ["no key at all", { STS_SECRET_ID: undefined, STS_SECRET_KEY: undefined }, /execution role/],
-    ["federation with a temporary key", { STS_SECRET_ID: undefined, STS_SECRET_KEY: undefined, TENCENTCLOUD_SECRETID: "i", TENCENTCLOUD_SECRETKEY: "k", TENCENTCLOUD_SESSIONTOKEN: "t" }, /permanent keys/],
+    [
+      "federation with a temporary key",
+      { STS_SECRET_ID: undefined, STS_SECRET_KEY: undefined, TENCENTCLOUD_SECRETID: "i", TENCENTCLOUD_SECRETKEY: "k", TENCENTCLOUD_SESSIONTOKEN: "t" },
+      /permanent keys/,
+    ],
     ["plain http STS off loopback", { STS_ENDPOINT: "http://sts.example.com" }, /STS_ENDPOINT must use https/],
     ["STS endpoint with a path", { STS_ENDPOINT: "https://sts.tencentcloudapi.com/x" }, /must not have a path/],
     ["CORS wildcard", { CORS_ORIGINS: "*" }, /CORS_ORIGINS must not be \*/],
@@ -100,7 +104,11 @@ describe("loadConfig", () => {
     ["too many STS attempts", { STS_MAX_ATTEMPTS: "9" }, /STS_MAX_ATTEMPTS/],
     ["a negative cache size", { CREDENTIAL_CACHE_MAX_ENTRIES: "-1" }, /CREDENTIAL_CACHE_MAX_ENTRIES .*0 turns reuse off/],
     ["reuse under two minutes", { CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "60" }, /CREDENTIAL_CACHE_MIN_REMAINING_SECONDS must be a whole number from 120/],
-    ["reuse longer than any lifetime", { CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "43201" }, /CREDENTIAL_CACHE_MIN_REMAINING_SECONDS must be a whole number from 120 to 43200/],
+    [
+      "reuse longer than any lifetime",
+      { CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "43201" },
+      /CREDENTIAL_CACHE_MIN_REMAINING_SECONDS must be a whole number from 120 to 43200/,
+    ],
     ["a zero rate", { RATE_LIMIT_PER_MINUTE: "0" }, /RATE_LIMIT_PER_MINUTE/],
     ["a fractional rate", { RATE_LIMIT_PER_MINUTE: "0.5" }, /RATE_LIMIT_PER_MINUTE/],
     ["a zero burst", { RATE_LIMIT_BURST: "0" }, /RATE_LIMIT_BURST/],
@@ -117,7 +125,13 @@ describe("loadConfig", () => {
   });
 
   it("reads the retry, reuse and rate-limit settings", () => {
-    const config = load({ STS_MAX_ATTEMPTS: "1", CREDENTIAL_CACHE_MAX_ENTRIES: "0", CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "900", RATE_LIMIT_PER_MINUTE: "600", RATE_LIMIT_BURST: "5" });
+    const config = load({
+      STS_MAX_ATTEMPTS: "1",
+      CREDENTIAL_CACHE_MAX_ENTRIES: "0",
+      CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "900",
+      RATE_LIMIT_PER_MINUTE: "600",
+      RATE_LIMIT_BURST: "5",
+    });
     expect(config.sts.maxAttempts).toBe(1);
     expect(config.cache).toEqual({ maxEntries: 0, minRemainingSeconds: 900 });
     expect(config.rateLimit).toEqual({ perMinute: 600, burst: 5 });
@@ -133,11 +147,28 @@ describe("loadConfig", () => {
     const listed = new Set<string>([...CONFIG_VARIABLES, ...PLATFORM_VARIABLES]);
     const read = new Set<string>();
     const recording = (over: Env): Env =>
-      new Proxy({ ...base, ...over }, { get: (target, name) => (read.add(String(name)), target[String(name)]) });
+      new Proxy(
+        { ...base, ...over },
+        {
+          get: (target, name) => {
+            read.add(String(name));
+            return target[String(name)];
+          },
+        },
+      );
     const role = { STS_SECRET_ID: undefined, STS_SECRET_KEY: undefined, TENCENTCLOUD_SECRETID: "i", TENCENTCLOUD_SECRETKEY: "k" };
     loadConfig(recording({ CORS_ORIGINS: "https://a.example", COS_ENDPOINT: "http://127.0.0.1:9", STS_TIMEOUT_MS: "500", STS_ENDPOINT: "http://127.0.0.1:9" }));
     loadConfig(recording({ JWT_SECRET: undefined, JWT_JWKS_URL: "https://idp.example/jwks", JWT_AUDIENCE: "a", PREFIX_TEMPLATE: "u/{sub_hash}/" }));
-    loadConfig(recording({ JWT_SECRET: undefined, JWT_ISSUER: "https://idp.example", STS_ROLE_ARN: "qcs::cam::uin/1:roleName/r", STS_DURATION_SECONDS: "600", ...role, TENCENTCLOUD_SESSIONTOKEN: "t" }));
+    loadConfig(
+      recording({
+        JWT_SECRET: undefined,
+        JWT_ISSUER: "https://idp.example",
+        STS_ROLE_ARN: "qcs::cam::uin/1:roleName/r",
+        STS_DURATION_SECONDS: "600",
+        ...role,
+        TENCENTCLOUD_SESSIONTOKEN: "t",
+      }),
+    );
     loadConfig(recording(role));
     expect([...read].filter((name) => !listed.has(name))).toEqual([]);
     expect([...listed].filter((name) => !read.has(name))).toEqual([]);
@@ -177,9 +208,17 @@ describe("loadConfig: profiles", () => {
 
   it.each<[string, Env, RegExp]>([
     ["both sources", { STS_PROFILES: avatar, STS_PROFILES_FILE: "x.json" }, /STS_PROFILES and STS_PROFILES_FILE are both set/],
-    ["inline profiles over the platform's 4 KB cap", { STS_PROFILES: JSON.stringify({ a: { actions: ["GetObject"], resources: ["x".repeat(4100)] } }) }, /STS_PROFILES is \d+ bytes, more than the platform's 4 KB cap .*: move the profiles to a JSON file and set STS_PROFILES_FILE/],
+    [
+      "inline profiles over the platform's 4 KB cap",
+      { STS_PROFILES: JSON.stringify({ a: { actions: ["GetObject"], resources: ["x".repeat(4100)] } }) },
+      /STS_PROFILES is \d+ bytes, more than the platform's 4 KB cap .*: move the profiles to a JSON file and set STS_PROFILES_FILE/,
+    ],
     ["an unreadable file", { STS_PROFILES_FILE: "/nonexistent/profiles.json" }, /STS_PROFILES_FILE names a file that cannot be read \(ENOENT\)/],
-    ["a profile over the API's duration limit", { STS_PROFILES: JSON.stringify({ a: { actions: ["GetObject"], durationSeconds: 7201 } }) }, /profile 'a' breaks rule duration-out-of-range/],
+    [
+      "a profile over the API's duration limit",
+      { STS_PROFILES: JSON.stringify({ a: { actions: ["GetObject"], durationSeconds: 7201 } }) },
+      /profile 'a' breaks rule duration-out-of-range/,
+    ],
   ])("refuses %s", (_why, over, message) => {
     const error = failure(over);
     expect(error?.code).toBe("ConfigError");
@@ -187,13 +226,18 @@ describe("loadConfig: profiles", () => {
   });
 
   it("allows AssumeRole's longer lifetime in a profile", () => {
-    const config = load({ STS_ROLE_ARN: "qcs::cam::uin/100000000001:roleName/r", STS_PROFILES: JSON.stringify({ a: { actions: ["GetObject"], durationSeconds: 43_200 } }) });
+    const config = load({
+      STS_ROLE_ARN: "qcs::cam::uin/100000000001:roleName/r",
+      STS_PROFILES: JSON.stringify({ a: { actions: ["GetObject"], durationSeconds: 43_200 } }),
+    });
     expect(config.profiles.get("a")?.durationSeconds).toBe(43_200);
   });
 
   it("refuses, naming profile and rule, a profile whose policy cannot fit for the longest prefix", () => {
     const many = { actions: ["GetObject"], resources: Array.from({ length: 12 }, (_, i) => `folder-${i}/`) };
-    expect(failure({ STS_PROFILES: JSON.stringify({ many }) })?.message).toMatch(/STS_PROFILES: profile 'many' breaks rule policy-too-long \(its policy reaches \d+ characters .* over the limit of 2048\)/);
+    expect(failure({ STS_PROFILES: JSON.stringify({ many }) })?.message).toMatch(
+      /STS_PROFILES: profile 'many' breaks rule policy-too-long \(its policy reaches \d+ characters .* over the limit of 2048\)/,
+    );
     expect(load({ STS_PROFILES: JSON.stringify({ many }), STS_MAX_POLICY_LENGTH: "8192" }).maxPolicyLength).toBe(8192);
     // Built-ins can only outgrow it through a long template, and then that is what is named.
     expect(failure({ STS_MAX_POLICY_LENGTH: "512" })?.message).toMatch(/PREFIX_TEMPLATE: profile '(read-write|upload)' breaks rule policy-too-long/);

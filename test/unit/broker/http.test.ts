@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { createHttpHandler, type HttpRequest, MAX_BODY_BYTES, STATUS_OF } from "../../../lib/broker/http.ts";
 import type { Broker, IssueRequest } from "../../../lib/broker/issue.ts";
 import { BrokerError, type ErrorCode } from "../../../lib/shared/errors.ts";
-import { createHttpHandler, MAX_BODY_BYTES, STATUS_OF, type HttpRequest } from "../../../lib/broker/http.ts";
 import { createLogger } from "../../../lib/shared/log.ts";
 import { capturingSink } from "../../support/capture.ts";
 

@@ -1,23 +1,37 @@
 /** lib/broker with a plain in-memory issuer and a fixed clock (no HTTP, no SCF). */
 import { describe, expect, it } from "vitest";
-import { createTokenVerifier } from "../../../lib/identity/verify.ts";
+import { loadConfig } from "../../../lib/broker/config.ts";
 import { createBroker } from "../../../lib/broker/issue.ts";
 import { grantFor } from "../../../lib/grant/compose.ts";
-import type { Audit } from "../../../lib/shared/log.ts";
-import { loadConfig } from "../../../lib/broker/config.ts";
+import { createTokenVerifier } from "../../../lib/identity/verify.ts";
 import type { BrokerError } from "../../../lib/shared/errors.ts";
+import type { Audit } from "../../../lib/shared/log.ts";
 import type { CredentialIssuer, CredentialRequest } from "../../../lib/sts/client.ts";
 import { codeOf } from "../../support/outcome.ts";
 import { hsToken, TEST_SECRET } from "../../support/tokens.ts";
 
-const env = { COS_BUCKET: "examplebucket-1250000000", COS_REGION: "ap-guangzhou", JWT_SECRET: TEST_SECRET, STS_SECRET_ID: "i", STS_SECRET_KEY: "k", STS_TIMEOUT_MS: "2500" };
+const env = {
+  COS_BUCKET: "examplebucket-1250000000",
+  COS_REGION: "ap-guangzhou",
+  JWT_SECRET: TEST_SECRET,
+  STS_SECRET_ID: "i",
+  STS_SECRET_KEY: "k",
+  STS_TIMEOUT_MS: "2500",
+};
 const config = loadConfig(env);
 const NOW = Date.UTC(2026, 0, 1, 0, 0, 0);
 
 const recordingIssuer = (requests: CredentialRequest[]): CredentialIssuer => ({
   async requestCredentials(request) {
     requests.push(request);
-    return { tmpSecretId: "AKIDtest", tmpSecretKey: "key", sessionToken: "token", expiredTime: NOW / 1000 + 900, expiration: "2026-01-01T00:15:00Z", requestId: "sts-req" };
+    return {
+      tmpSecretId: "AKIDtest",
+      tmpSecretKey: "key",
+      sessionToken: "token",
+      expiredTime: NOW / 1000 + 900,
+      expiration: "2026-01-01T00:15:00Z",
+      requestId: "sts-req",
+    };
   },
 });
 
@@ -121,7 +135,12 @@ describe("grantFor and the broker with profiles", () => {
   });
 
   it("measures the encoded policy: 400 when the request's scope makes it too long", () => {
-    const scope = Array.from({ length: 40 }, (_, i) => ({ action: "name/cos:PutObject", bucket: config.bucket, region: config.region, prefix: `users/alice/file-${i}.png` }));
+    const scope = Array.from({ length: 40 }, (_, i) => ({
+      action: "name/cos:PutObject",
+      bucket: config.bucket,
+      region: config.region,
+      prefix: `users/alice/file-${i}.png`,
+    }));
     expect(codeOf(() => grantFor(config, alice, { scope: scope.slice(0, 5) }, NOW))).toBe("ok");
     const error = (() => {
       try {

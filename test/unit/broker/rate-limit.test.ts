@@ -1,9 +1,9 @@
 /** lib/limit: the per-subject token bucket, unit (fake clock) and end to end (429 with Retry-After, before STS). */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BrokerError } from "../../../lib/shared/errors.ts";
 import { createRateLimiter } from "../../../lib/broker/rate-limit.ts";
 import { subjectHash } from "../../../lib/grant/prefix.ts";
-import { bearer, context, functionUrlEvent, parse, startHarness, type Harness } from "../../support/harness.ts";
+import { BrokerError } from "../../../lib/shared/errors.ts";
+import { bearer, context, functionUrlEvent, type Harness, parse, startHarness } from "../../support/harness.ts";
 import { hsToken } from "../../support/tokens.ts";
 
 function taker(perMinute: number, burst: number, maxKeys?: number) {

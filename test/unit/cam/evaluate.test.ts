@@ -1,13 +1,23 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { evaluatePolicy, matchWildcard, type EvaluationRequest } from "../../../lib/cam/evaluate.ts";
+import { type EvaluationRequest, evaluatePolicy, matchWildcard } from "../../../lib/cam/evaluate.ts";
 import type { CamPolicy, CamStatement } from "../../../lib/cam/policy.ts";
 
 const ROOT = "qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/";
 const res = (key: string) => `${ROOT}${key}`;
 const policy = (...statement: CamStatement[]): CamPolicy => ({ version: "2.0", statement });
-const allow = (action: string[], resource: string[], condition?: CamStatement["condition"]): CamStatement => ({ effect: "allow", action, resource, ...(condition ? { condition } : {}) });
-const deny = (action: string[], resource: string[], condition?: CamStatement["condition"]): CamStatement => ({ effect: "deny", action, resource, ...(condition ? { condition } : {}) });
+const allow = (action: string[], resource: string[], condition?: CamStatement["condition"]): CamStatement => ({
+  effect: "allow",
+  action,
+  resource,
+  ...(condition ? { condition } : {}),
+});
+const deny = (action: string[], resource: string[], condition?: CamStatement["condition"]): CamStatement => ({
+  effect: "deny",
+  action,
+  resource,
+  ...(condition ? { condition } : {}),
+});
 const put = (key: string, context?: EvaluationRequest["context"]): EvaluationRequest => ({ action: "name/cos:PutObject", resource: res(key), context });
 
 describe("evaluatePolicy: actions and resources", () => {
@@ -69,7 +79,10 @@ describe("evaluatePolicy: actions and resources", () => {
   });
 
   it("ignores statements it cannot read and denies an unreadable policy", () => {
-    const odd = { version: "2.0", statement: [null, { effect: "maybe", action: ["*"], resource: ["*"] }, { effect: "allow", action: [7], resource: ["*"] }] } as unknown as CamPolicy;
+    const odd = {
+      version: "2.0",
+      statement: [null, { effect: "maybe", action: ["*"], resource: ["*"] }, { effect: "allow", action: [7], resource: ["*"] }],
+    } as unknown as CamPolicy;
     expect(evaluatePolicy(odd, put("x")).effect).toBe("default-deny");
     expect(evaluatePolicy({} as CamPolicy, put("x")).effect).toBe("default-deny");
     expect(evaluatePolicy(null as unknown as CamPolicy, put("x")).effect).toBe("default-deny");
@@ -88,7 +101,9 @@ describe("evaluatePolicy: actions and resources", () => {
 
   it("names the bucket for bucket-level resources", () => {
     const list = policy(allow(["name/cos:GetBucket"], [ROOT]));
-    expect(evaluatePolicy(list, { action: "name/cos:GetBucket", resource: ROOT }).reason).toBe("statement 0 allows name/cos:GetBucket on bucket examplebucket-1250000000");
+    expect(evaluatePolicy(list, { action: "name/cos:GetBucket", resource: ROOT }).reason).toBe(
+      "statement 0 allows name/cos:GetBucket on bucket examplebucket-1250000000",
+    );
     expect(evaluatePolicy(list, { action: "name/cos:GetBucket", resource: res("x") }).allowed).toBe(false);
   });
 });
@@ -260,7 +275,13 @@ describe("evaluatePolicy: conditions", () => {
 
 describe("matchWildcard", () => {
   const reference = (pattern: string, value: string) =>
-    new RegExp(`^${pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\/-]/g, "\\$&")).join(".*")}$`, "s").test(value);
+    new RegExp(
+      `^${pattern
+        .split("*")
+        .map((part) => part.replace(/[.+?^${}()|[\]\\/-]/g, "\\$&"))
+        .join(".*")}$`,
+      "s",
+    ).test(value);
   const alphabet = fc.constantFrom("a", "b", "/", ".", "*", "?");
 
   it("agrees with a regular-expression reference for all small inputs", () => {

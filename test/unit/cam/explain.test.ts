@@ -21,13 +21,18 @@ describe("describePolicy", () => {
           },
         },
         { effect: "allow", action: ["name/cos:GetBucket"], resource: [root], condition: { string_like: { "cos:prefix": ["users/alice/", "users/alice/*"] } } },
-        { effect: "deny", action: ["name/cos:GetObject", "name/cos:HeadObject"], resource: [`${root}a`, `${root}b`], condition: { numeric_greater_than: { "cos:x": 3 } } },
+        {
+          effect: "deny",
+          action: ["name/cos:GetObject", "name/cos:HeadObject"],
+          resource: [`${root}a`, `${root}b`],
+          condition: { numeric_greater_than: { "cos:x": 3 } },
+        },
       ],
     };
     expect(describePolicy(policy)).toEqual([
       "can PutObject on users/alice/*, objects up to 5 MB per request, image/* only, from 203.0.113.7 only, over HTTPS only",
       "can GetBucket on bucket examplebucket-1250000000, listing only prefixes users/alice/, users/alice/*",
-      'cannot GetObject, HeadObject on a, b, when numeric_greater_than cos:x 3',
+      "cannot GetObject, HeadObject on a, b, when numeric_greater_than cos:x 3",
     ]);
   });
 
@@ -37,7 +42,12 @@ describe("describePolicy", () => {
     [3 * 1024 ** 3, "3 GB"],
     [1000, "1000 bytes"],
   ])("writes %d bytes as %s", (bytes, text) => {
-    const policy: CamPolicy = { version: "2.0", statement: [{ effect: "allow", action: ["name/cos:PutObject"], resource: ["*"], condition: { numeric_less_than_equal: { "cos:content-length": bytes } } }] };
+    const policy: CamPolicy = {
+      version: "2.0",
+      statement: [
+        { effect: "allow", action: ["name/cos:PutObject"], resource: ["*"], condition: { numeric_less_than_equal: { "cos:content-length": bytes } } },
+      ],
+    };
     expect(describePolicy(policy)[0]).toBe(`can PutObject on *, objects up to ${text} per request`);
   });
 });

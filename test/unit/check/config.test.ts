@@ -36,7 +36,14 @@ describe("loadCheckConfig", () => {
       CHECK_MAX_SKEW_SECONDS: "10",
       ALERT_WEBHOOK_URL: "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc",
     });
-    expect(config).toMatchObject({ subject: "probe-bot", claims: { tenant: "acme" }, profile: "read", budgetMs: 5000, stepTimeoutMs: 1500, maxSkewSeconds: 10 });
+    expect(config).toMatchObject({
+      subject: "probe-bot",
+      claims: { tenant: "acme" },
+      profile: "read",
+      budgetMs: 5000,
+      stepTimeoutMs: 1500,
+      maxSkewSeconds: 10,
+    });
     expect(config.alert?.format).toBe("wecom");
   });
 

@@ -1,11 +1,11 @@
 /** lib/probe: expected verdicts derived from the policy, against the loopback COS server; and the judgement. */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { credentialsFrom, startCosServer, type CosServer } from "../../../dev/cos-server/index.ts";
+import { type CosServer, credentialsFrom, startCosServer } from "../../../dev/cos-server/index.ts";
 import type { StsEmulator } from "../../../dev/sts-emulator/index.ts";
+import { type CamPolicy, resourceOf } from "../../../lib/cam/policy.ts";
+import { cleanupPolicy, judgeProbe, type ProbePlan, type ProbeResult, probeFence } from "../../../lib/check/probe.ts";
 import { encodePolicy } from "../../../lib/grant/policy.ts";
-import { resourceOf, type CamPolicy } from "../../../lib/cam/policy.ts";
-import { cleanupPolicy, judgeProbe, probeFence, type ProbePlan, type ProbeResult } from "../../../lib/check/probe.ts";
 import { createStsIssuer } from "../../../lib/sts/client.ts";
 import { APPID, BUCKET, REGION, startTestEmulator } from "../../support/harness.ts";
 
@@ -37,7 +37,12 @@ async function probe(policy: CamPolicy) {
     maxAttempts: 1,
     timeoutMs: 2000,
   });
-  const issued = await issuer.requestCredentials({ policy: encodePolicy(policy), subjectHash: "c2VjcmV0LWhhc2gtb2YtdGhlLWNhbmFyeQ", durationSeconds: 900, timeoutMs: 2000 });
+  const issued = await issuer.requestCredentials({
+    policy: encodePolicy(policy),
+    subjectHash: "c2VjcmV0LWhhc2gtb2YtdGhlLWNhbmFyeQ",
+    durationSeconds: 900,
+    timeoutMs: 2000,
+  });
   const plan: ProbePlan = { bucket, endpoint: cos.url, policy, prefix: "users/p/", outsidePrefix: "users/p-outside/" };
   return probeFence(plan, issued, { signal: new AbortController().signal, timeLeftMs: () => 5000 });
 }
@@ -69,7 +74,10 @@ describe("probeFence", () => {
   });
 
   it("notes when nothing outside the profile is left to try", async () => {
-    const report = await probe({ version: "2.0", statement: [...grant(["PutObject", "GetObject", "DeleteObject"]).statement, ...grant(["GetBucket"], "").statement] });
+    const report = await probe({
+      version: "2.0",
+      statement: [...grant(["PutObject", "GetObject", "DeleteObject"]).statement, ...grant(["GetBucket"], "").statement],
+    });
     expect(report.results.map((r) => r.request.split(" ")[0])).toEqual(["PutObject", "HeadObject", "DeleteObject", "PutObject"]);
     expect(judgeProbe(report).detail).toContain("no action outside the profile to try");
   });
@@ -79,18 +87,32 @@ describe("probeFence", () => {
     controller.abort();
     const plan: ProbePlan = { bucket, endpoint: cos.url, policy: grant(["PutObject"]), prefix: "users/p/", outsidePrefix: "users/q/" };
     const before = cos.calls.length;
-    const report = await probeFence(plan, { tmpSecretId: "AKIDx", tmpSecretKey: "k", sessionToken: "t" }, { signal: controller.signal, timeLeftMs: () => 1000 });
+    const report = await probeFence(
+      plan,
+      { tmpSecretId: "AKIDx", tmpSecretKey: "k", sessionToken: "t" },
+      { signal: controller.signal, timeLeftMs: () => 1000 },
+    );
     expect(report.results).toEqual([]);
     expect(cos.calls.length).toBe(before);
   });
 });
 
 describe("judgeProbe", () => {
-  const result = (over: Partial<ProbeResult>): ProbeResult => ({ request: "PutObject users/p/x", expected: "allowed", actual: "allowed", answer: "HTTP 2xx", mustDeny: false, ...over });
+  const result = (over: Partial<ProbeResult>): ProbeResult => ({
+    request: "PutObject users/p/x",
+    expected: "allowed",
+    actual: "allowed",
+    answer: "HTTP 2xx",
+    mustDeny: false,
+    ...over,
+  });
   const outsideProfile = result({ request: "GetObject users/p/x", expected: "denied", actual: "denied", mustDeny: true });
 
   it("passes when every answer is what the policy says and one allow proves the credential", () => {
-    expect(judgeProbe({ results: [result({}), outsideProfile], leftovers: [], triedOutsideProfile: true })).toEqual({ ok: true, detail: "PutObject users/p/x allowed; GetObject users/p/x denied" });
+    expect(judgeProbe({ results: [result({}), outsideProfile], leftovers: [], triedOutsideProfile: true })).toEqual({
+      ok: true,
+      detail: "PutObject users/p/x allowed; GetObject users/p/x denied",
+    });
   });
 
   it("fails on a denial that should have been an allow, or an allow that should have been a denial", () => {
@@ -110,9 +132,10 @@ describe("judgeProbe", () => {
   });
 
   it("fails on an error answer, and when nothing shows the credential works", () => {
-    expect(judgeProbe({ results: [result({ actual: "error", answer: "HTTP 403 SignatureDoesNotMatch" }), outsideProfile], leftovers: [], triedOutsideProfile: true }).detail).toMatch(
-      /^PutObject users\/p\/x failed \(HTTP 403 SignatureDoesNotMatch\), expected allowed/,
-    );
+    expect(
+      judgeProbe({ results: [result({ actual: "error", answer: "HTTP 403 SignatureDoesNotMatch" }), outsideProfile], leftovers: [], triedOutsideProfile: true })
+        .detail,
+    ).toMatch(/^PutObject users\/p\/x failed \(HTTP 403 SignatureDoesNotMatch\), expected allowed/);
     const nothing = judgeProbe({ results: [result({ expected: "denied", actual: "denied" }), outsideProfile], leftovers: [], triedOutsideProfile: true });
     expect(nothing.ok).toBe(false);
     expect(nothing.detail).toContain("allows none of the probe's requests");

@@ -32,9 +32,15 @@ describe("checkLifetime", () => {
   });
 
   it("fails past the limit either way, saying what it may mean", () => {
-    expect(checkLifetime(issued({ expiredTime: NOW / 1000 + 931 }), 30)).toMatchObject({ status: "fail", detail: expect.stringContaining("STS granted more than asked, or this clock is behind STS's") });
+    expect(checkLifetime(issued({ expiredTime: NOW / 1000 + 931 }), 30)).toMatchObject({
+      status: "fail",
+      detail: expect.stringContaining("STS granted more than asked, or this clock is behind STS's"),
+    });
     expect(checkLifetime(issued({ expiredTime: NOW / 1000 + 3600 }), 30).status).toBe("fail");
-    expect(checkLifetime(issued({ expiredTime: NOW / 1000 + 869 }), 30)).toMatchObject({ status: "fail", detail: expect.stringContaining("clock skew -31.0 s") });
+    expect(checkLifetime(issued({ expiredTime: NOW / 1000 + 869 }), 30)).toMatchObject({
+      status: "fail",
+      detail: expect.stringContaining("clock skew -31.0 s"),
+    });
     expect(checkLifetime(issued({ expiredTime: NOW / 1000 + 869 }), 60).status).toBe("pass");
   });
 

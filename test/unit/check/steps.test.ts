@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { describeError, failed, passed, runSteps, type Step, skipped } from "../../../lib/check/steps.ts";
 import { BrokerError } from "../../../lib/shared/errors.ts";
-import { describeError, failed, passed, runSteps, skipped, type Step } from "../../../lib/check/steps.ts";
 
 const step = (name: string, run: Step["run"], needs?: string[]): Step => ({ name, run, needs });
 const far = () => Date.now() + 10_000;
@@ -9,7 +9,16 @@ describe("runSteps", () => {
   it("runs steps in order and reports each with its duration", async () => {
     const order: string[] = [];
     const results = await runSteps(
-      [step("a", async () => (order.push("a"), passed("fine"))), step("b", async () => (order.push("b"), skipped("not configured")))],
+      [
+        step("a", async () => {
+          order.push("a");
+          return passed("fine");
+        }),
+        step("b", async () => {
+          order.push("b");
+          return skipped("not configured");
+        }),
+      ],
       { deadline: far(), stepTimeoutMs: 1000 },
     );
     expect(order).toEqual(["a", "b"]);
@@ -34,7 +43,14 @@ describe("runSteps", () => {
   it("does not run a step whose prerequisite did not pass", async () => {
     let ran = false;
     const results = await runSteps(
-      [step("a", async () => failed("broken")), step("b", async () => ((ran = true), passed("")), ["a"]), step("c", async () => passed("independent"))],
+      [
+        step("a", async () => failed("broken")),
+        step("b", async () => {
+          ran = true;
+          return passed("");
+        }, ["a"]),
+        step("c", async () => passed("independent")),
+      ],
       { deadline: far(), stepTimeoutMs: 1000 },
     );
     expect(ran).toBe(false);
@@ -44,10 +60,10 @@ describe("runSteps", () => {
 
   it("reports steps as not run once the budget is spent, and bounds a step by what is left", async () => {
     const deadline = Date.now() + 150;
-    const results = await runSteps(
-      [step("slow", () => new Promise(() => undefined)), step("late", async () => passed(""))],
-      { deadline, stepTimeoutMs: 10_000 },
-    );
+    const results = await runSteps([step("slow", () => new Promise(() => undefined)), step("late", async () => passed(""))], {
+      deadline,
+      stepTimeoutMs: 10_000,
+    });
     expect(results[0]?.status).toBe("fail");
     expect(results[0]?.detail).toMatch(/did not finish within 1\d\d ms/);
     expect(results[1]).toMatchObject({ status: "not-run", detail: "the time budget ran out before it could start" });

@@ -30,12 +30,22 @@ describe("chooseKey", () => {
     expect(codeOfChoosing(filename)).toBe("ScopeNotAllowed");
   });
 
-  it.each([["no extension", "photo"], ["a dot file", ".png"], ["an empty extension", "me."], ["a path", "a/b.png"], ["a Windows path", "a\\b.png"], ["a control character", "me\u0000.png"], ["an extension with a space", "me. png"], ["a long extension", `me.${"p".repeat(17)}`], ["empty", ""], ["too long", `${"a".repeat(252)}.png`], ["a number", 7], ["an object", { name: "a.png" }]])(
-    "answers 400 for a malformed file name (%s)",
-    (_why, filename) => {
-      expect(codeOfChoosing(filename)).toBe("BadRequest");
-    },
-  );
+  it.each([
+    ["no extension", "photo"],
+    ["a dot file", ".png"],
+    ["an empty extension", "me."],
+    ["a path", "a/b.png"],
+    ["a Windows path", "a\\b.png"],
+    ["a control character", "me\u0000.png"],
+    ["an extension with a space", "me. png"],
+    ["a long extension", `me.${"p".repeat(17)}`],
+    ["empty", ""],
+    ["too long", `${"a".repeat(252)}.png`],
+    ["a number", 7],
+    ["an object", { name: "a.png" }],
+  ])("answers 400 for a malformed file name (%s)", (_why, filename) => {
+    expect(codeOfChoosing(filename)).toBe("BadRequest");
+  });
 
   it("refuses with 403 for a profile that does not choose keys", () => {
     expect(() => chooseKey({ ...avatar, extensions: undefined }, "users/alice/", "a.png", NOW)).toThrow(expect.objectContaining({ code: "ScopeNotAllowed" }));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { evaluatePolicy } from "../../../lib/cam/evaluate.ts";
-import { buildPolicy, encodePolicy, longestPolicyLength, MAX_SCOPE_ITEMS, type Narrowing } from "../../../lib/grant/policy.ts";
 import { resourceOf } from "../../../lib/cam/policy.ts";
+import { buildPolicy, encodePolicy, longestPolicyLength, MAX_SCOPE_ITEMS, type Narrowing } from "../../../lib/grant/policy.ts";
 import { compilePrefixTemplate } from "../../../lib/grant/prefix.ts";
 import { builtInProfiles, type Profile } from "../../../lib/grant/profiles.ts";
 import { codeOf } from "../../support/outcome.ts";
@@ -11,7 +11,13 @@ const upload = builtInProfiles.get("upload")!;
 const prefix = "users/alice/";
 const refusal = (narrowing: { key?: unknown; scope?: unknown }) => codeOf(() => build(narrowing));
 const build = (narrowing: { key?: unknown; scope?: unknown }) => buildPolicy({ bucket, prefix, profile: upload, narrowing });
-const item = (over: Record<string, unknown> = {}) => ({ action: "name/cos:PutObject", bucket: bucket.bucket, region: bucket.region, prefix: "users/alice/a.png", ...over });
+const item = (over: Record<string, unknown> = {}) => ({
+  action: "name/cos:PutObject",
+  bucket: bucket.bucket,
+  region: bucket.region,
+  prefix: "users/alice/a.png",
+  ...over,
+});
 
 describe("buildPolicy", () => {
   it("grants the upload profile on the user's prefix", () => {
@@ -88,7 +94,22 @@ const buildWith = (p: Profile, narrowing: Narrowing = {}, sourceIp?: string) => 
 describe("buildPolicy with profiles", () => {
   it.each([
     ["read", ["GetObject", "HeadObject", "OptionsObject"]],
-    ["read-write", ["PutObject", "PostObject", "InitiateMultipartUpload", "ListMultipartUploads", "ListParts", "UploadPart", "CompleteMultipartUpload", "AbortMultipartUpload", "GetObject", "HeadObject", "OptionsObject"]],
+    [
+      "read-write",
+      [
+        "PutObject",
+        "PostObject",
+        "InitiateMultipartUpload",
+        "ListMultipartUploads",
+        "ListParts",
+        "UploadPart",
+        "CompleteMultipartUpload",
+        "AbortMultipartUpload",
+        "GetObject",
+        "HeadObject",
+        "OptionsObject",
+      ],
+    ],
     ["delete", ["DeleteObject"]],
   ])("grants built-in %s on the whole prefix in one statement", (name, actions) => {
     const { policy } = buildWith(builtInProfiles.get(name)!);
@@ -98,7 +119,12 @@ describe("buildPolicy with profiles", () => {
   it("grants list as GetBucket on the bucket root, fenced by cos:prefix in both forms", () => {
     const { policy } = buildWith(builtInProfiles.get("list")!);
     expect(policy.statement).toEqual([
-      { effect: "allow", action: ["name/cos:GetBucket"], resource: [resourceOf(bucket, "")], condition: { string_like: { "cos:prefix": ["users/alice/", "users/alice/*"] } } },
+      {
+        effect: "allow",
+        action: ["name/cos:GetBucket"],
+        resource: [resourceOf(bucket, "")],
+        condition: { string_like: { "cos:prefix": ["users/alice/", "users/alice/*"] } },
+      },
     ]);
   });
 
@@ -139,18 +165,24 @@ describe("buildPolicy with profiles", () => {
     const { policy } = buildWith(all, {}, "203.0.113.7");
     const everywhere = { ip_equal: { "qcs:ip": "203.0.113.7" }, bool_equal: { "cos:secure-transport": "true" } };
     const byAction = Object.fromEntries(policy.statement.flatMap((s) => s.action.map((a) => [a.replace("name/cos:", ""), s.condition])));
-    expect(byAction.PutObject).toEqual({ numeric_less_than_equal: { "cos:content-length": 1024 }, string_like: { "cos:content-type": ["image/*"] }, ...everywhere });
+    expect(byAction.PutObject).toEqual({
+      numeric_less_than_equal: { "cos:content-length": 1024 },
+      string_like: { "cos:content-type": ["image/*"] },
+      ...everywhere,
+    });
     expect(byAction.PostObject).toEqual(byAction.PutObject);
     expect(byAction.UploadPart).toEqual({ numeric_less_than_equal: { "cos:content-length": 1024 }, ...everywhere });
     expect(byAction.InitiateMultipartUpload).toEqual({ string_like: { "cos:content-type": ["image/*"] }, ...everywhere });
-    for (const action of ["GetObject", "HeadObject", "ListParts", "CompleteMultipartUpload", "AbortMultipartUpload"]) expect(byAction[action]).toEqual(everywhere);
+    for (const action of ["GetObject", "HeadObject", "ListParts", "CompleteMultipartUpload", "AbortMultipartUpload"])
+      expect(byAction[action]).toEqual(everywhere);
     expect(byAction.GetBucket).toEqual({ string_like: { "cos:prefix": ["users/alice/", "users/alice/*"] }, ...everywhere });
     expect(policy.statement).toHaveLength(5);
   });
 
   it("lets the evaluator see the point of that: a chunked PUT is refused, a GET needs no length", () => {
     const { policy } = buildWith(profile({ actions: ["name/cos:PutObject", "name/cos:GetObject"], conditions: { maxBytes: 1024 } }));
-    const at = (action: string, context: Record<string, string>) => evaluatePolicy(policy, { action: `name/cos:${action}`, resource: resourceOf(bucket, "users/alice/a"), context }).allowed;
+    const at = (action: string, context: Record<string, string>) =>
+      evaluatePolicy(policy, { action: `name/cos:${action}`, resource: resourceOf(bucket, "users/alice/a"), context }).allowed;
     expect(at("PutObject", { "cos:content-length": "1024" })).toBe(true);
     expect(at("PutObject", { "cos:content-length": "1025" })).toBe(false);
     expect(at("PutObject", {})).toBe(false);

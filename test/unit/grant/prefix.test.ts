@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import { checkKeyInPrefix, compilePrefixTemplate, keyUnderPrefix, prefixFor, subjectHash } from "../../../lib/grant/prefix.ts";
 import { codeOf } from "../../support/outcome.ts";
 
-
 describe("compilePrefixTemplate", () => {
   it.each(["users/{sub}/", "users/{sub}", "{sub_hash}/", "t/{tenant}/u/{sub}/", "u-{sub}/"])("accepts %s", (template) => {
     expect(compilePrefixTemplate(template).source.endsWith("/")).toBe(true);
@@ -82,7 +81,10 @@ describe("prefixFor", () => {
       fc.property(fc.string({ unit: "binary", maxLength: 140 }), fc.string({ unit: "binary", maxLength: 140 }), (a, b) => {
         const pa = codeOf(() => prefixFor(template, { sub: a })) === "ok" ? prefixFor(template, { sub: a }) : undefined;
         const pb = codeOf(() => prefixFor(template, { sub: b })) === "ok" ? prefixFor(template, { sub: b }) : undefined;
-        for (const [sub, prefix] of [[a, pa], [b, pb]] as const) {
+        for (const [sub, prefix] of [
+          [a, pa],
+          [b, pb],
+        ] as const) {
           if (prefix === undefined) continue;
           expect(prefix).toBe(`users/${sub}/`);
           expect(prefix.split("/")).toHaveLength(3);

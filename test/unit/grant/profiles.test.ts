@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { builtInProfiles, DEFAULT_PROFILE, type ProfileRules, parseProfiles, profileNamed } from "../../../lib/grant/profiles.ts";
 import { BrokerError } from "../../../lib/shared/errors.ts";
-import { builtInProfiles, DEFAULT_PROFILE, parseProfiles, profileNamed, type ProfileRules } from "../../../lib/grant/profiles.ts";
 
 const rules: ProfileRules = { variable: "STS_PROFILES", minDurationSeconds: 120, maxDurationSeconds: 7200 };
 const parse = (document: unknown) => parseProfiles(JSON.stringify(document), rules);
@@ -21,7 +21,14 @@ describe("built-in profiles", () => {
     expect(profile.name).toBe(DEFAULT_PROFILE);
     expect(profile.actions.every((action) => /^name\/cos:[A-Za-z]+$/.test(action))).toBe(true);
     expect(profile.actions).toEqual(
-      expect.arrayContaining(["name/cos:PutObject", "name/cos:PostObject", "name/cos:InitiateMultipartUpload", "name/cos:UploadPart", "name/cos:CompleteMultipartUpload", "name/cos:AbortMultipartUpload"]),
+      expect.arrayContaining([
+        "name/cos:PutObject",
+        "name/cos:PostObject",
+        "name/cos:InitiateMultipartUpload",
+        "name/cos:UploadPart",
+        "name/cos:CompleteMultipartUpload",
+        "name/cos:AbortMultipartUpload",
+      ]),
     );
   });
 
@@ -59,7 +66,9 @@ describe("parseProfiles", () => {
     expect(profiles.get("public-read")?.prefixTemplate).toMatchObject({ source: "public/", perUser: false });
     expect(profiles.has("delete")).toBe(false);
     expect(profiles.get("upload")).toBe(builtInProfiles.get("upload"));
-    expect(warnings).toEqual([{ profile: "public-read", rule: "shared-area", message: expect.stringContaining("every user gets GetObject, HeadObject on the same area 'public/'") }]);
+    expect(warnings).toEqual([
+      { profile: "public-read", rule: "shared-area", message: expect.stringContaining("every user gets GetObject, HeadObject on the same area 'public/'") },
+    ]);
   });
 
   it("accepts short and full action names, and replaces a built-in of the same name", () => {
@@ -146,7 +155,9 @@ describe("parseProfiles", () => {
 
   it("keeps the duration within what STS allows in the configured mode", () => {
     const assumeRole = { ...rules, maxDurationSeconds: 43_200 };
-    expect(parseProfiles(JSON.stringify({ long: { actions: ["GetObject"], durationSeconds: 43_200 } }), assumeRole).profiles.get("long")?.durationSeconds).toBe(43_200);
+    expect(parseProfiles(JSON.stringify({ long: { actions: ["GetObject"], durationSeconds: 43_200 } }), assumeRole).profiles.get("long")?.durationSeconds).toBe(
+      43_200,
+    );
     expect(refusal({ long: { actions: ["GetObject"], durationSeconds: 43_200 } })?.message).toMatch(/duration-out-of-range/);
   });
 });

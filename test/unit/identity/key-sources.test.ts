@@ -5,11 +5,10 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createTokenVerifier, type TokenVerifier } from "../../../lib/identity/verify.ts";
 import type { KeyTiming } from "../../../lib/identity/key-sources.ts";
-import { rsaKey, signWith, startKeyServer, type KeyPairInfo, type KeyServer } from "../../support/tokens.ts";
+import { createTokenVerifier, type TokenVerifier } from "../../../lib/identity/verify.ts";
 import { outcomeOf } from "../../support/outcome.ts";
-
+import { type KeyPairInfo, type KeyServer, rsaKey, signWith, startKeyServer } from "../../support/tokens.ts";
 
 let k1: KeyPairInfo;
 let k2: KeyPairInfo;

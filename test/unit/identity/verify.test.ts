@@ -1,16 +1,15 @@
 import { createHmac } from "node:crypto";
-import { exportSPKI, generateKeyPair, jwtVerify, SignJWT } from "jose";
 import fc from "fast-check";
+import { exportSPKI, generateKeyPair, jwtVerify, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTokenVerifier, MAX_TOKEN_BYTES } from "../../../lib/identity/verify.ts";
 import type { JwtConfig } from "../../../lib/identity/settings.ts";
-import { hsToken, rawToken, rsaKey, secretBytes, signWith, startKeyServer, TEST_SECRET, type KeyPairInfo, type KeyServer } from "../../support/tokens.ts";
+import { createTokenVerifier, MAX_TOKEN_BYTES } from "../../../lib/identity/verify.ts";
 import { outcomeOf } from "../../support/outcome.ts";
+import { hsToken, type KeyPairInfo, type KeyServer, rawToken, rsaKey, secretBytes, signWith, startKeyServer, TEST_SECRET } from "../../support/tokens.ts";
 
 const secretConfig = (over: Partial<JwtConfig> = {}): JwtConfig =>
   ({ source: "secret", secret: secretBytes(), issuer: undefined, audience: undefined, ...over }) as JwtConfig;
 const now = () => Math.floor(Date.now() / 1000);
-
 
 describe("createTokenVerifier with JWT_SECRET", () => {
   const verify = createTokenVerifier(secretConfig());
@@ -33,14 +32,20 @@ describe("createTokenVerifier with JWT_SECRET", () => {
     ["a numeric sub", () => hsToken({ sub: 42 as unknown as string })],
     ["an object sub", () => hsToken({ sub: { id: "alice" } as unknown as string })],
     ["an empty sub", () => hsToken({ sub: "" })],
-    ["a tampered payload", async () => {
-      const [h, , s] = (await hsToken({ sub: "alice" })).split(".");
-      return `${h}.${Buffer.from(JSON.stringify({ sub: "bob", exp: now() + 60 })).toString("base64url")}.${s}`;
-    }],
-    ["an unknown crit header", async () => {
-      const unsigned = rawToken({ alg: "HS256", crit: ["x-unknown"], "x-unknown": 1 }, { sub: "alice", exp: now() + 60 }).slice(0, -1);
-      return `${unsigned}.${createHmac("sha256", TEST_SECRET).update(unsigned).digest("base64url")}`;
-    }],
+    [
+      "a tampered payload",
+      async () => {
+        const [h, , s] = (await hsToken({ sub: "alice" })).split(".");
+        return `${h}.${Buffer.from(JSON.stringify({ sub: "bob", exp: now() + 60 })).toString("base64url")}.${s}`;
+      },
+    ],
+    [
+      "an unknown crit header",
+      async () => {
+        const unsigned = rawToken({ alg: "HS256", crit: ["x-unknown"], "x-unknown": 1 }, { sub: "alice", exp: now() + 60 }).slice(0, -1);
+        return `${unsigned}.${createHmac("sha256", TEST_SECRET).update(unsigned).digest("base64url")}`;
+      },
+    ],
     ["garbage", async () => "not-a-jwt"],
     ["two segments", async () => "a.b"],
     ["empty segments", async () => ".."],
@@ -58,7 +63,11 @@ describe("createTokenVerifier with JWT_SECRET", () => {
   it("checks iss and aud when configured", async () => {
     const strict = createTokenVerifier(secretConfig({ issuer: "https://id.example", audience: ["app"] }));
     await expect(strict(await hsToken({ sub: "a", iss: "https://id.example", aud: "app" }))).resolves.toBeTruthy();
-    for (const claims of [{ sub: "a", iss: "https://evil.example", aud: "app" }, { sub: "a", iss: "https://id.example", aud: "other" }, { sub: "a", aud: "app" }]) {
+    for (const claims of [
+      { sub: "a", iss: "https://evil.example", aud: "app" },
+      { sub: "a", iss: "https://id.example", aud: "other" },
+      { sub: "a", aud: "app" },
+    ]) {
       expect(await outcomeOf(strict(await hsToken(claims)))).toBe("InvalidToken");
     }
   });
@@ -93,24 +102,30 @@ describe("the HS* path agrees with jose's jwtVerify", () => {
     fc.oneof({ weight: 6, arbitrary: good }, { weight: 2, arbitrary: bad }, { weight: 1, arbitrary: fc.constant(undefined) });
   const at = (min: number, max: number) => fc.integer({ min, max }).map((offset) => now() + offset);
   const claims = fc.oneof(
-    { weight: 9, arbitrary: fc.record({
-      sub: mostly(fc.constant("alice"), fc.constantFrom("", 7, null)),
-      exp: mostly(at(60, 3600), fc.oneof(at(-3600, -31), fc.constant("soon"))),
-      nbf: mostly(at(-3600, 0), at(31, 3600)),
-      iat: mostly(at(-60, 0), fc.constant("x")),
-      iss: mostly(fc.constant(issuer), fc.constant("https://evil.example")),
-      aud: mostly(fc.constantFrom("app", ["app", "x"]), fc.constant("other")),
-    }) },
+    {
+      weight: 9,
+      arbitrary: fc.record({
+        sub: mostly(fc.constant("alice"), fc.constantFrom("", 7, null)),
+        exp: mostly(at(60, 3600), fc.oneof(at(-3600, -31), fc.constant("soon"))),
+        nbf: mostly(at(-3600, 0), at(31, 3600)),
+        iat: mostly(at(-60, 0), fc.constant("x")),
+        iss: mostly(fc.constant(issuer), fc.constant("https://evil.example")),
+        aud: mostly(fc.constantFrom("app", ["app", "x"]), fc.constant("other")),
+      }),
+    },
     { weight: 1, arbitrary: fc.jsonValue() },
   );
   const header = fc.oneof(
-    { weight: 9, arbitrary: fc.record({
-      alg: mostly(fc.constantFrom("HS256", "HS384", "HS512"), fc.constantFrom("none", "RS256", "hs256", "HS1")),
-      typ: fc.constantFrom(undefined, "JWT", "at+jwt"),
-      kid: fc.option(fc.string(), { nil: undefined }),
-      crit: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom(["b64"], ["exp"], []) }),
-      b64: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.boolean() }),
-    }) },
+    {
+      weight: 9,
+      arbitrary: fc.record({
+        alg: mostly(fc.constantFrom("HS256", "HS384", "HS512"), fc.constantFrom("none", "RS256", "hs256", "HS1")),
+        typ: fc.constantFrom(undefined, "JWT", "at+jwt"),
+        kid: fc.option(fc.string(), { nil: undefined }),
+        crit: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constantFrom(["b64"], ["exp"], []) }),
+        b64: fc.oneof({ weight: 8, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.boolean() }),
+      }),
+    },
     { weight: 1, arbitrary: fc.jsonValue() },
   );
   const digestOf = (alg: unknown) => (alg === "HS384" || alg === "HS512" ? `sha${alg.slice(2)}` : "sha256");
@@ -123,7 +138,10 @@ describe("the HS* path agrees with jose's jwtVerify", () => {
     );
   const token = fc.tuple(header, claims).chain(([h, p]) => {
     const signingInput = `${b64(JSON.stringify(h) ?? "")}.${b64(JSON.stringify(p) ?? "")}`;
-    return fc.tuple(fc.constant(h), signature((h as { alg?: unknown } | null)?.alg, signingInput).map((sig) => `${signingInput}.${sig}`));
+    return fc.tuple(
+      fc.constant(h),
+      signature((h as { alg?: unknown } | null)?.alg, signingInput).map((sig) => `${signingInput}.${sig}`),
+    );
   });
 
   it("property: never accepts what jwtVerify refuses, and accepts what it accepts (bar JWS extensions)", async () => {
@@ -189,7 +207,9 @@ describe("createTokenVerifier with a JWKS", () => {
     const pem = await exportSPKI(publicKey);
     const jwkJson = JSON.stringify(key.publicJwk);
     for (const material of [pem, jwkJson, key.publicJwk.n ?? ""]) {
-      const token = await new SignJWT({ sub: "mallory", exp: now() + 60 }).setProtectedHeader({ alg: "HS256", kid: "k1" }).sign(new TextEncoder().encode(material));
+      const token = await new SignJWT({ sub: "mallory", exp: now() + 60 })
+        .setProtectedHeader({ alg: "HS256", kid: "k1" })
+        .sign(new TextEncoder().encode(material));
       expect(await outcomeOf(verify(token))).toBe("InvalidToken");
     }
   });
@@ -201,11 +221,7 @@ describe("createTokenVerifier with a JWKS", () => {
   it("ignores key locations in the token header (jwk, jku, x5u)", async () => {
     const attacker = await rsaKey("k1");
     const fetchesBefore = server.fetches;
-    for (const header of [
-      { jwk: attacker.publicJwk },
-      { jku: "http://127.0.0.1:1/evil.json" },
-      { x5u: "http://127.0.0.1:1/evil.pem" },
-    ]) {
+    for (const header of [{ jwk: attacker.publicJwk }, { jku: "http://127.0.0.1:1/evil.json" }, { x5u: "http://127.0.0.1:1/evil.pem" }]) {
       expect(await outcomeOf(verify(await signWith(attacker, { sub: "mallory" }, header)))).toBe("InvalidToken");
     }
     // At most the one cooldown-bounded refetch for the unknown key material.

@@ -4,7 +4,10 @@ import { createLogger } from "../../../lib/shared/log.ts";
 describe("createLogger", () => {
   it("writes one JSON line per entry with time and level", () => {
     const lines: string[] = [];
-    const logger = createLogger((line) => lines.push(line), () => Date.UTC(2026, 0, 1));
+    const logger = createLogger(
+      (line) => lines.push(line),
+      () => Date.UTC(2026, 0, 1),
+    );
     logger.request({ requestId: "r", outcome: "failed", status: 502, method: "POST", latencyMs: 3, code: "UpstreamError" });
     logger.event("config_error", { code: "ConfigError" });
     expect(lines).toHaveLength(2);
@@ -32,11 +35,23 @@ describe("createLogger", () => {
 
   it("writes the credential check's report as one line, at error level when it failed", () => {
     const lines: string[] = [];
-    const logger = createLogger((line) => lines.push(line), () => Date.UTC(2026, 0, 1));
+    const logger = createLogger(
+      (line) => lines.push(line),
+      () => Date.UTC(2026, 0, 1),
+    );
     const results = [{ name: "issuance", status: "fail", durationMs: 5, detail: "UpstreamTimeout: STS did not answer within 500 ms" }];
     logger.check({ outcome: "failed", durationMs: 7, requestId: "r", trigger: "timer t", results });
     logger.check({ outcome: "passed", durationMs: 7, results: [] });
-    expect(JSON.parse(lines[0]!)).toEqual({ time: "2026-01-01T00:00:00.000Z", level: "error", event: "credential_check", outcome: "failed", durationMs: 7, requestId: "r", trigger: "timer t", results });
+    expect(JSON.parse(lines[0]!)).toEqual({
+      time: "2026-01-01T00:00:00.000Z",
+      level: "error",
+      event: "credential_check",
+      outcome: "failed",
+      durationMs: 7,
+      requestId: "r",
+      trigger: "timer t",
+      results,
+    });
     expect(JSON.parse(lines[1]!)).toMatchObject({ level: "info", outcome: "passed" });
   });
 });

@@ -1,14 +1,19 @@
 /** lib/sts with the real tencentcloud-sdk-nodejs-sts client against the loopback emulator. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { StsConfig } from "../../../lib/sts/settings.ts";
-import { BrokerError } from "../../../lib/shared/errors.ts";
+import { type StsEmulator, startStsEmulator } from "../../../dev/sts-emulator/index.ts";
 import { encodePolicy } from "../../../lib/grant/policy.ts";
 import { subjectHash } from "../../../lib/grant/prefix.ts";
-import { createStsIssuer, federationName, isTransient, sessionName, stsError, type StsDeps } from "../../../lib/sts/client.ts";
-import { startStsEmulator, type StsEmulator } from "../../../dev/sts-emulator/index.ts";
+import { BrokerError } from "../../../lib/shared/errors.ts";
+import { createStsIssuer, federationName, isTransient, type StsDeps, sessionName, stsError } from "../../../lib/sts/client.ts";
+import type { StsConfig } from "../../../lib/sts/settings.ts";
 import { ledgered } from "../../support/capture.ts";
 
-const policy = { version: "2.0" as const, statement: [{ effect: "allow" as const, action: ["name/cos:PutObject"], resource: ["qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/users/a/*"] }] };
+const policy = {
+  version: "2.0" as const,
+  statement: [
+    { effect: "allow" as const, action: ["name/cos:PutObject"], resource: ["qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/users/a/*"] },
+  ],
+};
 const request = { policy: encodePolicy(policy), subjectHash: "AbC-_0123456789abcdefghijklmnopqrstuvwxyzAB", durationSeconds: 900, timeoutMs: 1000 };
 
 let emulator: StsEmulator;
@@ -48,7 +53,11 @@ describe("createStsIssuer", () => {
       const role = emulator.addTemporaryKey();
       Object.assign(env, { TENCENTCLOUD_SECRETID: role.secretId, TENCENTCLOUD_SECRETKEY: role.secretKey, TENCENTCLOUD_SESSIONTOKEN: role.token });
       const issued = await issuer.requestCredentials(request);
-      expect(emulator.issued.get(issued.tmpSecretId)).toMatchObject({ action: "AssumeRole", issuedBy: role.secretId, roleSessionName: sessionName(request.subjectHash) });
+      expect(emulator.issued.get(issued.tmpSecretId)).toMatchObject({
+        action: "AssumeRole",
+        issuedBy: role.secretId,
+        roleSessionName: sessionName(request.subjectHash),
+      });
     }
   });
 
@@ -128,7 +137,9 @@ describe("retries", () => {
   it("gives up after maxAttempts with the last failure's status and Retry-After", async () => {
     emulator.inject({ kind: "throttle" });
     const { waits, deps } = recorded(0.999);
-    const error = (await createStsIssuer(config({ maxAttempts: 4 }), {}, deps).requestCredentials(request).catch((e: unknown) => e)) as BrokerError;
+    const error = (await createStsIssuer(config({ maxAttempts: 4 }), {}, deps)
+      .requestCredentials(request)
+      .catch((e: unknown) => e)) as BrokerError;
     expect(error).toMatchObject({ code: "UpstreamThrottled", retryAfter: 1 });
     expect(error.detail).toContain("attempts=4");
     expect(emulator.calls).toHaveLength(4);

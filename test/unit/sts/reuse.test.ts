@@ -1,9 +1,9 @@
 /** lib/cache: credential reuse, unit (fake issuer, fake clock) and end to end (STS call counts on the emulator). */
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { cacheCredentials } from "../../../lib/sts/reuse.ts";
 import type { CredentialIssuer, CredentialRequest } from "../../../lib/sts/client.ts";
-import { bearer, context, functionUrlEvent, parse, startHarness, type Harness } from "../../support/harness.ts";
+import { cacheCredentials } from "../../../lib/sts/reuse.ts";
+import { bearer, context, functionUrlEvent, type Harness, parse, startHarness } from "../../support/harness.ts";
 import { hsToken } from "../../support/tokens.ts";
 
 const NOW = Date.UTC(2026, 0, 1);
@@ -15,13 +15,25 @@ function fakeIssuer(lifetimeSeconds = 900) {
     async requestCredentials(request) {
       calls.push(request);
       const n = calls.length;
-      return { tmpSecretId: `id-${n}`, tmpSecretKey: `key-${n}`, sessionToken: `token-${n}`, expiredTime: clock.ms / 1000 + lifetimeSeconds, expiration: "", requestId: `req-${n}` };
+      return {
+        tmpSecretId: `id-${n}`,
+        tmpSecretKey: `key-${n}`,
+        sessionToken: `token-${n}`,
+        expiredTime: clock.ms / 1000 + lifetimeSeconds,
+        expiration: "",
+        requestId: `req-${n}`,
+      };
     },
   };
   return { clock, calls, inner };
 }
 
-const request = (over: Partial<CredentialRequest> = {}): CredentialRequest => ({ subjectHash: "alice-hash", policy: "policy-a", durationSeconds: 900, ...over });
+const request = (over: Partial<CredentialRequest> = {}): CredentialRequest => ({
+  subjectHash: "alice-hash",
+  policy: "policy-a",
+  durationSeconds: 900,
+  ...over,
+});
 
 describe("cacheCredentials", () => {
   it("hands the same credential out again for the same subject, policy and duration", async () => {
@@ -72,7 +84,11 @@ describe("cacheCredentials", () => {
   });
 
   it("by default reuses while two thirds of each credential's own lifetime remain, never under 120 s", async () => {
-    for (const [duration, reusableFor] of [[900, 300], [3600, 1200], [150, 30]] as const) {
+    for (const [duration, reusableFor] of [
+      [900, 300],
+      [3600, 1200],
+      [150, 30],
+    ] as const) {
       const { clock, calls, inner } = fakeIssuer(duration);
       const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: undefined }, () => clock.ms);
       await issuer.requestCredentials(request({ durationSeconds: duration }));

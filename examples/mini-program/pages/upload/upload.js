@@ -47,10 +47,11 @@ Page({
         onProgress: (info) => this.setData({ percent: Math.round(info.percent * 100) }),
       },
       (err) => {
-        if (!err) return this.setData({ uploading: false, percent: 100, status: "Uploaded " + name });
+        if (!err) return this.setData({ uploading: false, percent: 100, status: `Uploaded ${name}` });
         // COS's refusal arrives as err.error.Code (AccessDenied, ExpiredToken, ...).
-        const code = (err.error && err.error.Code) || err.code;
-        const status = this.brokerError || (code === "AccessDenied" ? "Access denied: you may not write there." : "Upload failed: " + (code || err.errMsg || "network error"));
+        const code = err.error?.Code || err.code;
+        const status =
+          this.brokerError || (code === "AccessDenied" ? "Access denied: you may not write there." : `Upload failed: ${code || err.errMsg || "network error"}`);
         this.setData({ uploading: false, status, failed: true });
       },
     );
