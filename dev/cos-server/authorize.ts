@@ -26,7 +26,7 @@ export function resourceOf(region: string, bucket: string, key: string): string 
 }
 
 /** The appid is the text after the last "-" of the bucket name. */
-export function appidOf(bucket: string): string {
+function appidOf(bucket: string): string {
   return bucket.slice(bucket.lastIndexOf("-") + 1);
 }
 

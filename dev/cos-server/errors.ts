@@ -4,7 +4,7 @@
 // (https://www.tencentcloud.com/document/product/436/40105); where Tencent gives none,
 // the S3 code and status COS mirrors are used (ExpiredToken, InvalidToken, MalformedPOSTRequest).
 
-export const STATUS_OF = {
+const STATUS_OF = {
   AccessDenied: 403,
   AccessForbidden: 403,
   InvalidAccessKeyId: 403,

@@ -11,8 +11,7 @@ import type { CredentialLookup } from "./credentials.ts";
 import { type CosCall, handle, type ServerState } from "./handler.ts";
 import { Storage } from "./storage.ts";
 
-export { type CosCredential, type CredentialLookup, credentialsFrom } from "./credentials.ts";
-export type { CosCall } from "./handler.ts";
+export { credentialsFrom } from "./credentials.ts";
 
 export interface CosServerOptions {
   /** who may sign requests: usually credentialsFrom(stsEmulator) */

@@ -37,7 +37,7 @@ export interface Target {
 }
 
 /** COS object keys are at most 850 bytes (PRODUCT.md, COS object keys). */
-export const MAX_KEY_BYTES = 850;
+const MAX_KEY_BYTES = 850;
 
 const invalidUri = (why: string) => new CosError("InvalidURI", `Couldn't parse the specified URI: ${why}.`);
 

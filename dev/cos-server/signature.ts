@@ -27,7 +27,7 @@ export interface SignedRequest {
 }
 
 /** encodeURIComponent plus `!'()*`, as the SDKs' camSafeUrlEncode. */
-export function camSafeUrlEncode(text: string): string {
+function camSafeUrlEncode(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
@@ -90,7 +90,7 @@ export function timeRange(range: string): [number, number] {
  * HttpString = `lower(method)\n<path>\n<params>\n<headers>\n`, each list `k=v` joined by `&`
  * in the order the client listed them. A listed name the request lacks counts as empty.
  */
-export function httpString(request: SignedRequest, auth: CosAuthorization): string {
+function httpString(request: SignedRequest, auth: CosAuthorization): string {
   const query = new Map<string, string>();
   for (const [name, value] of request.query) {
     const encoded = camSafeUrlEncode(name).toLowerCase();

@@ -33,7 +33,7 @@ export interface Upload {
 }
 
 /** COS: every part but the last is at least 1 MB (Upload Part API page; the SDKs' smallest ChunkSize, cos-nodejs-sdk-v5/sdk/cos.js). */
-export const MIN_PART_BYTES = 1024 * 1024;
+const MIN_PART_BYTES = 1024 * 1024;
 
 const md5 = (data: Buffer) => createHash("md5").update(data).digest();
 

@@ -9,7 +9,7 @@ import { missingParameter } from "./request.ts";
 import type { IssuedCredential } from "./types.ts";
 import { StsError } from "./wire.ts";
 
-export interface ActionContext {
+interface ActionContext {
   caller: Caller;
   registry: Registry;
   nowMs: number;

@@ -10,15 +10,7 @@ import { generateKey, Registry } from "./registry.ts";
 import { selfSignedCert } from "./tls.ts";
 import type { StsEmulator, StsEmulatorOptions } from "./types.ts";
 
-export type {
-  Fault,
-  IssuedCredential,
-  PermanentKey,
-  RecordedCall,
-  StsEmulator,
-  StsEmulatorOptions,
-  TemporaryKey,
-} from "./types.ts";
+export type { PermanentKey, StsEmulator, StsEmulatorOptions } from "./types.ts";
 
 const DEFAULT_TEMPORARY_KEY_TTL_SECONDS = 3600;
 

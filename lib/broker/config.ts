@@ -27,11 +27,11 @@ export interface Config extends GrantSettings {
 }
 
 /** Tencent documents no limit (only InvalidParameter.PolicyTooLong); peers stay under 2048 characters. */
-export const DEFAULT_MAX_POLICY_LENGTH = 2048;
+const DEFAULT_MAX_POLICY_LENGTH = 2048;
 /** SCF caps all environment variables of a function together at 4 KB (docs/deploy.md). */
 const PLATFORM_ENV_BYTES = 4096;
-export const DEFAULT_RATE_PER_MINUTE = 60;
-export const DEFAULT_RATE_BURST = 20;
+const DEFAULT_RATE_PER_MINUTE = 60;
+const DEFAULT_RATE_BURST = 20;
 
 const BROKER_VARIABLES = [
   "COS_BUCKET",

@@ -177,11 +177,11 @@ function unexpected(error: unknown): BrokerError {
   return new BrokerError("InternalError", "the broker failed unexpectedly; see the function's log", { detail: name, cause: error });
 }
 
-export function jsonResponse(status: number, body: unknown, extraHeaders: Readonly<Record<string, string>> = {}): HttpResponse {
+function jsonResponse(status: number, body: unknown, extraHeaders: Readonly<Record<string, string>> = {}): HttpResponse {
   return { status, headers: { ...BASE_HEADERS, ...extraHeaders }, body: JSON.stringify(body) };
 }
 
-export function errorResponse(error: BrokerError, requestId: string, cors?: Readonly<Record<string, string>>): HttpResponse {
+function errorResponse(error: BrokerError, requestId: string, cors?: Readonly<Record<string, string>>): HttpResponse {
   const headers: Record<string, string> = { ...cors };
   if (error.code === "InvalidToken") headers["WWW-Authenticate"] = 'Bearer error="invalid_token"';
   if (error.code === "MethodNotAllowed") headers.Allow = ALLOWED_METHODS;

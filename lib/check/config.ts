@@ -41,7 +41,7 @@ export const CHECK_VARIABLES = [
 /** readVar limited to that list, so the check cannot read a variable it does not name. */
 const read: (env: Env, name: (typeof CHECK_VARIABLES)[number]) => string | undefined = readVar;
 
-export const DEFAULT_CHECK_SUBJECT = "__canary";
+const DEFAULT_CHECK_SUBJECT = "__canary";
 export const DEFAULT_CHECK_BUDGET_MS = 20_000;
 export const DEFAULT_STEP_TIMEOUT_MS = 8000;
 /**

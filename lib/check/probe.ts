@@ -26,7 +26,7 @@ export interface ProbePlan {
   readonly outsidePrefix: string;
 }
 
-export type Answer = "allowed" | "denied";
+type Answer = "allowed" | "denied";
 
 export interface ProbeResult {
   /** e.g. `PutObject users/__canary/credential-check.txt` */
@@ -48,7 +48,7 @@ export interface ProbeReport {
 }
 
 /** Overwritten on every run, so a leftover never piles up. */
-export const PROBE_OBJECT = "credential-check.txt";
+const PROBE_OBJECT = "credential-check.txt";
 /** Each COS request's own timeout; the check's step timeout bounds the whole probe. */
 const REQUEST_TIMEOUT_MS = 3000;
 const BODY = "cos-sts-broker credential check\n";

@@ -44,7 +44,7 @@ export interface CheckReport {
   readonly alert?: AlertResult;
 }
 
-export const CHECK_NAMES = ["configuration", "issuance", "credential sanity", "fence probe", "identity provider keys"] as const;
+const CHECK_NAMES = ["configuration", "issuance", "credential sanity", "fence probe", "identity provider keys"] as const;
 
 /** Stop the checks this long before the budget ends, so the alert still has time to go out. */
 const ALERT_RESERVE_MS = 3000;

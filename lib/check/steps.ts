@@ -5,7 +5,7 @@
  */
 import { BrokerError } from "../shared/errors.ts";
 
-export type StepStatus = "pass" | "fail" | "skipped" | "not-run";
+type StepStatus = "pass" | "fail" | "skipped" | "not-run";
 
 export interface StepResult {
   readonly name: string;

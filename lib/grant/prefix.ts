@@ -28,7 +28,7 @@ const CLAIM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const FORBIDDEN_IN_CLAIM = /[/\\*?%\s\p{Cc}\p{Cf}\uD800-\uDFFF]/u;
 const FORBIDDEN_IN_KEY = /[*?\p{Cc}\uD800-\uDFFF]/u;
 /** COS object keys are at most 850 bytes (PRODUCT.md, COS object keys). */
-export const MAX_KEY_BYTES = 850;
+const MAX_KEY_BYTES = 850;
 /** Leaves room under the prefix for real object names. */
 const MAX_PREFIX_BYTES = 512;
 const MAX_CLAIM_CHARS = 128;

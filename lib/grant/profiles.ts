@@ -8,7 +8,7 @@ import { actionNamed, isBucketAction, shortAction, writesBody } from "../cam/act
 import { BrokerError } from "../shared/errors.ts";
 import { compilePrefixTemplate, type PrefixTemplate } from "./prefix.ts";
 
-export interface ProfileConditions {
+interface ProfileConditions {
   /** Bytes per request (`numeric_less_than_equal` on `cos:content-length`): each part of a multipart upload. */
   readonly maxBytes?: number;
   /** `string_like` on `cos:content-type`, e.g. `image/*`. */
@@ -43,7 +43,7 @@ export const DEFAULT_PROFILE = "upload";
 /** What an extension may be, in a profile's allow-list and a server-chosen key. */
 export const EXTENSION = /^[a-z0-9]{1,16}$/;
 /** COS refuses a single PUT or part over 5 GB, so a larger limit would mean nothing. */
-export const MAX_OBJECT_BYTES = 5 * 1024 ** 3;
+const MAX_OBJECT_BYTES = 5 * 1024 ** 3;
 
 const full = (names: readonly string[]) => names.map((name) => `name/cos:${name}`);
 /** Everything an upload needs, simple or multipart, incl. PostObject for mini-programs (PRODUCT.md, COS upload set). */

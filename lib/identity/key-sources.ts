@@ -45,7 +45,7 @@ export interface KeyTiming {
   readonly noKeysRetryMs: number;
 }
 
-export const DEFAULT_KEY_TIMING: KeyTiming = { maxAgeMs: 10 * 60_000, cooldownMs: 30_000, maxStaleMs: 24 * 60 * 60_000, noKeysRetryMs: 5000 };
+const DEFAULT_KEY_TIMING: KeyTiming = { maxAgeMs: 10 * 60_000, cooldownMs: 30_000, maxStaleMs: 24 * 60 * 60_000, noKeysRetryMs: 5000 };
 const KEY_FETCH_TIMEOUT_MS = 3000;
 
 export function keyResolver(config: Exclude<JwtConfig, { source: "secret" }>, fetchImpl: FetchLike, timing: KeyTiming = DEFAULT_KEY_TIMING): JWTVerifyGetKey {

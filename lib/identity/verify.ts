@@ -27,8 +27,8 @@ export interface AuthDeps {
 
 /** Refuse before parsing anything larger (PRODUCT.md: tokens over 8 KB are 401). */
 export const MAX_TOKEN_BYTES = 8 * 1024;
-export const HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"] as const;
-export const CLOCK_TOLERANCE_SECONDS = 30;
+const HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"] as const;
+const CLOCK_TOLERANCE_SECONDS = 30;
 
 export function createTokenVerifier(config: JwtConfig, deps: AuthDeps = {}): TokenVerifier {
   const now = deps.now ?? Date.now;

@@ -7,7 +7,7 @@ import { performance } from "node:perf_hooks";
 
 export type Outcome = "issued" | "refused" | "failed" | "preflight";
 
-export interface RequestLogEntry {
+interface RequestLogEntry {
   readonly requestId: string;
   readonly outcome: Outcome;
   readonly status: number;
@@ -39,7 +39,7 @@ export interface Audit {
 }
 
 /** One line per credential-check run; `detail` is text the check writes itself, never a key or a token. */
-export interface CheckLogEntry {
+interface CheckLogEntry {
   readonly outcome: "passed" | "failed";
   readonly durationMs: number;
   readonly requestId?: string;
@@ -63,7 +63,7 @@ export interface Logger {
   event(name: string, fields?: Readonly<Record<string, string | number | boolean | undefined>>): void;
 }
 
-export const stdoutSink: LogSink = (line) => {
+const stdoutSink: LogSink = (line) => {
   process.stdout.write(`${line}\n`);
 };
 

@@ -5,7 +5,7 @@
 import { configError, type Env, parseFetchUrl, parseInteger, readVar } from "../shared/env.ts";
 
 /** Where STS calls get their key: an explicit one, or the execution role's, read at each call. */
-export type StsCredentialSource = { readonly kind: "explicit"; readonly secretId: string; readonly secretKey: string } | { readonly kind: "execution-role" };
+type StsCredentialSource = { readonly kind: "explicit"; readonly secretId: string; readonly secretKey: string } | { readonly kind: "execution-role" };
 
 export interface StsConfig {
   readonly mode: "AssumeRole" | "GetFederationToken";
@@ -32,10 +32,10 @@ export interface CacheSettings {
 export const MIN_DURATION_SECONDS = 120;
 /** GetFederationToken max 7200 s, AssumeRole max 43200 s (STS API docs 1312/48195, 1312/48197). */
 export const MAX_DURATION_SECONDS = { GetFederationToken: 7200, AssumeRole: 43200 } as const;
-export const DEFAULT_DURATION_SECONDS = 900;
-export const DEFAULT_STS_TIMEOUT_MS = 3000;
-export const DEFAULT_STS_MAX_ATTEMPTS = 3;
-export const DEFAULT_CACHE_MAX_ENTRIES = 1000;
+const DEFAULT_DURATION_SECONDS = 900;
+const DEFAULT_STS_TIMEOUT_MS = 3000;
+const DEFAULT_STS_MAX_ATTEMPTS = 3;
+const DEFAULT_CACHE_MAX_ENTRIES = 1000;
 const ROLE_ARN = /^qcs::cam::uin\/\d+:(roleName\/[\w+=,.@-]{1,128}|role\/\d+)$/;
 
 /** The variables this module reads; the execution role's key comes under the platform's reserved names. */

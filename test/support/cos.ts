@@ -13,12 +13,12 @@ import { type CosServer, type CosServerOptions, credentialsFrom, startCosServer 
 import { type LocalServer, startLocalServer } from "../../dev/local-server.ts";
 import type { StsEmulator } from "../../dev/sts-emulator/index.ts";
 import type { Env } from "../../lib/shared/env.ts";
-import { APPID, BUCKET, brokerEnv, REGION, startTestEmulator, testLogger } from "./harness.ts";
+import { BUCKET, brokerEnv, REGION, startTestEmulator, testLogger } from "./harness.ts";
 
 export const HOST = `${BUCKET}.cos.${REGION}.myqcloud.com`;
 export const AT = { Bucket: BUCKET, Region: REGION } as const;
 
-export interface BrokerAnswer {
+interface BrokerAnswer {
   readonly status: number;
   readonly body: Record<string, any>;
 }
@@ -134,4 +134,4 @@ export function errorCode(body: string): string | undefined {
   return /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
 }
 
-export { APPID, BUCKET, REGION };
+export { BUCKET, REGION };

@@ -20,7 +20,7 @@ export interface Finding {
 }
 
 /** Shorter values would match by accident; every real secret here is longer. */
-export const MIN_SECRET_LENGTH = 16;
+const MIN_SECRET_LENGTH = 16;
 /** A compact JWS/JWT: base64url JSON header ("eyJ" = '{"'), payload, signature (possibly empty). */
 const JWT_SHAPE = /eyJ[\w-]{5,}\.[\w-]{2,}\.[\w-]*/g;
 

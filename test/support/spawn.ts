@@ -14,7 +14,7 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const TSX = join(ROOT, "node_modules/tsx/dist/cli.mjs");
 
 /** A working directory with no .env, and an environment with nothing of the developer's. */
-export function cleanEnv(extra: Record<string, string> = {}): { cwd: string; env: Record<string, string> } {
+function cleanEnv(extra: Record<string, string> = {}): { cwd: string; env: Record<string, string> } {
   return { cwd: mkdtempSync(join(tmpdir(), "broker-cli-")), env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...extra } };
 }
 

@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { listen } from "../../dev/listen.ts";
 
-export type WebhookReply = { status: number; body?: string } | "hang" | "reset";
+type WebhookReply = { status: number; body?: string } | "hang" | "reset";
 
 export interface WebhookReceiver {
   readonly url: string;
