@@ -17,9 +17,14 @@ export const DIST_DIR = "dist";
 export const SCF_RUNTIME = "Nodejs20.19";
 const NODE_TARGET = "node20.19";
 
-/** Each module the SDK requires that a shim replaces, and the shim's file (the table: scripts/shims/index.ts). */
-const SHIM_FILES = new Map(SHIMS.map((shim) => [shim.replaces, join(ROOT, "scripts/shims", shim.file)]));
-const SHIMMED = new RegExp(`^(${[...SHIM_FILES.keys()].map((name) => name.replace(/[./]/g, "\\$&")).join("|")})$`);
+/** Every module some shim replaces (scripts/shims/index.ts), as esbuild's filter. */
+const SHIMMED = new RegExp(`^(${SHIMS.map((shim) => shim.replaces.replace(/[./]/g, "\\$&")).join("|")})$`);
+
+/** The shim for `specifier` as `importer` requires it: only the SDK files a shim names get it, others the original. */
+function shimFor(specifier: string, importer: string): string | undefined {
+  const shim = SHIMS.find((candidate) => candidate.replaces === specifier && candidate.usedBy.some((file) => importer.endsWith(`node_modules/${file}`)));
+  return shim && join(ROOT, "scripts/shims", shim.file);
+}
 
 /**
  * Left out on purpose: `debug` (under https-proxy-agent) requires it inside a try/catch for
@@ -71,7 +76,10 @@ export async function bundleFunctions(options: BundleOptions): Promise<Metafile>
 const shimPlugin: Plugin = {
   name: "sdk-transport-shims",
   setup(build) {
-    build.onResolve({ filter: SHIMMED }, (args) => ({ path: SHIM_FILES.get(args.path)! }));
+    build.onResolve({ filter: SHIMMED }, (args) => {
+      const path = shimFor(args.path, args.importer);
+      return path ? { path } : undefined;
+    });
   },
 };
 

@@ -12,7 +12,10 @@ export interface Shim {
   readonly file: string;
   /** Why the bundle does without the original. */
   readonly why: string;
-  /** The SDK files (`package/path`) whose use of the module the shim covers: re-read them after an upgrade. */
+  /**
+   * The SDK files (`package/path`) whose use of the module the shim covers: re-read them after
+   * an upgrade. Only their requires get the shim; any other file gets the original.
+   */
   readonly usedBy: readonly string[];
   /** What the swap keeps out of the bundle, as paths under node_modules/. */
   readonly leavesOut: readonly string[];
