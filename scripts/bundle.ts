@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build, type Metafile, type Plugin } from "esbuild";
-import { SHIMS } from "./shims/index.ts";
+import { SHIMMED, shimFor } from "./shims/index.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 /** Where `npm run build` writes, relative to ROOT; serverless.yml uploads this folder. */
@@ -16,15 +16,6 @@ export const DIST_DIR = "dist";
 /** Node.js 20.19 is listed for SCF (cloud.tencent.com/document/product/583/11060); serverless.yml names the same runtime. */
 export const SCF_RUNTIME = "Nodejs20.19";
 const NODE_TARGET = "node20.19";
-
-/** Every module some shim replaces (scripts/shims/index.ts), as esbuild's filter. */
-const SHIMMED = new RegExp(`^(${SHIMS.map((shim) => shim.replaces.replace(/[./]/g, "\\$&")).join("|")})$`);
-
-/** The shim for `specifier` as `importer` requires it: only the SDK files a shim names get it, others the original. */
-function shimFor(specifier: string, importer: string): string | undefined {
-  const shim = SHIMS.find((candidate) => candidate.replaces === specifier && candidate.usedBy.some((file) => importer.endsWith(`node_modules/${file}`)));
-  return shim && join(ROOT, "scripts/shims", shim.file);
-}
 
 /**
  * Left out on purpose: `debug` (under https-proxy-agent) requires it inside a try/catch for

@@ -4,6 +4,7 @@
  * checks them, and the docs point here rather than repeat them. Each shim's own header says
  * why it behaves as the module it replaces does, for the calls the broker makes.
  */
+import { join } from "node:path";
 
 export interface Shim {
   /** What the SDK's code requires: a package name, or a path relative to the requiring file. */
@@ -91,3 +92,15 @@ export const SHIMS: readonly Shim[] = [
     leavesOut: [`${COMMON}/sse_response_model.js`],
   },
 ];
+
+/** The STS SDK's own packages, which the files in `usedBy` belong to. */
+export const SDK_PACKAGES: ReadonlySet<string> = new Set(SHIMS.flatMap((shim) => shim.usedBy.map((file) => file.slice(0, file.indexOf("/")))));
+
+/** Every module some shim replaces, as an esbuild filter. */
+export const SHIMMED = new RegExp(`^(${SHIMS.map((shim) => shim.replaces.replace(/[./]/g, "\\$&")).join("|")})$`);
+
+/** The shim file for `specifier` as `importer` (a path) requires it: only the SDK files a shim names get it. */
+export function shimFor(specifier: string, importer: string): string | undefined {
+  const shim = SHIMS.find((candidate) => candidate.replaces === specifier && candidate.usedBy.some((file) => importer.endsWith(`node_modules/${file}`)));
+  return shim && join(import.meta.dirname, shim.file);
+}

@@ -9,7 +9,7 @@ import { createRequire, isBuiltin } from "node:module";
 import { dirname, join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { ROOT } from "../../scripts/bundle.ts";
-import { SHIMS, type Shim, VERIFIED_VERSIONS } from "../../scripts/shims/index.ts";
+import { SDK_PACKAGES, SHIMS, type Shim, VERIFIED_VERSIONS } from "../../scripts/shims/index.ts";
 
 const meta = inject("bundleMeta");
 const rootRequire = createRequire(join(ROOT, "package.json"));
@@ -101,10 +101,9 @@ describe("the versions the shims were checked against", () => {
 
 describe("the shim table", () => {
   it("names every SDK file in the bundles that requires a module a shim replaces, so each gets the shim", () => {
-    const sdkPackages = new Set(SHIMS.flatMap((shim) => shim.usedBy.map((file) => file.slice(0, file.indexOf("/")))));
     for (const [file, input] of Object.entries(meta.inputs)) {
       const within = file.slice(file.lastIndexOf("node_modules/") + "node_modules/".length);
-      if (!file.includes("node_modules/") || !sdkPackages.has(within.slice(0, within.indexOf("/")))) continue;
+      if (!file.includes("node_modules/") || !SDK_PACKAGES.has(within.slice(0, within.indexOf("/")))) continue;
       for (const imported of input.imports) {
         const shim = SHIMS.find((candidate) => candidate.replaces === imported.original);
         if (shim)
