@@ -2,8 +2,9 @@
  * Which parts of node-fetch, form-data, json-bigint and https-proxy-agent the real STS SDK
  * touches, recorded rather than listed: lib/sts/client.ts is built twice, once with the
  * originals and once with the shims (each wrapped by test/support/recorder.ts), and both run
- * every call the broker makes against the loopback STS emulator. Whatever the SDK touched on
- * an original, it must find on the shim, with values of the same types.
+ * every call the broker makes against the loopback STS emulator. Whatever the SDK (or
+ * lib/sts/client.ts, which reads the errors the SDK passes on) touched on an original, it
+ * must find on the shim, with values of the same types.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -81,6 +82,8 @@ interface Scenario {
   readonly key?: "permanent" | "role" | "wrong";
   readonly fault?: Parameters<StsEmulator["inject"]>[0];
   readonly viaProxy?: boolean;
+  /** The STS deadline: short where the scenario is about it, roomy elsewhere so a busy machine does not fail it. */
+  readonly timeoutMs?: number;
   /** "issued", or the BrokerError code. */
   readonly outcome: string;
 }
@@ -94,7 +97,7 @@ const SCENARIOS: readonly Scenario[] = [
   { name: "an error answer: throttled", fault: { kind: "throttle" }, outcome: "UpstreamThrottled" },
   { name: "a gateway's HTML 502", fault: { kind: "http", status: 502 }, outcome: "UpstreamError" },
   { name: "a 200 whose body is not JSON", fault: { kind: "malformed" }, outcome: "UpstreamError" },
-  { name: "no answer by the deadline (the abort signal)", fault: { kind: "hang" }, outcome: "UpstreamTimeout" },
+  { name: "no answer by the deadline (the abort signal)", fault: { kind: "hang" }, timeoutMs: 300, outcome: "UpstreamTimeout" },
   { name: "a connection reset", fault: { kind: "reset" }, outcome: "UpstreamError" },
   { name: "through the http_proxy the SDK reads", viaProxy: true, outcome: "issued" },
 ];
@@ -123,7 +126,7 @@ async function run(built: Built, scenario: Scenario): Promise<string> {
     endpoint: { host: new URL(emulator.url).host, protocol: "http://" },
     region: "ap-guangzhou",
     credentials: scenario.key === "role" ? { kind: "execution-role" } : { kind: "explicit", secretId: permanent.secretId, secretKey },
-    timeoutMs: 300,
+    timeoutMs: scenario.timeoutMs ?? 10_000,
     maxAttempts: 1,
   };
   if (scenario.fault) emulator.inject(scenario.fault);
@@ -147,12 +150,12 @@ async function run(built: Built, scenario: Scenario): Promise<string> {
 function lacking(originals: Surface, shims: Surface): string[] {
   return [...originals].flatMap(([path, types]) => {
     if (ignoredOption(path)) return [];
-    const seen = shims.get(path);
-    const expected = [...types].sort().join("|");
-    if (seen && [...seen].sort().join("|") === expected) return [];
-    return [`${path}: the SDK got ${expected} from the original, ${seen ? [...seen].sort().join("|") : "nothing"} from the shim`];
+    const [expected, seen] = [kinds(types), kinds(shims.get(path))];
+    return seen === expected ? [] : [`${path}: the SDK got ${expected} from the original, ${seen} from the shim`];
   });
 }
+
+const kinds = (types: Set<string> | undefined) => (types ? [...types].sort().join("|") : "nothing");
 
 function ignoredOption(path: string): boolean {
   const option = /\(arg\d+\)\.([^.]+)$/.exec(path)?.[1];
