@@ -4,7 +4,7 @@
  * checks them, and the docs point here rather than repeat them. Each shim's own header says
  * why it behaves as the module it replaces does, for the calls the broker makes.
  */
-import { join } from "node:path";
+import { join, sep } from "node:path";
 
 export interface Shim {
   /** What the SDK's code requires: a package name, or a path relative to the requiring file. */
@@ -101,6 +101,7 @@ export const SHIMMED = new RegExp(`^(${SHIMS.map((shim) => shim.replaces.replace
 
 /** The shim file for `specifier` as `importer` (a path) requires it: only the SDK files a shim names get it. */
 export function shimFor(specifier: string, importer: string): string | undefined {
-  const shim = SHIMS.find((candidate) => candidate.replaces === specifier && candidate.usedBy.some((file) => importer.endsWith(`node_modules/${file}`)));
+  const from = importer.split(sep).join("/");
+  const shim = SHIMS.find((candidate) => candidate.replaces === specifier && candidate.usedBy.some((file) => from.endsWith(`node_modules/${file}`)));
   return shim && join(import.meta.dirname, shim.file);
 }
