@@ -3,6 +3,7 @@
 // API pages (AssumeRole https://www.tencentcloud.com/document/api/1150/49456,
 // GetFederationToken https://www.tencentcloud.com/document/api/1150/49452,
 // GetCallerIdentity https://cloud.tencent.com/document/api/1312/66098).
+import type { EpochMs } from "../../lib/shared/clock.ts";
 import { checkPolicy } from "./policy.ts";
 import type { Caller, Registry } from "./registry.ts";
 import { missingParameter } from "./request.ts";
@@ -12,7 +13,7 @@ import { StsError } from "./wire.ts";
 interface ActionContext {
   caller: Caller;
   registry: Registry;
-  nowMs: number;
+  nowMs: EpochMs;
   /** role ARNs AssumeRole accepts; undefined accepts any well-formed ARN */
   roles?: ReadonlySet<string>;
   maxPolicyLength: number;

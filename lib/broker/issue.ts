@@ -5,6 +5,7 @@
 import { type GrantRequest, grantFor } from "../grant/compose.ts";
 import { subjectHash } from "../grant/prefix.ts";
 import type { TokenVerifier, VerifiedClaims } from "../identity/verify.ts";
+import { type Clock, systemClock } from "../shared/clock.ts";
 import type { Audit } from "../shared/log.ts";
 import type { CredentialIssuer } from "../sts/client.ts";
 import type { Config } from "./config.ts";
@@ -38,8 +39,7 @@ export interface BrokerDeps {
   readonly issuer: CredentialIssuer;
   /** Per-subject rate limit (lib/broker/rate-limit.ts); throws TooManyRequests. */
   readonly checkRate?: RateCheck;
-  /** Milliseconds since the epoch. */
-  readonly now?: () => number;
+  readonly clock?: Clock;
 }
 
 export interface Broker {
@@ -53,7 +53,7 @@ const RESPONSE_MARGIN_MS = 500;
 
 export function createBroker(deps: BrokerDeps): Broker {
   const { config, verifyToken, issuer } = deps;
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? systemClock;
 
   const broker: Broker = {
     async issue(request, audit) {
@@ -65,7 +65,7 @@ export function createBroker(deps: BrokerDeps): Broker {
 
     async issueFor(claims, request, audit) {
       audit.subject ??= subjectHash(claims);
-      const nowMs = now();
+      const nowMs = clock.now();
       const grant = grantFor(config, claims, request, nowMs, audit);
       const issued = await issuer.requestCredentials({
         policy: grant.encodedPolicy,

@@ -4,9 +4,8 @@
  * failures are retried with jittered backoff; every failure becomes a BrokerError whose
  * message names at most the STS error code, never a key or a token.
  */
-import { performance } from "node:perf_hooks";
-import { setTimeout as delay } from "node:timers/promises";
 import { Client } from "tencentcloud-sdk-nodejs-sts/tencentcloud/services/sts/v20180813/sts_client.js";
+import { type Clock, systemClock } from "../shared/clock.ts";
 import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
 import type { StsConfig } from "./settings.ts";
@@ -51,9 +50,8 @@ interface StsResponse {
 export interface StsDeps {
   /** Uniform in [0, 1): the jitter. */
   readonly random?: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
-  /** Monotonic milliseconds, for the total deadline. */
-  readonly now?: () => number;
+  /** Times the total deadline and the waits between attempts. */
+  readonly clock?: Clock;
 }
 
 /** Full jitter: each wait is drawn from [0, min(cap, base * 2^(attempt-1))). */
@@ -75,7 +73,7 @@ interface SdkError {
  * TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN, names the SDK's own env reader does not use.
  */
 export function createStsIssuer(config: StsConfig, env: Env = process.env, deps: StsDeps = {}): CredentialIssuer {
-  const { random = Math.random, sleep = (ms: number) => delay(ms), now = () => performance.now() } = deps;
+  const { random = Math.random, clock = systemClock } = deps;
   const source = config.credentials;
   const client = new Client({
     credential: {
@@ -111,8 +109,8 @@ export function createStsIssuer(config: StsConfig, env: Env = process.env, deps:
 
   return {
     async requestCredentials(request) {
-      const started = now();
-      const left = () => (request.timeoutMs ?? Number.POSITIVE_INFINITY) - (now() - started);
+      const started = clock.monotonic();
+      const left = () => (request.timeoutMs ?? Number.POSITIVE_INFINITY) - (clock.monotonic() - started);
       if (left() < MIN_ATTEMPT_MS) throw new BrokerError("UpstreamTimeout", "not enough time left in this invocation to call STS");
       for (let number = 1; ; number += 1) {
         const outcome = await attempt(request, Math.min(config.timeoutMs, left()));
@@ -121,7 +119,7 @@ export function createStsIssuer(config: StsConfig, env: Env = process.env, deps:
         if (!outcome.transient || number >= config.maxAttempts || left() - wait < MIN_ATTEMPT_MS) {
           throw afterAttempts(outcome.error, number);
         }
-        await sleep(wait);
+        await clock.sleep(wait);
       }
     },
   };

@@ -324,7 +324,7 @@ describe("STS emulator: authentication failures", () => {
   let captured: RawRequest & { body: string };
 
   beforeAll(async () => {
-    emulator = await startStsEmulator(ledgered({ now: () => Date.now() + offsetMs }));
+    emulator = await startStsEmulator(ledgered({ clock: { now: () => Date.now() + offsetMs } }));
     key = emulator.keys[0]!;
     captured = await captureSdkRequest(asCredential(key), "AssumeRole", {
       RoleArn: ROLE,

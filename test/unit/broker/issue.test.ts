@@ -7,6 +7,7 @@ import { createTokenVerifier } from "../../../lib/identity/verify.ts";
 import type { BrokerError } from "../../../lib/shared/errors.ts";
 import type { Audit } from "../../../lib/shared/log.ts";
 import type { CredentialIssuer, CredentialRequest } from "../../../lib/sts/client.ts";
+import { fakeClock } from "../../support/clock.ts";
 import { codeOf } from "../../support/outcome.ts";
 import { hsToken, TEST_SECRET } from "../../support/tokens.ts";
 
@@ -37,7 +38,7 @@ const recordingIssuer = (requests: CredentialRequest[]): CredentialIssuer => ({
 
 function setup() {
   const requests: CredentialRequest[] = [];
-  const broker = createBroker({ config, issuer: recordingIssuer(requests), verifyToken: createTokenVerifier(config.jwt), now: () => NOW + 400 });
+  const broker = createBroker({ config, issuer: recordingIssuer(requests), verifyToken: createTokenVerifier(config.jwt), clock: fakeClock(NOW + 400) });
   return { broker, requests };
 }
 
@@ -104,7 +105,7 @@ describe("grantFor and the broker with profiles", () => {
   const alice = { sub: "alice" };
   it("chooses the key for a filename, scopes the grant to it and returns it", async () => {
     const requests: CredentialRequest[] = [];
-    const broker = createBroker({ config: custom, issuer: recordingIssuer(requests), verifyToken: createTokenVerifier(custom.jwt), now: () => NOW });
+    const broker = createBroker({ config: custom, issuer: recordingIssuer(requests), verifyToken: createTokenVerifier(custom.jwt), clock: fakeClock(NOW) });
     const response = await broker.issue({ token: await hsToken(alice), profile: "avatar", filename: "Me.PNG" }, {});
     expect(response.key).toMatch(/^avatars\/alice\/2026\/01\/[\w-]{22}\.png$/);
     expect(response.prefix).toBe("avatars/alice/");

@@ -7,6 +7,7 @@ import { BrokerError } from "../../../lib/shared/errors.ts";
 import { createStsIssuer, federationName, isTransient, type StsDeps, sessionName, stsError } from "../../../lib/sts/client.ts";
 import type { StsConfig } from "../../../lib/sts/settings.ts";
 import { ledgered } from "../../support/capture.ts";
+import { fakeClock } from "../../support/clock.ts";
 
 const policy = {
   version: "2.0" as const,
@@ -78,17 +79,17 @@ describe("createStsIssuer", () => {
 
   it("refuses an answer without credentials", async () => {
     emulator.inject({ kind: "malformed" });
-    await expect(createStsIssuer(config()).requestCredentials(request)).rejects.toMatchObject({ code: "UpstreamError" });
+    await expect(createStsIssuer(config(), {}, { clock: fakeClock() }).requestCredentials(request)).rejects.toMatchObject({ code: "UpstreamError" });
   });
 });
 
 describe("retries", () => {
   type Fault = Parameters<StsEmulator["inject"]>[0];
-  /** Instant, recorded waits and a fixed jitter, so a test sees the schedule without sleeping it. */
+  /** A fixed jitter on a clock that moves only when the code sleeps: a test sees the schedule without sleeping it. */
   const recorded = (random = 0.5) => {
-    const waits: number[] = [];
-    const deps: StsDeps = { random: () => random, sleep: async (ms) => void waits.push(ms) };
-    return { waits, deps };
+    const clock = fakeClock();
+    const deps: StsDeps = { random: () => random, clock };
+    return { waits: clock.slept, deps };
   };
 
   it.each<[string, Fault]>([
@@ -149,7 +150,10 @@ describe("retries", () => {
   it("caps the backoff window at one second", async () => {
     emulator.inject({ kind: "http", status: 500 });
     const { waits, deps } = recorded(0.999);
-    await expect(createStsIssuer(config({ maxAttempts: 5 }), {}, deps).requestCredentials(request)).rejects.toMatchObject({ code: "UpstreamError" });
+    // A budget that fits the four waits: the clock moves by each one.
+    await expect(createStsIssuer(config({ maxAttempts: 5 }), {}, deps).requestCredentials({ ...request, timeoutMs: 5000 })).rejects.toMatchObject({
+      code: "UpstreamError",
+    });
     expect(waits.map(Math.round)).toEqual([100, 200, 400, 799]);
   });
 
@@ -173,7 +177,7 @@ describe("retries", () => {
   it("does not wait out a backoff that would end past the deadline", async () => {
     emulator.inject({ kind: "http", status: 502 });
     const { waits, deps } = recorded(0.999);
-    const error = await createStsIssuer(config(), {}, { ...deps, now: () => 0 })
+    const error = await createStsIssuer(config(), {}, deps)
       .requestCredentials({ ...request, timeoutMs: 150 })
       .catch((e: unknown) => e as BrokerError);
     expect(error).toMatchObject({ code: "UpstreamError" });

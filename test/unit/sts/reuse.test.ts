@@ -3,13 +3,14 @@ import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { CredentialIssuer, CredentialRequest } from "../../../lib/sts/client.ts";
 import { cacheCredentials } from "../../../lib/sts/reuse.ts";
+import { fakeClock } from "../../support/clock.ts";
 import { bearer, context, functionUrlEvent, type Harness, parse, startHarness } from "../../support/harness.ts";
 import { hsToken } from "../../support/tokens.ts";
 
 const NOW = Date.UTC(2026, 0, 1);
 
 function fakeIssuer(lifetimeSeconds = 900) {
-  const clock = { ms: NOW };
+  const clock = fakeClock(NOW);
   const calls: CredentialRequest[] = [];
   const inner: CredentialIssuer = {
     async requestCredentials(request) {
@@ -19,7 +20,7 @@ function fakeIssuer(lifetimeSeconds = 900) {
         tmpSecretId: `id-${n}`,
         tmpSecretKey: `key-${n}`,
         sessionToken: `token-${n}`,
-        expiredTime: clock.ms / 1000 + lifetimeSeconds,
+        expiredTime: clock.now() / 1000 + lifetimeSeconds,
         expiration: "",
         requestId: `req-${n}`,
       };
@@ -38,9 +39,9 @@ const request = (over: Partial<CredentialRequest> = {}): CredentialRequest => ({
 describe("cacheCredentials", () => {
   it("hands the same credential out again for the same subject, policy and duration", async () => {
     const { clock, calls, inner } = fakeIssuer();
-    const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, () => clock.ms);
+    const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, clock);
     const first = await issuer.requestCredentials(request());
-    clock.ms += 200_000;
+    clock.advance(200_000);
     const second = await issuer.requestCredentials(request());
     expect(calls).toHaveLength(1);
     expect(first.cached).toBe(false);
@@ -53,7 +54,7 @@ describe("cacheCredentials", () => {
     ["another duration", { durationSeconds: 1800 }],
   ])("never shares a credential with %s", async (_why, over) => {
     const { calls, inner } = fakeIssuer();
-    const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, () => NOW);
+    const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, fakeClock(NOW));
     const first = await issuer.requestCredentials(request());
     const other = await issuer.requestCredentials(request(over));
     expect(calls).toHaveLength(2);
@@ -62,11 +63,11 @@ describe("cacheCredentials", () => {
 
   it("stops reusing once less than the configured lifetime remains", async () => {
     const { clock, calls, inner } = fakeIssuer(900);
-    const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, () => clock.ms);
+    const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, clock);
     await issuer.requestCredentials(request());
-    clock.ms += 300_000; // exactly 600 s left: still fine
+    clock.advance(300_000); // exactly 600 s left: still fine
     expect((await issuer.requestCredentials(request())).cached).toBe(true);
-    clock.ms += 1000;
+    clock.advance(1000);
     const fresh = await issuer.requestCredentials(request());
     expect(fresh).toMatchObject({ cached: false, tmpSecretId: "id-2" });
     expect(calls).toHaveLength(2);
@@ -74,11 +75,11 @@ describe("cacheCredentials", () => {
 
   it("never hands out a credential with under two minutes left, whatever it is told", async () => {
     const { clock, calls, inner } = fakeIssuer(900);
-    const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 10 }, () => clock.ms);
+    const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 10 }, clock);
     await issuer.requestCredentials(request());
-    clock.ms += 780_000; // 120 s left
+    clock.advance(780_000); // 120 s left
     expect((await issuer.requestCredentials(request())).cached).toBe(true);
-    clock.ms += 1000;
+    clock.advance(1000);
     expect((await issuer.requestCredentials(request())).cached).toBe(false);
     expect(calls).toHaveLength(2);
   });
@@ -90,11 +91,11 @@ describe("cacheCredentials", () => {
       [150, 30],
     ] as const) {
       const { clock, calls, inner } = fakeIssuer(duration);
-      const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: undefined }, () => clock.ms);
+      const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: undefined }, clock);
       await issuer.requestCredentials(request({ durationSeconds: duration }));
-      clock.ms += reusableFor * 1000;
+      clock.advance(reusableFor * 1000);
       expect((await issuer.requestCredentials(request({ durationSeconds: duration }))).cached).toBe(true);
-      clock.ms += 1000;
+      clock.advance(1000);
       expect((await issuer.requestCredentials(request({ durationSeconds: duration }))).cached).toBe(false);
       expect(calls).toHaveLength(2);
     }
@@ -102,7 +103,7 @@ describe("cacheCredentials", () => {
 
   it("does not keep a credential that is already too short to reuse", async () => {
     const { calls, inner } = fakeIssuer(300);
-    const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, () => NOW);
+    const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, fakeClock(NOW));
     await issuer.requestCredentials(request());
     await issuer.requestCredentials(request());
     expect(calls).toHaveLength(2);
@@ -110,7 +111,7 @@ describe("cacheCredentials", () => {
 
   it("evicts the least recently used entry past maxEntries", async () => {
     const { calls, inner } = fakeIssuer();
-    const issuer = cacheCredentials(inner, { maxEntries: 2, minRemainingSeconds: 600 }, () => NOW);
+    const issuer = cacheCredentials(inner, { maxEntries: 2, minRemainingSeconds: 600 }, fakeClock(NOW));
     const ask = async (subjectHash: string) => (await issuer.requestCredentials(request({ subjectHash }))).cached;
     expect([await ask("a"), await ask("b"), await ask("a"), await ask("c")]).toEqual([false, false, true, false]);
     // "b" was the least recently used when "c" arrived; "a" and "c" stay.
@@ -124,7 +125,7 @@ describe("cacheCredentials", () => {
     const flaky: CredentialIssuer = {
       requestCredentials: (r) => (fail ? Promise.reject(new Error("down")) : inner.requestCredentials(r)),
     };
-    const issuer = cacheCredentials(flaky, { maxEntries: 10, minRemainingSeconds: 600 }, () => NOW);
+    const issuer = cacheCredentials(flaky, { maxEntries: 10, minRemainingSeconds: 600 }, fakeClock(NOW));
     await expect(issuer.requestCredentials(request())).rejects.toThrow("down");
     fail = false;
     expect((await issuer.requestCredentials(request())).cached).toBe(false);
@@ -134,7 +135,7 @@ describe("cacheCredentials", () => {
 
   it("holds at most maxEntries credentials, whatever the traffic", async () => {
     const { inner } = fakeIssuer();
-    const issuer = cacheCredentials(inner, { maxEntries: 5, minRemainingSeconds: 600 }, () => NOW);
+    const issuer = cacheCredentials(inner, { maxEntries: 5, minRemainingSeconds: 600 }, fakeClock(NOW));
     for (let i = 0; i < 50; i += 1) await issuer.requestCredentials(request({ subjectHash: `s${i}` }));
     // The last five are reused, the sixth-last was evicted.
     for (let i = 45; i < 50; i += 1) expect((await issuer.requestCredentials(request({ subjectHash: `s${i}` }))).cached).toBe(true);
