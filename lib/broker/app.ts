@@ -8,7 +8,7 @@ import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
 import type { FetchLike } from "../shared/fetch.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
-import { type CredentialIssuer, createStsIssuer } from "../sts/client.ts";
+import { createStsClient, type StsClient } from "../sts/client.ts";
 import { cacheCredentials } from "../sts/reuse.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { createHttpHandler, type HttpHandler, refuse } from "./http.ts";
@@ -21,7 +21,7 @@ export interface AppDeps {
   readonly fetch?: FetchLike;
   readonly clock?: Clock;
   /** Replaces the STS client (the credential check and tests hand in their own). */
-  readonly issuer?: CredentialIssuer;
+  readonly stsClient?: StsClient;
 }
 
 export type App =
@@ -42,9 +42,9 @@ export function createApp(deps: AppDeps = {}): App {
   }
   for (const warning of config.profileWarnings) logger.event("profile_warning", { ...warning });
   const verifyToken = createTokenVerifier(config.jwt, { fetch: deps.fetch, clock });
-  const issuer = cacheCredentials(deps.issuer ?? createStsIssuer(config.sts, env, { clock }), config.cache, clock);
+  const stsClient = cacheCredentials(deps.stsClient ?? createStsClient(config.sts, env, { clock }), config.cache, clock);
   const checkRate = createRateLimiter(config.rateLimit, clock);
-  const broker = createBroker({ config, verifyToken, issuer, checkRate, clock });
+  const broker = createBroker({ config, verifyToken, stsClient, checkRate, clock });
   return { ok: true, config, broker, handle: createHttpHandler({ broker, corsOrigins: config.corsOrigins, logger }) };
 }
 

@@ -7,7 +7,7 @@ import { subjectHash } from "../grant/prefix.ts";
 import type { TokenVerifier, VerifiedClaims } from "../identity/verify.ts";
 import { type Clock, systemClock } from "../shared/clock.ts";
 import type { Audit } from "../shared/log.ts";
-import type { CredentialIssuer } from "../sts/client.ts";
+import type { StsClient } from "../sts/client.ts";
 import type { Config } from "./config.ts";
 import type { RateCheck } from "./rate-limit.ts";
 
@@ -36,7 +36,7 @@ export interface CredentialResponse {
 export interface BrokerDeps {
   readonly config: Config;
   readonly verifyToken: TokenVerifier;
-  readonly issuer: CredentialIssuer;
+  readonly stsClient: StsClient;
   /** Per-subject rate limit (lib/broker/rate-limit.ts); throws TooManyRequests. */
   readonly checkRate?: RateCheck;
   readonly clock?: Clock;
@@ -52,7 +52,7 @@ export interface Broker {
 const RESPONSE_MARGIN_MS = 500;
 
 export function createBroker(deps: BrokerDeps): Broker {
-  const { config, verifyToken, issuer } = deps;
+  const { config, verifyToken, stsClient } = deps;
   const clock = deps.clock ?? systemClock;
 
   const broker: Broker = {
@@ -67,7 +67,7 @@ export function createBroker(deps: BrokerDeps): Broker {
       audit.subject ??= subjectHash(claims);
       const nowMs = clock.now();
       const grant = grantFor(config, claims, request, nowMs, audit);
-      const issued = await issuer.requestCredentials({
+      const issued = await stsClient.requestCredentials({
         policy: grant.encodedPolicy,
         subjectHash: audit.subject,
         durationSeconds: grant.durationSeconds,

@@ -17,7 +17,7 @@ import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
 import type { FetchLike } from "../shared/fetch.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
-import { type CredentialIssuer, type CredentialRequest, createStsIssuer } from "../sts/client.ts";
+import { type CredentialRequest, createStsClient, type StsClient } from "../sts/client.ts";
 import { type AlertResult, sendAlert } from "./alert.ts";
 import { type CheckConfig, loadCheckConfig } from "./config.ts";
 import { cleanupPolicy, judgeProbe, type ProbePlan, probeFence, removeLeftovers } from "./probe.ts";
@@ -101,7 +101,7 @@ interface StepDeps {
 /** What one step hands to the next. */
 interface RunState {
   app?: Extract<App, { ok: true }>;
-  sts?: CredentialIssuer;
+  sts?: StsClient;
   /** What the broker sent to STS during this run. */
   readonly sent: CredentialRequest[];
   claims?: VerifiedClaims;
@@ -135,13 +135,13 @@ function credentialSteps(deps: StepDeps): Step[] {
  */
 function lint(deps: StepDeps, state: RunState): StepOutcome {
   if (deps.configProblem) return failed(deps.configProblem.message);
-  const recorder: CredentialIssuer = {
+  const recorder: StsClient = {
     requestCredentials: async (request) => {
       state.sent.push(request);
       return state.sts!.requestCredentials(request);
     },
   };
-  const app = createApp({ env: deps.env, logger: SILENT, fetch: deps.fetch, clock: deps.clock, issuer: recorder });
+  const app = createApp({ env: deps.env, logger: SILENT, fetch: deps.fetch, clock: deps.clock, stsClient: recorder });
   if (!app.ok) return failed(app.error.message);
   const { config } = app;
   const { subject, claims: extra } = deps.config;
@@ -154,7 +154,7 @@ function lint(deps: StepDeps, state: RunState): StepOutcome {
   } catch (error) {
     return failed(`CHECK_SUBJECT or CHECK_CLAIMS cannot make a key prefix: ${(error as Error).message}`);
   }
-  Object.assign(state, { app, claims, sts: createStsIssuer(config.sts, deps.env, { clock: deps.clock }) });
+  Object.assign(state, { app, claims, sts: createStsClient(config.sts, deps.env, { clock: deps.clock }) });
   const key = config.sts.credentials.kind === "explicit" ? "STS_SECRET_ID's key" : "the execution role's key";
   return passed(`${config.sts.mode} at ${config.sts.endpoint.host} with ${key}; bucket ${config.bucket} (${config.region}); canary prefix ${prefix}`);
 }

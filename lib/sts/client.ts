@@ -35,7 +35,8 @@ export interface IssuedCredentials {
   readonly cached?: boolean;
 }
 
-export interface CredentialIssuer {
+/** Where the broker gets temporary credentials: the SDK-backed client here, the reuse around it (lib/sts/reuse.ts), or a test's fake. */
+export interface StsClient {
   requestCredentials(request: CredentialRequest): Promise<IssuedCredentials>;
 }
 
@@ -72,10 +73,10 @@ interface SdkError {
  * `env` is read at each call for the execution role's key: SCF injects and rotates it as
  * TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN, names the SDK's own env reader does not use.
  */
-export function createStsIssuer(config: StsConfig, env: Env = process.env, deps: StsDeps = {}): CredentialIssuer {
+export function createStsClient(config: StsConfig, env: Env = process.env, deps: StsDeps = {}): StsClient {
   const { random = Math.random, clock = systemClock } = deps;
   const source = config.credentials;
-  const client = new Client({
+  const sdk = new Client({
     credential: {
       getCredential: async () =>
         source.kind === "explicit"
@@ -97,7 +98,7 @@ export function createStsIssuer(config: StsConfig, env: Env = process.env, deps:
     const timeoutMs = Math.max(1, Math.round(limitMs));
     const signal = AbortSignal.timeout(timeoutMs);
     try {
-      const response = (await client.request(config.mode, stsParams(config, request), { signal })) as StsResponse;
+      const response = (await sdk.request(config.mode, stsParams(config, request), { signal })) as StsResponse;
       return { credentials: credentialsFrom(response) };
     } catch (caught) {
       // An answer without credentials is a malformed one: worth another try.

@@ -7,12 +7,12 @@
 
 import { type Clock, systemClock } from "../shared/clock.ts";
 import { Lru } from "../shared/lru.ts";
-import type { CredentialIssuer, CredentialRequest, IssuedCredentials } from "./client.ts";
+import type { CredentialRequest, IssuedCredentials, StsClient } from "./client.ts";
 import { type CacheSettings, MIN_DURATION_SECONDS } from "./settings.ts";
 
 /** `clock`'s wall time is compared with STS's ExpiredTime. */
-export function cacheCredentials(issuer: CredentialIssuer, settings: CacheSettings, clock: Clock = systemClock): CredentialIssuer {
-  if (settings.maxEntries === 0) return issuer;
+export function cacheCredentials(sts: StsClient, settings: CacheSettings, clock: Clock = systemClock): StsClient {
+  if (settings.maxEntries === 0) return sts;
   const entries = new Lru<IssuedCredentials>(settings.maxEntries);
 
   return {
@@ -24,7 +24,7 @@ export function cacheCredentials(issuer: CredentialIssuer, settings: CacheSettin
       const cached = entries.get(key);
       if (cached && usable(cached)) return { ...cached, cached: true };
       entries.delete(key);
-      const issued = await issuer.requestCredentials(request);
+      const issued = await sts.requestCredentials(request);
       if (usable(issued)) entries.set(key, issued);
       return { ...issued, cached: false };
     },
