@@ -85,12 +85,13 @@ function getFederationToken(params: Record<string, unknown>, ctx: ActionContext)
   return issue(ctx, { action: "GetFederationToken", name, policy }, duration);
 }
 
-type Grant = Pick<IssuedCredential, "action" | "policy" | "roleArn" | "roleSessionName" | "name">;
+/** What an action asks STS for: the session, its policy and who it is for. */
+type SessionRequest = Pick<IssuedCredential, "action" | "policy" | "roleArn" | "roleSessionName" | "name">;
 
-function issue(ctx: ActionContext, grant: Grant, duration: number): Record<string, unknown> {
+function issue(ctx: ActionContext, session: SessionRequest, duration: number): Record<string, unknown> {
   const { caller } = ctx;
   const expiredTime = Math.floor(ctx.nowMs / 1000) + duration;
-  const issued = ctx.registry.issue({ ...grant, expiredTime, issuedBy: caller.secretId, appid: caller.appid, uin: caller.uin });
+  const issued = ctx.registry.issue({ ...session, expiredTime, issuedBy: caller.secretId, appid: caller.appid, uin: caller.uin });
   return {
     Credentials: { Token: issued.token, TmpSecretId: issued.tmpSecretId, TmpSecretKey: issued.tmpSecretKey },
     ExpiredTime: expiredTime,
