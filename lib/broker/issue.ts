@@ -68,10 +68,10 @@ export function createBroker(deps: BrokerDeps): Broker {
       const nowMs = clock.now();
       const grant = grantFor(config, claims, request, nowMs, audit);
       const issued = await stsClient.requestCredentials({
-        policy: grant.encodedPolicy,
+        encodedPolicy: grant.encodedPolicy,
         subjectHash: audit.subject,
         durationSeconds: grant.durationSeconds,
-        timeoutMs: stsDeadline(request.remainingMs),
+        budgetMs: stsBudget(request.remainingMs),
       });
       audit.stsRequestId = issued.requestId;
       audit.cached = issued.cached === true;
@@ -94,6 +94,6 @@ export function createBroker(deps: BrokerDeps): Broker {
 }
 
 /** All STS attempts together must end (in a 504 if STS hangs) well before the platform kills the function. */
-function stsDeadline(remainingMs: number | undefined): number | undefined {
+function stsBudget(remainingMs: number | undefined): number | undefined {
   return remainingMs === undefined || !Number.isFinite(remainingMs) ? undefined : remainingMs - RESPONSE_MARGIN_MS;
 }

@@ -199,7 +199,7 @@ async function probeWithCanary(state: RunState, context: StepContext): Promise<S
   const plan: ProbePlan = {
     bucket: app!.config,
     endpoint: app!.config.cosEndpoint,
-    policy: JSON.parse(decodeURIComponent(issued!.request.policy)) as CamPolicy,
+    policy: JSON.parse(decodeURIComponent(issued!.request.encodedPolicy)) as CamPolicy,
     prefix: issued!.response.prefix,
     outsidePrefix: state.outsidePrefix!,
   };
@@ -214,10 +214,10 @@ async function cleanUp(state: RunState, plan: ProbePlan, keys: readonly string[]
   const { config } = state.app!;
   try {
     const credential = await state.sts!.requestCredentials({
-      policy: encodePolicy(cleanupPolicy(plan.bucket, keys)),
+      encodedPolicy: encodePolicy(cleanupPolicy(plan.bucket, keys)),
       subjectHash: subjectHash(state.claims!),
       durationSeconds: config.durationSeconds,
-      timeoutMs: Math.min(config.sts.timeoutMs, timeLeftMs()),
+      budgetMs: Math.min(config.sts.timeoutMs, timeLeftMs()),
     });
     const left = await removeLeftovers(plan, keys, credential, timeLeftMs);
     if (left.length === 0) return `; cleanup: deleted ${keys.join(", ")}`;

@@ -11,16 +11,17 @@ import { BrokerError } from "../shared/errors.ts";
 import type { StsConfig } from "./settings.ts";
 
 export interface CredentialRequest {
-  /** URL-encoded policy, as `encodePolicy` returns it. */
-  readonly policy: string;
+  /** The session policy as `encodePolicy` returns it (URL-encoded JSON), what STS's Policy parameter takes. */
+  readonly encodedPolicy: string;
   /** Hash of the subject; becomes the session name so audit logs tell users apart. */
   readonly subjectHash: string;
   readonly durationSeconds: number;
   /**
    * Milliseconds the whole call may take, retries included (the invocation's remaining
-   * time). Without it, each attempt gets STS_TIMEOUT_MS and there are STS_MAX_ATTEMPTS.
+   * time); each attempt's own limit is StsConfig.timeoutMs (STS_TIMEOUT_MS). Without it,
+   * there are STS_MAX_ATTEMPTS attempts of that length.
    */
-  readonly timeoutMs?: number;
+  readonly budgetMs?: number;
 }
 
 export interface IssuedCredentials {
@@ -111,7 +112,7 @@ export function createStsClient(config: StsConfig, env: Env = process.env, deps:
   return {
     async requestCredentials(request) {
       const started = clock.monotonic();
-      const left = () => (request.timeoutMs ?? Number.POSITIVE_INFINITY) - (clock.monotonic() - started);
+      const left = () => (request.budgetMs ?? Number.POSITIVE_INFINITY) - (clock.monotonic() - started);
       if (left() < MIN_ATTEMPT_MS) throw new BrokerError("UpstreamTimeout", "not enough time left in this invocation to call STS");
       for (let number = 1; ; number += 1) {
         const outcome = await attempt(request, Math.min(config.timeoutMs, left()));
@@ -147,7 +148,7 @@ function afterAttempts(error: BrokerError, attempts: number): BrokerError {
 }
 
 function stsParams(config: StsConfig, request: CredentialRequest): Record<string, unknown> {
-  const common = { Policy: request.policy, DurationSeconds: request.durationSeconds };
+  const common = { Policy: request.encodedPolicy, DurationSeconds: request.durationSeconds };
   if (config.mode === "AssumeRole") {
     return { RoleArn: config.roleArn, RoleSessionName: sessionName(request.subjectHash), ...common };
   }

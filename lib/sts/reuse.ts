@@ -32,5 +32,5 @@ export function cacheCredentials(sts: StsClient, settings: CacheSettings, clock:
 }
 
 function cacheKey(request: CredentialRequest): string {
-  return JSON.stringify([request.subjectHash, request.durationSeconds, request.policy]);
+  return JSON.stringify([request.subjectHash, request.durationSeconds, request.encodedPolicy]);
 }

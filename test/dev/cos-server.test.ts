@@ -36,7 +36,7 @@ async function issue(policy: CamPolicy): Promise<IssuedCredentials> {
     STS_SECRET_ID: root.secretId,
     STS_SECRET_KEY: root.secretKey,
   });
-  return createStsClient(config.sts).requestCredentials({ policy: encodePolicy(policy), subjectHash: "test", durationSeconds: 900, timeoutMs: 3000 });
+  return createStsClient(config.sts).requestCredentials({ encodedPolicy: encodePolicy(policy), subjectHash: "test", durationSeconds: 900, budgetMs: 3000 });
 }
 
 interface Signed {

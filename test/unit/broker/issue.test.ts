@@ -61,8 +61,8 @@ describe("createBroker", () => {
     });
     expect(audit).toMatchObject({ profile: "upload", prefix: "users/alice/", stsRequestId: "sts-req", subject: expect.stringMatching(/^[\w-]{43}$/) });
     // No invocation deadline here: the STS client's own per-attempt timeout and attempt count apply.
-    expect(requests[0]).toMatchObject({ durationSeconds: 900, timeoutMs: undefined, subjectHash: audit.subject });
-    expect(JSON.parse(decodeURIComponent(requests[0]!.policy)).statement[0].resource).toEqual([
+    expect(requests[0]).toMatchObject({ durationSeconds: 900, budgetMs: undefined, subjectHash: audit.subject });
+    expect(JSON.parse(decodeURIComponent(requests[0]!.encodedPolicy)).statement[0].resource).toEqual([
       "qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/users/alice/*",
     ]);
   });
@@ -72,7 +72,7 @@ describe("createBroker", () => {
     await broker.issue({ token: await hsToken({ sub: "a" }), remainingMs: 1500 }, {});
     await broker.issue({ token: await hsToken({ sub: "a" }), remainingMs: 550 }, {});
     // The STS client refuses to start an attempt that cannot finish (test/unit/sts/client.test.ts).
-    expect(requests.map((request) => request.timeoutMs)).toEqual([1000, 50]);
+    expect(requests.map((request) => request.budgetMs)).toEqual([1000, 50]);
   });
 
   it("issueFor runs the same use case for claims verified elsewhere (the check's canary)", async () => {
@@ -82,7 +82,7 @@ describe("createBroker", () => {
     const direct = await broker.issueFor({ sub: "__canary" }, { profile: "upload" }, audit);
     expect(direct).toEqual(viaToken);
     expect(audit).toMatchObject({ profile: "upload", prefix: "users/__canary/", stsRequestId: "sts-req" });
-    expect(requests[1]!.policy).toBe(requests[0]!.policy);
+    expect(requests[1]!.encodedPolicy).toBe(requests[0]!.encodedPolicy);
     await expect(broker.issueFor({ sub: "a/b" }, {}, {})).rejects.toMatchObject({ code: "IdentityNotAllowed" });
     expect(requests).toHaveLength(2);
   });
@@ -115,7 +115,7 @@ describe("grantFor and the broker with profiles", () => {
     expect(response.key).toMatch(/^avatars\/alice\/2026\/01\/[\w-]{22}\.png$/);
     expect(response.prefix).toBe("avatars/alice/");
     expect(requests[0]?.durationSeconds).toBe(600);
-    const policy = JSON.parse(decodeURIComponent(requests[0]!.policy));
+    const policy = JSON.parse(decodeURIComponent(requests[0]!.encodedPolicy));
     expect(policy.statement[0].resource).toEqual([`qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/${response.key}`]);
     // The 200 shape gains `key` only when the broker chose one.
     expect(await broker.issue({ token: await hsToken(alice), key: "a.png" }, {})).not.toHaveProperty("key");

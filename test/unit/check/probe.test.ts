@@ -38,10 +38,10 @@ async function probe(policy: CamPolicy) {
     timeoutMs: 2000,
   });
   const issued = await sts.requestCredentials({
-    policy: encodePolicy(policy),
+    encodedPolicy: encodePolicy(policy),
     subjectHash: "c2VjcmV0LWhhc2gtb2YtdGhlLWNhbmFyeQ",
     durationSeconds: 900,
-    timeoutMs: 2000,
+    budgetMs: 2000,
   });
   const plan: ProbePlan = { bucket, endpoint: cos.url, policy, prefix: "users/p/", outsidePrefix: "users/p-outside/" };
   return probeFence(plan, issued, { signal: new AbortController().signal, timeLeftMs: () => 5000 });

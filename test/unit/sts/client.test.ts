@@ -15,7 +15,7 @@ const policy = {
     { effect: "allow" as const, action: ["name/cos:PutObject"], resource: ["qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/users/a/*"] },
   ],
 };
-const request = { policy: encodePolicy(policy), subjectHash: "AbC-_0123456789abcdefghijklmnopqrstuvwxyzAB", durationSeconds: 900, timeoutMs: 1000 };
+const request = { encodedPolicy: encodePolicy(policy), subjectHash: "AbC-_0123456789abcdefghijklmnopqrstuvwxyzAB", durationSeconds: 900, budgetMs: 1000 };
 
 let emulator: StsEmulator;
 const config = (over: Partial<StsConfig> = {}): StsConfig => ({
@@ -73,7 +73,7 @@ describe("createStsClient", () => {
   it("stops waiting at the deadline", async () => {
     emulator.inject({ kind: "hang" });
     const started = Date.now();
-    await expect(createStsClient(config()).requestCredentials({ ...request, timeoutMs: 200 })).rejects.toMatchObject({ code: "UpstreamTimeout" });
+    await expect(createStsClient(config()).requestCredentials({ ...request, budgetMs: 200 })).rejects.toMatchObject({ code: "UpstreamTimeout" });
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
@@ -151,7 +151,7 @@ describe("retries", () => {
     emulator.inject({ kind: "http", status: 500 });
     const { waits, deps } = recorded(0.999);
     // A budget that fits the four waits: the clock moves by each one.
-    await expect(createStsClient(config({ maxAttempts: 5 }), {}, deps).requestCredentials({ ...request, timeoutMs: 5000 })).rejects.toMatchObject({
+    await expect(createStsClient(config({ maxAttempts: 5 }), {}, deps).requestCredentials({ ...request, budgetMs: 5000 })).rejects.toMatchObject({
       code: "UpstreamError",
     });
     expect(waits.map(Math.round)).toEqual([100, 200, 400, 799]);
@@ -167,7 +167,7 @@ describe("retries", () => {
     emulator.inject({ kind: "hang" });
     const sts = createStsClient(config({ timeoutMs: 300, maxAttempts: 5 }), {}, { random: () => 0 });
     const started = Date.now();
-    const error = await sts.requestCredentials({ ...request, timeoutMs: 700 }).catch((e: unknown) => e as BrokerError);
+    const error = await sts.requestCredentials({ ...request, budgetMs: 700 }).catch((e: unknown) => e as BrokerError);
     expect(error).toMatchObject({ code: "UpstreamTimeout" });
     // 300 + 300 ms leave under 100 ms: a third attempt could not finish, so it is never started.
     expect(emulator.calls).toHaveLength(2);
@@ -178,7 +178,7 @@ describe("retries", () => {
     emulator.inject({ kind: "http", status: 502 });
     const { waits, deps } = recorded(0.999);
     const error = await createStsClient(config(), {}, deps)
-      .requestCredentials({ ...request, timeoutMs: 150 })
+      .requestCredentials({ ...request, budgetMs: 150 })
       .catch((e: unknown) => e as BrokerError);
     expect(error).toMatchObject({ code: "UpstreamError" });
     expect(emulator.calls).toHaveLength(1);
@@ -186,7 +186,7 @@ describe("retries", () => {
   });
 
   it("does not call STS at all without time for one attempt", async () => {
-    await expect(createStsClient(config()).requestCredentials({ ...request, timeoutMs: 50 })).rejects.toMatchObject({ code: "UpstreamTimeout" });
+    await expect(createStsClient(config()).requestCredentials({ ...request, budgetMs: 50 })).rejects.toMatchObject({ code: "UpstreamTimeout" });
     expect(emulator.calls).toHaveLength(0);
   });
 });

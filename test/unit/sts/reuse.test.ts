@@ -31,7 +31,7 @@ function fakeStsClient(lifetimeSeconds = 900) {
 
 const request = (over: Partial<CredentialRequest> = {}): CredentialRequest => ({
   subjectHash: "alice-hash",
-  policy: "policy-a",
+  encodedPolicy: "policy-a",
   durationSeconds: 900,
   ...over,
 });
@@ -50,7 +50,7 @@ describe("cacheCredentials", () => {
 
   it.each<[string, Partial<CredentialRequest>]>([
     ["another subject", { subjectHash: "bob-hash" }],
-    ["another policy (prefix, key, scope or conditions)", { policy: "policy-b" }],
+    ["another policy (prefix, key, scope or conditions)", { encodedPolicy: "policy-b" }],
     ["another duration", { durationSeconds: 1800 }],
   ])("never shares a credential with %s", async (_why, over) => {
     const { calls, inner } = fakeStsClient();
