@@ -2,7 +2,10 @@
 import { type Alarm, type Clock, type EpochMs, type MonotonicMs, systemClock } from "../../lib/shared/clock.ts";
 
 export interface FakeClock extends Clock {
-  /** Moves time on, aborting every alarm that falls due (a negative step sets the wall clock back). */
+  /**
+   * Moves time on, aborting every alarm that falls due. A negative step sets only the wall
+   * clock back, as setting the system clock does: monotonic time never goes back.
+   */
   advance(ms: number): void;
   /** Every sleep the code asked for, in order. */
   readonly slept: readonly number[];
@@ -14,14 +17,16 @@ const FAKE_EPOCH: EpochMs = Date.UTC(2026, 0, 1);
 /** Stands still until the code sleeps (time jumps by the sleep at once) or the test advances it. */
 export function fakeClock(start: EpochMs = FAKE_EPOCH): FakeClock {
   let elapsed = 0;
+  let setBack = 0;
   const slept: number[] = [];
   const alarms = alarmSet(() => elapsed);
   const advance = (ms: number) => {
-    elapsed += ms;
+    if (ms < 0) setBack += ms;
+    else elapsed += ms;
     alarms.fireDue();
   };
   return {
-    now: () => start + elapsed,
+    now: () => start + elapsed + setBack,
     monotonic: () => elapsed as MonotonicMs,
     sleep: async (ms) => {
       slept.push(ms);
