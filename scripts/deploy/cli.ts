@@ -13,6 +13,7 @@ import { ROOT } from "../bundle.ts";
 import { dryRunApi, type Identity, tencentCloudApi } from "./api.ts";
 import { cosCorsStore, dryRunCorsStore } from "./cors.ts";
 import { DeployError } from "./errors.ts";
+import type { Pace } from "./functions.ts";
 import { type Deps, SECRET_VARIABLES } from "./run.ts";
 import { loadSpec } from "./spec.ts";
 import { readYml, YML_FILE } from "./yml.ts";
@@ -50,15 +51,32 @@ function identityOf(env: Env): Identity {
   return { secretId, secretKey, ...(token ? { token } : {}) };
 }
 
-export function realDeps(env: Env, dryRun: boolean): Deps {
+/** Tests run the real clients against loopback servers, without the waits meant for the cloud. */
+export interface Tuning {
+  readonly print: (line: string) => void;
+  readonly pace: Pace;
+  readonly backoffMs: number;
+}
+
+const CLOUD_PACE: Tuning = {
+  print: (line) => console.log(line),
+  pace: { pollMs: 1000, timeoutMs: 180_000, sleep: (ms) => delay(ms), now: Date.now },
+  backoffMs: 1000,
+};
+
+export function realDeps(env: Env, dryRun: boolean, tuning: Tuning = CLOUD_PACE): Deps {
+  const { print, pace } = tuning;
   const spec = loadSpec(readYml(join(ROOT, YML_FILE)), env, ROOT);
-  const print = (line: string) => console.log(line);
   const bucket = { bucket: readVar(env, "COS_BUCKET") ?? "", region: spec.region, endpoint: readVar(env, "COS_ENDPOINT") };
-  const pace = { pollMs: 1000, timeoutMs: 180_000, sleep: (ms: number) => delay(ms), now: Date.now };
   if (dryRun) return { api: dryRunApi(print, SECRET_VARIABLES), cors: dryRunCorsStore(print, bucket), fetch, print, pace };
   const identity = identityOf(env);
   const endpoint = readVar(env, "DEPLOY_API_ENDPOINT");
-  const api = tencentCloudApi({ identity, region: spec.region, ...(endpoint ? { endpoint: parseEndpoint("DEPLOY_API_ENDPOINT", endpoint) } : {}) });
+  const api = tencentCloudApi({
+    identity,
+    region: spec.region,
+    backoffMs: tuning.backoffMs,
+    ...(endpoint ? { endpoint: parseEndpoint("DEPLOY_API_ENDPOINT", endpoint) } : {}),
+  });
   return { api, cors: cosCorsStore(identity, bucket), fetch, print, pace };
 }
 
