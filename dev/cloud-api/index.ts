@@ -13,7 +13,6 @@ import { answerUrl, type Invoker } from "./function-url.ts";
 import { type ApiCall, type ApiState, handle } from "./handler.ts";
 import type { StoredFunction } from "./scf.ts";
 
-export type { ApiCall } from "./handler.ts";
 export type { StoredFunction } from "./scf.ts";
 
 export interface CloudApiOptions {

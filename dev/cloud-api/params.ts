@@ -10,7 +10,7 @@ export interface Action<State> {
   handle(params: Params, state: State, context: ActionContext): Record<string, unknown>;
 }
 
-export interface ActionContext {
+interface ActionContext {
   readonly region: string;
   readonly uin: string;
   readonly nowMs: number;

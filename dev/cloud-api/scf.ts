@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { unzipSync } from "fflate";
 import { type Action, integer, optionalText, type Params, Refusal, text } from "./params.ts";
 
-export interface StoredTrigger {
+interface StoredTrigger {
   readonly type: "http" | "timer";
   readonly name: string;
   qualifier: string;

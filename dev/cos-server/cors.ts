@@ -130,7 +130,7 @@ function ruleXml(rule: CorsRule): XmlNode {
 }
 
 /** `<CORSConfiguration><CORSRule>...</CORSRule>...</CORSConfiguration>`, as cos-nodejs-sdk-v5 writes it. */
-export function parseCorsConfiguration(xml: string): CorsRule[] {
+function parseCorsConfiguration(xml: string): CorsRule[] {
   const malformed = () => new CosError("MalformedXML", "The XML you provided was not well-formed or did not validate against our published schema.");
   if (!/^\s*(<\?xml[^>]*>\s*)?<CORSConfiguration>[\s\S]*<\/CORSConfiguration>\s*$/.test(xml)) throw malformed();
   const rules = [...xml.matchAll(/<CORSRule>([\s\S]*?)<\/CORSRule>/g)].map(([, inner = ""]) => {

@@ -153,7 +153,7 @@ export function masked(params: Params, secretNames: ReadonlySet<string>): unknow
   );
 }
 
-export function zipSummary(zip: Uint8Array): string {
+function zipSummary(zip: Uint8Array): string {
   return `<zip ${(zip.length / 1024).toFixed(1)} KB, sha256 ${createHash("sha256").update(zip).digest("hex").slice(0, 12)}>`;
 }
 

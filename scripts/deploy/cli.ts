@@ -33,8 +33,9 @@ export function readFlags(usage: string, flags: Readonly<Record<string, string>>
   return values as Record<string, boolean>;
 }
 
+/** The shell, over a .env file in the working directory (npm runs scripts at the repository root), as `npm start` reads it. */
 export function deployEnv(): Env {
-  loadDotEnv(join(ROOT, ".env"));
+  loadDotEnv();
   return process.env;
 }
 

@@ -33,7 +33,7 @@ const codeShaOf = (description: string | undefined) => /Code sha256 ([0-9a-f]{64
 
 const WORKING = new Set(["Creating", "Updating", "Publishing", "Deleting"]);
 
-export async function getFunction(api: CloudApi, fn: Pick<FunctionSpec, "name" | "namespace">): Promise<GetFunctionResponse | undefined> {
+async function getFunction(api: CloudApi, fn: Pick<FunctionSpec, "name" | "namespace">): Promise<GetFunctionResponse | undefined> {
   try {
     return await api.call<GetFunctionResponse>("scf", "GetFunction", { FunctionName: fn.name, Namespace: fn.namespace, Qualifier: "$LATEST" });
   } catch (error) {

@@ -20,7 +20,7 @@ import { type DeploySpec, type FunctionSpec, loadSpec } from "./spec.ts";
 import { deployTrigger, removeTrigger } from "./triggers.ts";
 import { readYml, YML_FILE } from "./yml.ts";
 
-export interface RunOptions {
+interface RunOptions {
   /** The folder of serverless.yml. */
   readonly root: string;
   /** Where the built functions are, if not the yml's own code folder. */

@@ -12,7 +12,7 @@ import { envReference, isSet, substitute, unsetSettings, type Yml, type YmlFunct
 const FUNCTION_KINDS = {
   event: { apiType: "Event" },
 } as const;
-export type FunctionKind = keyof typeof FUNCTION_KINDS;
+type FunctionKind = keyof typeof FUNCTION_KINDS;
 
 export interface FunctionSpec {
   /** The key under `inputs.functions`, also its folder under the code folder. */

@@ -67,7 +67,7 @@ export function envReference(value: unknown): string | undefined {
 }
 
 /** Every X a text refers to as `${env:X}`. */
-export function referencedVariables(text: string): string[] {
+function referencedVariables(text: string): string[] {
   return [...text.matchAll(REFERENCE)].map((match) => match[1]!);
 }
 
@@ -99,7 +99,7 @@ const HEADER = [
  * The yml `scf deploy` can be given: the functions' `environments` cut to the variables set in
  * env, and the code folder being the folder this copy is written to.
  */
-export function resolvedYml(sourceText: string, env: Env): string {
+function resolvedYml(sourceText: string, env: Env): string {
   const document = parseDocument(sourceText);
   document.setIn(["inputs", "src", "src"], "./");
   const functions = document.getIn(["inputs", "functions"]);

@@ -20,6 +20,7 @@ import { type DeployOptions, deploy, undeploy } from "../../scripts/deploy/run.t
 import { invokeBundle } from "../support/bundle.ts";
 import { timerEvent } from "../support/check.ts";
 import { BUCKET, bearer, functionUrlEvent, REGION, startTestEmulator } from "../support/harness.ts";
+import { runScript } from "../support/spawn.ts";
 import { hsToken, TEST_SECRET } from "../support/tokens.ts";
 
 const TARGET_ROLE = "qcs::cam::uin/100000000001:roleName/cos-sts-broker-uploader";
@@ -215,5 +216,28 @@ describe("npm run deploy", () => {
     expect(api.policies.size).toBe(0);
     expect(cos.cors.rules(BUCKET).map((rule) => rule.id)).toEqual(["initial"]);
     expect(lines.join("\n")).toContain(`function ${FUNCTIONS[0]}: deleted`);
+  });
+});
+
+describe("the npm scripts", () => {
+  it("npm run deploy without the deploying identity's key names the variables, calls nothing, and exits 1", async () => {
+    const { code, stderr } = await runScript("scripts/deploy.ts", [], {
+      STAGE: "dev",
+      COS_REGION: REGION,
+      EXECUTION_ROLE: "exec",
+      DEPLOY_API_ENDPOINT: api.url,
+    });
+    expect(code).toBe(1);
+    expect(stderr).toContain("TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY are needed");
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("npm run undeploy -- --dry-run prints the deletions and calls nothing", async () => {
+    const before = api.calls.length;
+    const { code, stdout } = await runScript("scripts/undeploy.ts", ["--dry-run", "--roles"], { ...env, STAGE: "dev" });
+    expect(code).toBe(0);
+    expect(stdout).toContain('scf:DeleteFunction {"FunctionName":"cos-sts-broker-dev-issue-credentials","Namespace":"default"}');
+    expect(stdout).toContain('cam:DeleteRole {"RoleName":"cos-sts-broker-exec"}');
+    expect(api.calls.length).toBe(before);
   });
 });
