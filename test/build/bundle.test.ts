@@ -42,6 +42,13 @@ describe("the deployable bundles", () => {
     }
   });
 
+  it("carry nothing of the deployer: no scripts/, no SCF SDK", () => {
+    for (const name of listFunctions()) {
+      const inputs = Object.keys(outputOf(name)!.inputs);
+      expect(inputs.filter((file) => file.startsWith("scripts/deploy") || file.includes("tencentcloud-sdk-nodejs-scf/")), name).toEqual([]);
+    }
+  });
+
   it("leave node-fetch, whatwg-url, tr46, form-data, mime-db, json-bigint, bignumber.js and the SDK's unused root and SSE reader out, for the shims", () => {
     const inputs = Object.keys(outputOf("issue-credentials")!.inputs);
     expect(inputs.filter((file) => /node_modules\/(node-fetch|whatwg-url|tr46|form-data|mime-db|json-bigint|bignumber\.js|ini)\//.test(file))).toEqual([]);
