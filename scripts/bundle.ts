@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build, type Metafile, type Plugin } from "esbuild";
+import { SHIMMED, shimFor } from "./shims/index.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 /** Where `npm run build` writes, relative to ROOT; serverless.yml uploads this folder. */
@@ -15,26 +16,6 @@ export const DIST_DIR = "dist";
 /** Node.js 20.19 is listed for SCF (cloud.tencent.com/document/product/583/11060); serverless.yml names the same runtime. */
 export const SCF_RUNTIME = "Nodejs20.19";
 const NODE_TARGET = "node20.19";
-
-/**
- * Parts of the SDK's HTTP stack (tencentcloud-sdk-nodejs-common/tencentcloud/common/http/)
- * swapped for small shims, or loaded only when used; each shim says why it is equivalent.
- */
-const SHIMS: Readonly<Record<string, string>> = {
-  ...Object.fromEntries(
-    ["node-fetch", "form-data", "json-bigint", "https-proxy-agent", "tencentcloud-sdk-nodejs-common"].map((name) => [
-      name,
-      join(ROOT, `scripts/shims/${name}.ts`),
-    ]),
-  ),
-  // abstract_client.js's own relative import
-  "./sse_response_model": join(ROOT, "scripts/shims/sse-response-model.ts"),
-};
-const SHIMMED = new RegExp(
-  `^(${Object.keys(SHIMS)
-    .map((name) => name.replace(/[./]/g, "\\$&"))
-    .join("|")})$`,
-);
 
 /**
  * Left out on purpose: `debug` (under https-proxy-agent) requires it inside a try/catch for
@@ -86,7 +67,10 @@ export async function bundleFunctions(options: BundleOptions): Promise<Metafile>
 const shimPlugin: Plugin = {
   name: "sdk-transport-shims",
   setup(build) {
-    build.onResolve({ filter: SHIMMED }, (args) => ({ path: SHIMS[args.path]! }));
+    build.onResolve({ filter: SHIMMED }, (args) => {
+      const path = shimFor(args.path, args.importer);
+      return path ? { path } : undefined;
+    });
   },
 };
 

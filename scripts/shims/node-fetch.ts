@@ -1,9 +1,9 @@
 /**
  * Stands in for node-fetch v2 in the deployed bundle, so its whatwg-url and tr46 unicode
- * tables never load at cold start. It implements the part tencentcloud-sdk-nodejs-common
- * uses (common/http/fetch.js, http_connection.js, abstract_client.js parseResponse,
- * cvm_role_credential.js) on node:http/https, with node-fetch's semantics for `timeout`
- * (ms, 0 = none), `agent` (https-proxy-agent for `http_proxy`) and `signal`.
+ * tables never load at cold start. It implements the part the SDK's files named in
+ * scripts/shims/index.ts use (test/build/shim-surface.test.ts records that part) on
+ * node:http/https, with node-fetch's semantics for `timeout` (ms, 0 = none), `agent`
+ * (https-proxy-agent for `http_proxy`) and `signal`.
  * One difference, on purpose: without an agent, node-fetch sends `Connection: close`, so
  * every STS call paid a new TCP and TLS handshake; here connections are kept alive briefly.
  */
