@@ -48,7 +48,10 @@ describe("the deployable bundles", () => {
   it("carry nothing of the deployer: no scripts/deploy, no SCF SDK", () => {
     for (const name of listFunctions()) {
       const inputs = Object.keys(outputOf(name)!.inputs);
-      expect(inputs.filter((file) => file.startsWith("scripts/deploy") || file.includes("tencentcloud-sdk-nodejs-scf/")), name).toEqual([]);
+      expect(
+        inputs.filter((file) => file.startsWith("scripts/deploy") || file.includes("tencentcloud-sdk-nodejs-scf/")),
+        name,
+      ).toEqual([]);
     }
   });
 
