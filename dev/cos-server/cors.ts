@@ -45,7 +45,8 @@ export class BucketCors {
   private readonly byBucket = new Map<string, CorsRule[]>();
 
   constructor(buckets: readonly string[], origins: readonly string[] = []) {
-    for (const bucket of buckets) this.byBucket.set(bucket, [startingRule(origins)]);
+    // A COS rule always names an origin: with none, a bucket starts with no rules.
+    for (const bucket of buckets) this.byBucket.set(bucket, origins.length > 0 ? [startingRule(origins)] : []);
   }
 
   /** Adds a page origin to every bucket's starting rule (`npm start`). */

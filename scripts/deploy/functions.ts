@@ -141,13 +141,13 @@ async function waitActive(ctx: FunctionContext, fn: FunctionSpec, doing: string)
   }
 }
 
-/** Undeploy: only a function this deployer made (a dry run reads nothing, so it shows the deletion). */
-export async function removeFunction(ctx: FunctionContext, fn: FunctionSpec): Promise<string> {
-  if (!ctx.dryRun) {
-    const current = await getFunction(ctx.api, fn);
-    if (!current) return "not there";
-    if (!current.Description?.startsWith(MANAGED)) return "kept: not made by npm run deploy (its description says so)";
-  }
-  await ctx.api.call("scf", "DeleteFunction", { FunctionName: fn.name, Namespace: fn.namespace });
-  return "deleted, with its triggers";
+/** Undeploy removes only what this deployer made: its functions say so in their description. */
+export async function functionOwner(api: CloudApi, fn: FunctionSpec): Promise<"ours" | "absent" | "other"> {
+  const current = await getFunction(api, fn);
+  if (!current) return "absent";
+  return current.Description?.startsWith(MANAGED) ? "ours" : "other";
+}
+
+export async function deleteFunction(api: CloudApi, fn: FunctionSpec): Promise<void> {
+  await api.call("scf", "DeleteFunction", { FunctionName: fn.name, Namespace: fn.namespace });
 }

@@ -13,7 +13,7 @@ import { zipDirectory } from "../zip.ts";
 import type { CloudApi } from "./api.ts";
 import { type CorsRule, type CorsStore, desiredRule, mergeRule } from "./cors.ts";
 import { DeployError } from "./errors.ts";
-import { deployFunction, type Pace, removeFunction } from "./functions.ts";
+import { deleteFunction, deployFunction, functionOwner, type Pace } from "./functions.ts";
 import { desiredRoles, ensureRole, missingRoles, type RoleSpec, removeRole } from "./roles.ts";
 import { smokeTest } from "./smoke.ts";
 import { type DeploySpec, type FunctionSpec, loadSpec } from "./spec.ts";
@@ -91,9 +91,17 @@ export async function undeploy(options: UndeployOptions, deps: Deps): Promise<vo
   const spec = specOf(options);
   const { print, api } = deps;
   print(`Removing ${spec.name} (stage ${spec.stage}) from ${spec.region}${options.dryRun ? ": dry run, nothing is called" : ""}`);
-  for (const trigger of spec.triggers) print(await removeTrigger(api, functionOf(spec, trigger.functionKey), trigger, options.dryRun));
-  const ctx = { api, dryRun: options.dryRun, pace: deps.pace };
-  for (const fn of spec.functions) print(`function ${fn.name}: ${await removeFunction(ctx, fn)}`);
+  for (const fn of spec.functions) {
+    // A dry run reads nothing, so it shows the deletions as if everything were there.
+    const owner = options.dryRun ? "ours" : await functionOwner(api, fn);
+    if (owner !== "ours") {
+      print(`function ${fn.name}: ${owner === "absent" ? "not there" : "kept, with its triggers: not made by npm run deploy (its description says so)"}`);
+      continue;
+    }
+    for (const trigger of spec.triggers.filter((item) => item.functionKey === fn.key)) print(await removeTrigger(api, fn, trigger, options.dryRun));
+    await deleteFunction(api, fn);
+    print(`function ${fn.name}: deleted`);
+  }
   await removeCorsRule(spec, deps);
   const roleSpecs = rolesOf(spec, options.env, undefined);
   if (!options.roles) {

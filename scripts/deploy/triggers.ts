@@ -100,7 +100,7 @@ export async function deployTrigger(api: CloudApi, fn: FunctionSpec, trigger: Tr
 
 export async function removeTrigger(api: CloudApi, fn: FunctionSpec, trigger: TriggerSpec, dryRun: boolean): Promise<string> {
   const label = `${trigger.type} trigger ${trigger.name} on ${fn.name}`;
-  if (!dryRun && !(await listTriggers(api, fn).catch(() => [])).some((item) => item.Type === trigger.type && item.TriggerName === trigger.name)) {
+  if (!dryRun && !(await listTriggers(api, fn)).some((item) => item.Type === trigger.type && item.TriggerName === trigger.name)) {
     return `${label}: not there`;
   }
   await api.call("scf", "DeleteTrigger", {

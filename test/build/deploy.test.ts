@@ -3,15 +3,20 @@
  * masking what --dry-run prints, explaining API errors, judging the smoke request.
  * test/e2e/deploy.test.ts runs the whole of it against the emulators.
  */
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { parseEnv } from "node:util";
 import { describe, expect, it } from "vitest";
+import { ENV_VARIABLES } from "../../functions/credential-check/index.ts";
+import { ROOT } from "../../scripts/bundle.ts";
 import { explain, masked } from "../../scripts/deploy/api.ts";
 import { desiredRule, mergeRule } from "../../scripts/deploy/cors.ts";
 import { DeployError } from "../../scripts/deploy/errors.ts";
 import { smokeTest } from "../../scripts/deploy/smoke.ts";
 import { loadSpec } from "../../scripts/deploy/spec.ts";
-import type { Yml } from "../../scripts/deploy/yml.ts";
+import { readYml, unsetSettings, YML_FILE, type Yml } from "../../scripts/deploy/yml.ts";
 
 /** `${env:NAME}`, the yml's own syntax. */
 const ref = (name: string) => `\${env:${name}}`;
@@ -148,5 +153,15 @@ describe("smokeTest", () => {
   it("retries a URL that does not answer yet, then gives up with a clear message", async () => {
     const result = await smokeTest("http://127.0.0.1:9/", { fetch, attempts: 2, retryMs: 0, sleep: () => Promise.resolve() }).catch((caught: Error) => caught);
     expect((result as Error).message).toMatch(/could not be reached/);
+  });
+});
+
+describe(".env.example", () => {
+  it("names only the deployer's key, the settings serverless.yml needs and variables the functions read", () => {
+    const example = parseEnv(readFileSync(join(ROOT, ".env.example"), "utf8"));
+    const settings = unsetSettings(readYml(join(ROOT, YML_FILE)), {});
+    const known = new Set(["TENCENTCLOUD_SECRET_ID", "TENCENTCLOUD_SECRET_KEY", ...settings, ...ENV_VARIABLES]);
+    expect(Object.keys(example).filter((name) => !known.has(name))).toEqual([]);
+    expect(settings.filter((name) => !(name in example))).toEqual([]);
   });
 });

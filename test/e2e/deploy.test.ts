@@ -207,15 +207,19 @@ describe("npm run deploy", () => {
     expect(stored(FUNCTIONS[0]!).environment.RATE_LIMIT_BURST).toBe("31");
   });
 
-  it("npm run undeploy removes what it made: triggers, functions, its CORS rule, and with --roles its roles", async () => {
+  it("npm run undeploy removes what it made (triggers, functions, its CORS rule, with --roles its roles) and keeps what it did not", async () => {
+    stored(FUNCTIONS[1]!).description = "made by hand";
     const lines: string[] = [];
     const pace = { pollMs: 1, timeoutMs: 1000, sleep: () => Promise.resolve(), now: Date.now };
     await undeploy({ root: ROOT, env, dryRun: false, roles: true }, realDeps(env, false, { print: (line) => lines.push(line), pace, backoffMs: 1 }));
-    expect(api.functions.size).toBe(0);
+    expect([...api.functions.values()].map((fn) => [fn.name, fn.triggers.length])).toEqual([[FUNCTIONS[1], 1]]);
     expect(api.roles.size).toBe(0);
     expect(api.policies.size).toBe(0);
     expect(cos.cors.rules(BUCKET).map((rule) => rule.id)).toEqual(["initial"]);
-    expect(lines.join("\n")).toContain(`function ${FUNCTIONS[0]}: deleted`);
+    const text = lines.join("\n");
+    expect(text).toContain(`http trigger url on ${FUNCTIONS[0]}: deleted`);
+    expect(text).toContain(`function ${FUNCTIONS[0]}: deleted`);
+    expect(text).toContain(`function ${FUNCTIONS[1]}: kept, with its triggers: not made by npm run deploy`);
   });
 });
 
