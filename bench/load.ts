@@ -19,10 +19,11 @@ import { performance } from "node:perf_hooks";
 import { mintToken } from "../dev/defaults.ts";
 import { startLocalServer } from "../dev/local-server.ts";
 import { createLogger } from "../lib/shared/log.ts";
+import { quickNote, sized } from "./quick.ts";
 
-const ROUNDS = 3;
-const USERS = 470;
-const FORGED = 50;
+const ROUNDS = sized(3, 1);
+const USERS = sized(470, 20);
+const FORGED = sized(50, 5);
 const GREEDY = 70;
 const SECRET = "bench-secret-that-is-long-enough-for-hs256-000";
 
@@ -68,6 +69,7 @@ async function main(): Promise<void> {
   const greedy = await mintToken({ sub: "greedy", secret: SECRET });
   const forged = await mintToken({ sub: "mallory", secret: "not-the-secret-but-just-as-long-as-it-000" });
 
+  for (const line of quickNote()) console.log(line);
   console.log(
     `machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? "unknown"}), Node ${process.version}; ${gc ? "GC exposed" : "run with --expose-gc for memory after GC"}`,
   );

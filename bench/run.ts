@@ -14,16 +14,17 @@ import { type Invocation, invokeBundle, runNode } from "../test/support/bundle.t
 import { bearer, brokerEnv, functionUrlEvent } from "../test/support/harness.ts";
 import { hsToken, rsaKey, signWith, startKeyServer } from "../test/support/tokens.ts";
 import { LOOP, type LoopResult } from "./loop.ts";
+import { quickNote, sized } from "./quick.ts";
 import { mean, median, percentile } from "./stats.ts";
 
-const COLD_ROUNDS = 15;
-const WARM_ROUNDS = 8;
-const WARM_COUNT = 300;
-const OVERHEAD_ROUNDS = 3;
-const OVERHEAD_COUNT = 2000;
-const MEMORY_COUNT = 10_000;
+const COLD_ROUNDS = sized(15, 1);
+const WARM_ROUNDS = sized(8, 1);
+const WARM_COUNT = sized(300, 20);
+const OVERHEAD_ROUNDS = sized(3, 1);
+const OVERHEAD_COUNT = sized(2000, 50);
+const MEMORY_COUNT = sized(10_000, 50);
 /** Long enough for V8's and the TLS stack's one-time growth, so a leak would show as a difference. */
-const MEMORY_WARMUP = 1000;
+const MEMORY_WARMUP = sized(1000, 20);
 const TARGETS = { coldRatio: 1.15, hs256Ms: 0.3, rs256Ms: 1 };
 
 const ms = (value: number, digits = 1) => `${value.toFixed(digits)} ms`;
@@ -201,6 +202,7 @@ async function main(): Promise<void> {
         "",
       ],
     ];
+    for (const line of quickNote()) console.log(line);
     console.log(
       `Machine: ${cpus()[0]?.model ?? "unknown CPU"}, ${availableParallelism()} cores (nproc), Node ${process.version}, load average ${loadavg()[0]!.toFixed(2)} at the end`,
     );

@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { SignJWT } from "jose";
 import { type Env, readVar } from "../lib/shared/env.ts";
 
-/** Public on purpose: it signs dev tokens only, and the server refuses it when real STS keys are set. */
+/** Public on purpose: it signs dev tokens only, and npm start fills it in only on embedded defaults, never beside real STS keys. */
 export const DEV_JWT_SECRET = "cos-sts-broker local development secret, never deploy";
 export const DEV_BUCKET = "examplebucket-1250000000";
 export const DEV_REGION = "ap-guangzhou";

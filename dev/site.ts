@@ -10,9 +10,9 @@ import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import { listen } from "./listen.ts";
 
-/** What the page reads from config.json (examples/static-site/README.md documents it). */
+/** What the page reads from config.json (docs/local-development.md, The upload page). */
 export interface SiteConfig {
-  /** the broker's URL, e.g. https://service-xxx.gz.apigw.tencentcs.com/release/ */
+  /** the broker's URL, e.g. its Function URL https://1250000000-abcd1234.ap-guangzhou.tencentscf.com/ */
   readonly brokerUrl: string;
   /** extra cos-js-sdk-v5 options, e.g. Domain and Protocol of a loopback COS server */
   readonly cos?: Readonly<Record<string, string>>;

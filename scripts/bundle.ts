@@ -1,7 +1,7 @@
 /**
  * The deployable bundles: every folder under functions/ with an index.ts becomes
- * dist/<name>/index.js, one minified CommonJS file with nothing left to install (SCF
- * preinstalls no libraries, PRODUCT.md). `npm run build`, the tests and the benchmark all
+ * dist/<name>/index.js, one minified CommonJS file with nothing left to install
+ * (docs/deploy.md, What is in the bundle). `npm run build`, the tests and the benchmark all
  * build through here.
  */
 

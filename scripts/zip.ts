@@ -1,6 +1,6 @@
 /**
  * SCF code packages: one zip per function with index.js at its root, so the handler
- * `index.main_handler` resolves (PRODUCT.md, SCF). fflate, because no `zip` binary is
+ * `index.main_handler` resolves (https://www.tencentcloud.com/document/product/583/46770). fflate, because no `zip` binary is
  * guaranteed where this runs.
  */
 

@@ -1,7 +1,7 @@
 // The Function URLs the emulator hands out: `<origin>/<id>` for each http trigger. A request
-// becomes the event SCF delivers (`{httpMethod, path, headers, body, queryString}`, the
-// caller's address in `x-scf-remote-addr`: PRODUCT.md's SCF facts as docs/deploy.md restates
-// them) and is run by the invoker the emulator was given, with the function as stored.
+// becomes the event SCF delivers (`{httpMethod, path, headers, body, queryString}`, the caller's
+// address in `x-scf-remote-addr`: functions/issue-credentials/event.ts reads the same shape)
+// and is run by the invoker the emulator was given, with the function as stored.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { readBody } from "../sts-emulator/handler.ts";
 import type { ScfState, StoredFunction } from "./scf.ts";

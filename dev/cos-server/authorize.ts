@@ -20,7 +20,7 @@ export interface Decision {
   readonly verdict?: Verdict;
 }
 
-/** `qcs::cos:<region>:uid/<appid>:<bucket>/<key>`; bucket-level operations use key "" (PRODUCT.md, COS resource). */
+/** `qcs::cos:<region>:uid/<appid>:<bucket>/<key>`; bucket-level operations use key "" (COS API authorization policies, https://cloud.tencent.com/document/product/436/30580). */
 export function resourceOf(region: string, bucket: string, key: string): string {
   return `qcs::cos:${region}:uid/${appidOf(bucket)}:${bucket}/${key}`;
 }

@@ -166,7 +166,7 @@ function signedRequest(req: IncomingMessage, url: ParsedUrl): SignedCall {
   return { auth, stringToSign: requestStringToSign(request, auth), token };
 }
 
-/** Condition keys every request has (PRODUCT.md, COS conditions). */
+/** Condition keys every request has (COS conditions, https://www.tencentcloud.com/document/product/436/46205). */
 function requestContext(req: IncomingMessage): Context {
   const address = req.socket.remoteAddress ?? "";
   return {

@@ -39,7 +39,7 @@ export interface Target {
   readonly base: string;
 }
 
-/** COS object keys are at most 850 bytes (PRODUCT.md, COS object keys). */
+/** COS object keys are at most 850 bytes (COS object overview, https://cloud.tencent.com/document/product/436/13324). */
 const MAX_KEY_BYTES = 850;
 
 const invalidUri = (why: string) => new CosError("InvalidURI", `Couldn't parse the specified URI: ${why}.`);

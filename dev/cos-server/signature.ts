@@ -1,5 +1,5 @@
 // The COS request signature (q-sign-algorithm=sha1), verified from what the request carries:
-// https://www.tencentcloud.com/document/product/436/7778 and PRODUCT.md "Request signature".
+// https://www.tencentcloud.com/document/product/436/7778 (COS request signature).
 // The SDKs compute the same thing in util.getAuth (cos-nodejs-sdk-v5/sdk/util.js,
 // cos-js-sdk-v5/src/util.js): the lists of signed headers and URL parameters are the ones the
 // client sent, keys lower-cased and URL-encoded, values URL-encoded.

@@ -16,7 +16,7 @@ export interface Caller {
   issued?: IssuedCredential;
 }
 
-// The account in PRODUCT.md's examples (bucket examplebucket-1250000000), so the
+// The account of Tencent's documentation examples (bucket examplebucket-1250000000), so the
 // default key can sign for the sample bucket without extra configuration.
 const DEFAULT_ACCOUNT = { appid: "1250000000", uin: "100000000001" };
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";

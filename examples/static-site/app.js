@@ -1,6 +1,6 @@
 // A static page that uploads straight to Tencent COS with cos-js-sdk-v5, using short-lived
 // credentials from cos-sts-broker. No framework, no build step: config.json next to this
-// file says where the broker is (see README.md).
+// file says where the broker is (docs/local-development.md, "The upload page").
 
 const state = { config: null, token: "", session: null };
 const $ = (id) => document.getElementById(id);

@@ -46,7 +46,7 @@ export function createCheckHandler(deps: Pick<CheckDeps, "env" | "logger" | "fet
   };
 }
 
-/** SCF timer event: `{"Type":"Timer","TriggerName":"...","Time":"<UTC ISO>","Message":"<argument>"}` (PRODUCT.md). */
+/** SCF timer event: `{"Type":"Timer","TriggerName":"...","Time":"<UTC ISO>","Message":"<argument>"}` (https://intl.cloud.tencent.com/document/product/583/31439). */
 function timerName(event: unknown): string | undefined {
   if (typeof event !== "object" || event === null) return undefined;
   const { Type: type, TriggerName: name } = event as Record<string, unknown>;

@@ -2,7 +2,9 @@
  * SCF HTTP trigger events -> the broker's plain request, and back. Two shapes arrive:
  * Function URL `{httpMethod, path, headers, body, queryString}` (client IP in header
  * `x-scf-remote-addr`) and the legacy API Gateway one, which adds `requestContext`,
- * `queryStringParameters` and `isBase64Encoded` (PRODUCT.md, SCF).
+ * `queryStringParameters` and `isBase64Encoded`. Function URL events:
+ * https://www.tencentcloud.com/document/product/583/69491; API Gateway's:
+ * https://intl.cloud.tencent.com/document/product/583/31439.
  */
 import type { HttpRequest, HttpResponse } from "../../lib/broker/http.ts";
 import { remainingTime, requestIdOf, type ScfContext } from "../scf.ts";

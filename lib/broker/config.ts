@@ -137,7 +137,7 @@ function checkPolicyLengths(profiles: ReadonlyMap<string, Profile>, variable: st
 function parseBucket(value: string | undefined): { bucket: string; appid: string } {
   const fix = "set it to the bucket name with its appid suffix, e.g. examplebucket-1250000000";
   if (!value) throw configError("COS_BUCKET", "is required", fix);
-  // The appid is the text after the last "-" (PRODUCT.md, COS resource).
+  // The appid is the text after the last "-" (docs/contract.md, How users are kept apart).
   const match = /^([a-z0-9](?:[a-z0-9-]*[a-z0-9])?)-(\d{5,})$/.exec(value);
   if (!match || value.length > 63) throw configError("COS_BUCKET", "is not a bucket name with an appid suffix", fix);
   return { bucket: value, appid: match[2] ?? "" };

@@ -29,7 +29,7 @@ export interface HttpResponse {
 
 export type HttpHandler = (request: HttpRequest) => Promise<HttpResponse>;
 
-/** The only place an error code becomes a status (PRODUCT.md "Errors"). */
+/** The only place an error code becomes a status (docs/contract.md, Errors). */
 export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   BadRequest: 400,
   InvalidToken: 401,

@@ -16,7 +16,7 @@ export interface IssueRequest extends GrantRequest {
   readonly remainingMs?: number;
 }
 
-/** PRODUCT.md "Response 200": a superset of what qcloud-cos-sts returns. */
+/** A superset of what qcloud-cos-sts returns (docs/contract.md, The response). */
 export interface CredentialResponse {
   credentials: { tmpSecretId: string; tmpSecretKey: string; sessionToken: string };
   startTime: number;

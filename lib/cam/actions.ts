@@ -12,7 +12,7 @@ const OBJECT_ACTIONS = [
   ...["DeleteObject", "GetObjectTagging", "PutObjectTagging", "DeleteObjectTagging", "PostObjectRestore"],
 ].map(cos);
 
-/** Bucket-level actions; their resource is `.../<bucket>/`, fenced by `cos:prefix` (PRODUCT.md, COS). */
+/** Bucket-level actions; their resource is `.../<bucket>/`, fenced by `cos:prefix` (https://cloud.tencent.com/document/product/436/30580). */
 const BUCKET_ACTIONS = ["GetBucket"].map(cos);
 
 export const KNOWN_ACTIONS: ReadonlySet<string> = new Set([...OBJECT_ACTIONS, ...BUCKET_ACTIONS]);

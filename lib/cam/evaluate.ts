@@ -74,7 +74,7 @@ const ip = (negated: boolean): Operator => ({
   negated,
 });
 
-/** The operators PRODUCT.md lists; each also takes the `_if_exist` suffix. */
+/** The condition operators of the grammar above; each also takes the `_if_exist` suffix. */
 const OPERATORS: Readonly<Record<string, Operator>> = {
   string_equal: text((actual, expected) => actual === asText(expected)),
   string_not_equal: text((actual, expected) => actual === asText(expected), true),
@@ -128,7 +128,7 @@ const unreadable = (why: string): Outcome => ({ kind: "unreadable", why });
 /**
  * One key under one operator. An absent key fails the condition, for the negated operators
  * too (`string_not_equal` without `_if_exist` needs the key present); with `_if_exist` an
- * absent key passes (PRODUCT.md, COS conditions). So a deny meant to fire on a missing
+ * absent key passes (docs/profiles.md, `npm run policy`). So a deny meant to fire on a missing
  * header must say `_if_exist`. A present but malformed value (a non-number for numeric_*)
  * fails, like an absent one.
  */

@@ -23,7 +23,7 @@ export interface CamPolicy {
   statement: CamStatement[];
 }
 
-/** `qcs::cos:<region>:uid/<appid>:<bucket-appid>/<key>` (PRODUCT.md, COS resource). */
+/** `qcs::cos:<region>:uid/<appid>:<bucket-appid>/<key>` (https://cloud.tencent.com/document/product/436/30580). */
 export function resourceOf(ref: BucketRef, key: string): string {
   return `qcs::cos:${ref.region}:uid/${ref.appid}:${ref.bucket}/${key}`;
 }

@@ -45,8 +45,9 @@ const DEFAULT_CHECK_SUBJECT = "__canary";
 export const DEFAULT_CHECK_BUDGET_MS = 20_000;
 export const DEFAULT_STEP_TIMEOUT_MS = 8000;
 /**
- * Client SDKs refetch credentials when under 60 s remain (PRODUCT.md, COS): a clock half that
- * far off STS's already eats into the margin. It is also the token verifier's tolerance.
+ * Client SDKs refetch credentials when under 60 s remain (cos-js-sdk-v5, src/base.js): a
+ * clock half that far off STS's already eats into the margin. It is also the token
+ * verifier's tolerance.
  */
 export const DEFAULT_MAX_SKEW_SECONDS = 30;
 /** SCF's longest function timeout is 900 s. */

@@ -1,7 +1,7 @@
 /**
  * The user's key prefix, and the rules that keep it (and anything placed under it) narrow.
  * Prefix checks are what stop `user1*` or `user1/../user2/` from widening a grant
- * (PRODUCT.md "What may widen nothing").
+ * (docs/contract.md, How users are kept apart).
  */
 import { createHash } from "node:crypto";
 import { BrokerError } from "../shared/errors.ts";
@@ -27,7 +27,7 @@ const CLAIM_NAME = /^[A-Za-z0-9_-]{1,64}$/;
  */
 const FORBIDDEN_IN_CLAIM = /[/\\*?%\s\p{Cc}\p{Cf}\uD800-\uDFFF]/u;
 const FORBIDDEN_IN_KEY = /[*?\p{Cc}\uD800-\uDFFF]/u;
-/** COS object keys are at most 850 bytes (PRODUCT.md, COS object keys). */
+/** COS object keys are at most 850 bytes (COS object overview, https://cloud.tencent.com/document/product/436/13324). */
 const MAX_KEY_BYTES = 850;
 /** Leaves room under the prefix for real object names. */
 const MAX_PREFIX_BYTES = 512;

@@ -46,7 +46,7 @@ export const EXTENSION = /^[a-z0-9]{1,16}$/;
 const MAX_OBJECT_BYTES = 5 * 1024 ** 3;
 
 const full = (names: readonly string[]) => names.map((name) => `name/cos:${name}`);
-/** Everything an upload needs, simple or multipart, incl. PostObject for mini-programs (PRODUCT.md, COS upload set). */
+/** Everything an upload needs, simple or multipart, incl. PostObject for mini-programs (https://cloud.tencent.com/document/product/436/30580). */
 const UPLOAD = full([
   "PutObject",
   "PostObject",
@@ -90,7 +90,7 @@ export interface ProfileRules {
 const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const PROFILE_FIELDS = new Set(["actions", "resources", "conditions", "durationSeconds", "extensions", "prefix", "shared"]);
 const CONDITION_FIELDS = new Set(["maxBytes", "contentTypes", "pinSourceIp", "httpsOnly"]);
-/** `type/subtype`, `type/*` or `type/sub*`: `*` only at the end (PRODUCT.md, string_like). */
+/** `type/subtype`, `type/*` or `type/sub*`: `*` only at the end (docs/profiles.md, Conditions). */
 const CONTENT_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]*\/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*\*?)$/i;
 /** What a resource pattern may not hold: escapes (`\`), wildcards COS does not know (`?`), encodings, templates. */
 const FORBIDDEN_IN_RESOURCE = /[\\?%{}\s\p{Cc}\p{Cf}\uD800-\uDFFF]/u;
@@ -171,7 +171,7 @@ function parseActions(value: unknown, refuse: Refuse): string[] {
     if (typeof action !== "string") throw refuse("invalid-field", "an action is not a string", 'e.g. "PutObject"');
     if (action.includes("*")) throw refuse("wildcard-action", `'${action}' is a wildcard`, "spell out each action, e.g. PutObject, GetObject");
     const named = actionNamed(action);
-    if (!named) throw refuse("unknown-action", `'${action}' is not a COS action the broker knows`, "see the action list in README.md, e.g. PutObject");
+    if (!named) throw refuse("unknown-action", `'${action}' is not a COS action the broker knows`, "see the action list in docs/profiles.md, e.g. PutObject");
     return named;
   });
   return [...new Set(actions)];

@@ -25,7 +25,7 @@ export interface AuthDeps {
   readonly keyTiming?: KeyTiming;
 }
 
-/** Refuse before parsing anything larger (PRODUCT.md: tokens over 8 KB are 401). */
+/** Refuse before parsing anything larger (docs/identity-providers.md, What a token must be). */
 export const MAX_TOKEN_BYTES = 8 * 1024;
 const HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"] as const;
 const CLOCK_TOLERANCE_SECONDS = 30;

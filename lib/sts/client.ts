@@ -176,7 +176,7 @@ function credentialsFrom(response: StsResponse): IssuedCredentials {
     tmpSecretKey: credentials.TmpSecretKey,
     sessionToken: credentials.Token,
     expiredTime,
-    // Expiration may be null (PRODUCT.md, STS response); derive it from ExpiredTime then.
+    // Expiration "may return null" (tencentcloud-sdk-nodejs-sts, sts_models.d.ts); derive it from ExpiredTime then.
     expiration: response.Expiration || new Date(expiredTime * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
     requestId,
   };

@@ -1,7 +1,7 @@
 /**
  * The deploy's last step: one request to the Function URL with no token. The broker answers a
  * 401 InvalidToken only once it is running with a configuration it accepts; a configuration it
- * refuses makes every request a 500 ConfigError naming the variable (README, Configuration).
+ * refuses makes every request a 500 ConfigError naming the variable (docs/contract.md, Configuration).
  */
 import { DeployError } from "./errors.ts";
 

@@ -13,7 +13,7 @@ import type { ScfContext } from "../../functions/scf.ts";
 import { type Harness, startHarness } from "../support/harness.ts";
 import { hsToken, rawToken } from "../support/tokens.ts";
 
-/** SCF's synchronous event limit (PRODUCT.md; SCF quota limits, doc 583/11637). */
+/** SCF's synchronous event limit (SCF quota limits, https://cloud.tencent.com/document/product/583/11637). */
 const PLATFORM_MAX_BYTES = 6 * 1024 * 1024;
 const SUBJECTS = ["fuzz-a", "fuzz-b"];
 const valid: Record<string, string> = {};

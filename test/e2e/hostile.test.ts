@@ -1,6 +1,7 @@
 /**
- * PRODUCT.md "What may widen nothing", through the real handler: every forged token,
- * widening claim and scope escape is refused with a 4xx, and STS is never called.
+ * What may widen no grant, through the real handler (docs/contract.md, How users are kept
+ * apart; docs/identity-providers.md, What a token must be): every forged token, widening
+ * claim and scope escape is refused with a 4xx, and STS is never called.
  */
 import { createHmac, createPublicKey } from "node:crypto";
 import { SignJWT } from "jose";

@@ -25,7 +25,8 @@ export function spawnScript(script: string, args: string[], extraEnv: Record<str
   return child;
 }
 
-function captureLogLines(stream: Readable | null): void {
+/** Sends the structured log lines a child prints to the leak check; the rest is its user interface. */
+export function captureLogLines(stream: Readable | null): void {
   let pending = "";
   stream?.on("data", (chunk: Buffer) => {
     const lines = (pending + chunk.toString()).split("\n");

@@ -1,4 +1,4 @@
-/** Login tokens for tests: honest ones, and the forgeries PRODUCT.md says must fail. Every one goes to the leak ledger. */
+/** Login tokens for tests: honest ones, and the forgeries docs/identity-providers.md says must fail. Every one goes to the leak ledger. */
 import { createServer } from "node:http";
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
 import { listen } from "../../dev/listen.ts";

@@ -1,5 +1,5 @@
 // cos-wx-sdk-v5's getAuthorization backed by cos-sts-broker: the same request and the same
-// response as the static site uses (README.md "The request"), through wx.request.
+// response as the static site uses (docs/contract.md, "The request"), through wx.request.
 // `request` is wx.request, passed in so this file has no hidden dependency on the runtime.
 
 /** The broker's refusal in words a user can act on. */

@@ -1,0 +1,76 @@
+/**
+ * Docs that cannot drift: every sh block in the project's markdown runs, against the stack
+ * `npm start` serves, and prints what the output block after it shows. Only blocks marked
+ * `sh cloud` (they need a Tencent Cloud account) are skipped, each by name. The convention
+ * is in CONTRIBUTING.md, "Commands in the docs".
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { type CommandBlock, commandLines, readDocs } from "./blocks.ts";
+import { outputMismatch } from "./expect.ts";
+import { DOCUMENTED, removeWorkDir, runBlock, type Stack, startStack } from "./shell.ts";
+
+const BLOCK_TIMEOUT_MS = 120_000;
+const { blocks, errors } = readDocs();
+
+/** One `npm start` per distinct start line, shared by every block that runs on it. */
+const stacks = new Map<string, Promise<Stack>>();
+function stackFor(line: string): Promise<Stack> {
+  let stack = stacks.get(line);
+  if (!stack) {
+    stack = startStack(line);
+    stacks.set(line, stack);
+  }
+  return stack;
+}
+
+afterAll(async () => {
+  await Promise.all([...stacks.values()].map(async (stack) => (await stack.catch(() => undefined))?.stop()));
+  removeWorkDir();
+});
+
+const title = (block: CommandBlock) => `${block.fence.file}:${block.fence.line} ${commandLines(block.fence.text)[0] ?? ""}`.slice(0, 140);
+const needsStack = (text: string) => text.includes(DOCUMENTED.broker) || text.includes(DOCUMENTED.site);
+
+function expectOutput(block: CommandBlock & { kind: "run" | "start" }, code: number | null, output: string): void {
+  expect(code, output).toBe(block.output?.exit ?? 0);
+  if (block.output) expect(outputMismatch(block.output.format, block.output.fence.text, output)).toBeUndefined();
+}
+
+describe("the docs' code blocks", () => {
+  it("follow the convention", () => {
+    expect(errors).toEqual([]);
+  });
+
+  it("are found in the README and docs/, most of them run here", () => {
+    const files = new Set(blocks.map((block) => block.fence.file));
+    for (const file of ["README.md", "docs/profiles.md", "docs/scheduled-check.md", "docs/deploy.md"]) expect(files).toContain(file);
+    expect(blocks.filter((block) => block.kind === "run").length).toBeGreaterThan(10);
+  });
+});
+
+describe.concurrent("every command the docs show", () => {
+  for (const block of blocks) {
+    if (block.kind === "cloud") it.skip(`needs the cloud: ${title(block)}`, () => undefined);
+    if (block.kind === "start") {
+      it(
+        title(block),
+        async () => {
+          const stack = await stackFor(block.start);
+          expectOutput(block, 0, stack.welcome);
+        },
+        BLOCK_TIMEOUT_MS,
+      );
+    }
+    if (block.kind === "run") {
+      it(
+        title(block),
+        async () => {
+          const stack = needsStack(block.fence.text) ? await stackFor(block.start ?? "npm start") : undefined;
+          const ran = await runBlock(block.fence.text, stack);
+          expectOutput(block, ran.code, ran.output);
+        },
+        BLOCK_TIMEOUT_MS,
+      );
+    }
+  }
+});
