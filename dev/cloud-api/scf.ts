@@ -50,7 +50,7 @@ export interface ScfState {
 const RUNTIMES = new Set(["Nodejs6.10", "Nodejs8.9", "Nodejs10.15", "Nodejs12.16", "Nodejs14.18", "Nodejs16.13", "Nodejs18.15", "Nodejs20.19"]);
 const FUNCTION_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,58}[A-Za-z0-9]$/;
 const HANDLER = /^[A-Za-z][\w-]{0,58}[A-Za-z0-9]?\.[A-Za-z][\w-]{0,58}[A-Za-z0-9]?$/;
-/** Reserved by the platform, and the 4 KB cap on all variables together (PRODUCT.md, Configuration). */
+/** Reserved by the platform, and the 4 KB cap on all variables together (docs/contract.md, Configuration). */
 const RESERVED = /^(SCF_|QCLOUD_|TENCENTCLOUD_)/;
 const ENV_BYTES = 4096;
 /** "zip包大小上限为 50MB" (CreateFunction), "最大支持20M" (UpdateFunctionCode). */
