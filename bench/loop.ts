@@ -1,7 +1,7 @@
 /**
  * The child's side of the warm, overhead and memory runs (CommonJS source for `node -e`):
  * loads one handler module, warms it up, then times `count` sequential invocations, as one
- * SCF instance serves them. With `in-memory-sts`, the bundle's createHandler gets an issuer
+ * SCF instance serves them. With `in-memory-sts`, the bundle's createHandler gets an STS client
  * that answers at once, so what remains is the handler's own work.
  */
 export const LOOP = `
@@ -10,13 +10,13 @@ const [file, eventJson, countText, warmupText, mode] = process.argv.slice(1);
 const loaded = require(file);
 const event = JSON.parse(eventJson);
 const context = { request_id: "bench", getRemainingTimeInMillis: () => 10000 };
-const issuer = {
+const stsClient = {
   requestCredentials: async () => ({
     tmpSecretId: "AKID" + "x".repeat(32), tmpSecretKey: "k".repeat(40), sessionToken: "t".repeat(200),
     expiredTime: Math.floor(Date.now() / 1000) + 900, expiration: "2026-01-01T00:15:00Z", requestId: "in-memory",
   }),
 };
-const handler = mode === "in-memory-sts" ? loaded.createHandler({ issuer }) : loaded.main_handler;
+const handler = mode === "in-memory-sts" ? loaded.createHandler({ stsClient }) : loaded.main_handler;
 const check = (response) => {
   if (response.statusCode !== 200) throw new Error("status " + response.statusCode + ": " + response.body);
 };

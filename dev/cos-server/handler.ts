@@ -4,6 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
+import type { EpochMs } from "../../lib/shared/clock.ts";
 import { authenticate, type SignedCall } from "./authenticate.ts";
 import { type Context, type Decision, decide, resourceOf } from "./authorize.ts";
 import type { BucketCors } from "./cors.ts";
@@ -27,8 +28,8 @@ export interface CosCall {
   status: number;
   /** the error code when refused */
   code?: string;
-  /** ms, from the server's clock */
-  readonly at: number;
+  /** from the server's clock */
+  readonly at: EpochMs;
 }
 
 export interface ServerState {
@@ -36,7 +37,7 @@ export interface ServerState {
   readonly storage: Storage;
   readonly cors: BucketCors;
   readonly credentials: CredentialLookup;
-  readonly now: () => number;
+  readonly now: () => EpochMs;
   readonly calls: CosCall[];
   readonly maxBodyBytes: number;
   /** told about each request once it is answered */

@@ -4,6 +4,7 @@
 // broker's evaluator, and keeps objects in memory. Dev tooling only; never deployed.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import { type Clock, systemClock } from "../../lib/shared/clock.ts";
 import { listen } from "../listen.ts";
 import { selfSignedCert } from "../sts-emulator/tls.ts";
 import { BucketCors } from "./cors.ts";
@@ -27,8 +28,8 @@ export interface CosServerOptions {
   readonly port?: number;
   /** true: a self-signed certificate for 127.0.0.1/localhost, so cos:secure-transport is true */
   readonly tls?: boolean;
-  /** ms clock, default Date.now; tests move it to expire credentials without sleeping */
-  readonly now?: () => number;
+  /** default the system clock; tests move it to expire credentials without sleeping */
+  readonly clock?: Pick<Clock, "now">;
   /** largest request body, default 64 MiB */
   readonly maxBodyBytes?: number;
   /** told about each request once it is answered (npm start logs them) */
@@ -52,7 +53,8 @@ export interface CosServer {
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 
 export async function startCosServer(options: CosServerOptions): Promise<CosServer> {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? systemClock;
+  const now = () => clock.now();
   const host = options.host ?? "127.0.0.1";
   const tls = options.tls ? await selfSignedCert() : undefined;
   const cors = new BucketCors(options.buckets, options.corsOrigins);

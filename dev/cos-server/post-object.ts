@@ -7,6 +7,7 @@
 //   (lib/request.js: formData.Signature = headers.Authorization; src/base.js signs PostObject
 //   with an empty KeyName). The key is then held only by the session policy.
 // The token travels as the `x-cos-security-token` field (or header).
+import type { EpochMs } from "../../lib/shared/clock.ts";
 import type { SignedCall } from "./authenticate.ts";
 import { accessDenied, CosError } from "./errors.ts";
 import { checkKey, type ParsedUrl } from "./route.ts";
@@ -68,7 +69,7 @@ export function signedPost(form: PostForm, url: ParsedUrl, header: (name: string
 type Condition = Readonly<Record<string, unknown>> | readonly unknown[];
 
 /** The policy's expiration and every condition must hold for the form as sent. */
-export function checkPostPolicy(form: PostForm, bucket: string, nowMs: number): void {
+export function checkPostPolicy(form: PostForm, bucket: string, nowMs: EpochMs): void {
   const text = form.fields.get("policy");
   if (text === undefined) return;
   const policy = parsePolicy(text);

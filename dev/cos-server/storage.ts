@@ -2,6 +2,7 @@
 // uploads in one session, nothing more. ETags are COS's: the quoted MD5 of a simple upload,
 // and `"<md5 of the parts' MD5s>-<parts>"` for a multipart one.
 import { createHash, randomBytes } from "node:crypto";
+import type { EpochMs } from "../../lib/shared/clock.ts";
 import { CosError } from "./errors.ts";
 import type { CompletedPart } from "./xml.ts";
 
@@ -43,7 +44,7 @@ export class Storage {
 
   constructor(
     bucketNames: readonly string[],
-    private readonly now: () => number,
+    private readonly now: () => EpochMs,
   ) {
     for (const name of bucketNames) this.buckets.set(name, new Map());
   }

@@ -3,6 +3,7 @@
 // API pages (AssumeRole https://www.tencentcloud.com/document/api/1150/49456,
 // GetFederationToken https://www.tencentcloud.com/document/api/1150/49452,
 // GetCallerIdentity https://cloud.tencent.com/document/api/1312/66098).
+import type { EpochMs } from "../../lib/shared/clock.ts";
 import { checkPolicy } from "./policy.ts";
 import type { Caller, Registry } from "./registry.ts";
 import { missingParameter } from "./request.ts";
@@ -12,7 +13,7 @@ import { StsError } from "./wire.ts";
 interface ActionContext {
   caller: Caller;
   registry: Registry;
-  nowMs: number;
+  nowMs: EpochMs;
   /** role ARNs AssumeRole accepts; undefined accepts any well-formed ARN */
   roles?: ReadonlySet<string>;
   maxPolicyLength: number;
@@ -84,12 +85,13 @@ function getFederationToken(params: Record<string, unknown>, ctx: ActionContext)
   return issue(ctx, { action: "GetFederationToken", name, policy }, duration);
 }
 
-type Grant = Pick<IssuedCredential, "action" | "policy" | "roleArn" | "roleSessionName" | "name">;
+/** What an action asks STS for: the session, its policy and who it is for. */
+type SessionRequest = Pick<IssuedCredential, "action" | "policy" | "roleArn" | "roleSessionName" | "name">;
 
-function issue(ctx: ActionContext, grant: Grant, duration: number): Record<string, unknown> {
+function issue(ctx: ActionContext, session: SessionRequest, duration: number): Record<string, unknown> {
   const { caller } = ctx;
   const expiredTime = Math.floor(ctx.nowMs / 1000) + duration;
-  const issued = ctx.registry.issue({ ...grant, expiredTime, issuedBy: caller.secretId, appid: caller.appid, uin: caller.uin });
+  const issued = ctx.registry.issue({ ...session, expiredTime, issuedBy: caller.secretId, appid: caller.appid, uin: caller.uin });
   return {
     Credentials: { Token: issued.token, TmpSecretId: issued.tmpSecretId, TmpSecretKey: issued.tmpSecretKey },
     ExpiredTime: expiredTime,

@@ -1,5 +1,6 @@
 // The checks both signature schemes share, in the order the common error codes
 // describe them (https://cloud.tencent.com/document/api/1312/48197).
+import type { EpochMs } from "../../lib/shared/clock.ts";
 import type { Caller, Registry } from "./registry.ts";
 import type { ParsedRequest } from "./request.ts";
 import { StsError } from "./wire.ts";
@@ -7,7 +8,7 @@ import { StsError } from "./wire.ts";
 /** "Timestamp and server time cannot differ by more than five minutes." */
 const MAX_SKEW_SECONDS = 300;
 
-export function authenticate(request: ParsedRequest, registry: Registry, nowMs: number): Caller {
+export function authenticate(request: ParsedRequest, registry: Registry, nowMs: EpochMs): Caller {
   const credential = request.credential;
   if (credential instanceof StsError) throw credential;
   const nowSeconds = Math.floor(nowMs / 1000);

@@ -1,6 +1,7 @@
 // One request, start to finish: read, record, fault, authenticate, dispatch, answer.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { EpochMs } from "../../lib/shared/clock.ts";
 import { ACTIONS, checkKnownParams } from "./actions.ts";
 import { authenticate } from "./auth.ts";
 import { type FaultPlan, faultLabel, playFault } from "./faults.ts";
@@ -19,7 +20,7 @@ export interface EmulatorState {
   registry: Registry;
   faults: FaultPlan;
   calls: RecordedCall[];
-  now: () => number;
+  now: () => EpochMs;
   roles?: ReadonlySet<string>;
   maxPolicyLength: number;
   /** aborted by close(): ends delays and hangs */

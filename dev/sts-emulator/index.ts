@@ -3,6 +3,7 @@
 // and fails on demand. Dev tooling only; never deployed.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import { systemClock } from "../../lib/shared/clock.ts";
 import { listen } from "../listen.ts";
 import { FaultPlan } from "./faults.ts";
 import { type EmulatorState, handle } from "./handler.ts";
@@ -16,7 +17,8 @@ const DEFAULT_TEMPORARY_KEY_TTL_SECONDS = 3600;
 
 export async function startStsEmulator(opts: StsEmulatorOptions = {}): Promise<StsEmulator> {
   const host = opts.host ?? "127.0.0.1";
-  const now = opts.now ?? Date.now;
+  const clock = opts.clock ?? systemClock;
+  const now = () => clock.now();
   const keys = opts.keys ?? [generateKey()];
   const tls = opts.tls === true ? await selfSignedCert() : opts.tls || undefined;
   const registry = new Registry(keys, opts.onSecret);

@@ -38,7 +38,8 @@ export function generateKey(): PermanentKey {
   return { secretId: newSecretId(), secretKey: randomAlnum(32), ...DEFAULT_ACCOUNT };
 }
 
-export type IssueRequest = Omit<IssuedCredential, "tmpSecretId" | "tmpSecretKey" | "token">;
+/** Everything about a credential but its secrets, which the registry makes. */
+type CredentialTerms = Omit<IssuedCredential, "tmpSecretId" | "tmpSecretKey" | "token">;
 
 /** Told every secret the emulator is configured with or hands out (tests keep a ledger of them). */
 export type SecretListener = (kind: "secretKey" | "tmpSecretKey" | "sessionToken", value: string) => void;
@@ -66,12 +67,12 @@ export class Registry {
     return this.temporary.get(secretId);
   }
 
-  issue(request: IssueRequest): IssuedCredential {
+  issue(terms: CredentialTerms): IssuedCredential {
     const credential: IssuedCredential = {
       tmpSecretId: newSecretId(),
       tmpSecretKey: randomAlnum(40),
       token: newToken(),
-      ...request,
+      ...terms,
     };
     this.onSecret("tmpSecretKey", credential.tmpSecretKey);
     this.onSecret("sessionToken", credential.token);

@@ -1,4 +1,5 @@
 // Public shapes of the loopback STS emulator; index.ts re-exports them.
+import type { Clock, EpochMs } from "../../lib/shared/clock.ts";
 
 export interface PermanentKey {
   secretId: string;
@@ -44,8 +45,8 @@ export interface RecordedCall {
   error?: string;
   /** true when the call passed auth and reached an action handler */
   handled: boolean;
-  /** ms, from the emulator's clock */
-  at: number;
+  /** from the emulator's clock */
+  at: EpochMs;
 }
 
 export type Fault =
@@ -68,8 +69,8 @@ export interface StsEmulatorOptions {
   keys?: PermanentKey[];
   /** role ARNs AssumeRole accepts; default: any well-formed role ARN */
   roles?: string[];
-  /** ms clock, default Date.now */
-  now?: () => number;
+  /** default the system clock; tests move it to expire credentials without sleeping */
+  clock?: Pick<Clock, "now">;
   /** URL-encoded Policy length beyond which InvalidParameter.PolicyTooLong; default 4096 (Tencent documents no limit) */
   maxPolicyLength?: number;
   /** called with every secret key and session token the emulator is configured with or hands out */

@@ -21,7 +21,7 @@ export type CheckOutcome =
 
 export type CheckHandler = (event: unknown, context?: ScfContext) => Promise<CheckOutcome>;
 
-export function createCheckHandler(deps: Pick<CheckDeps, "env" | "logger" | "fetch" | "now"> = {}): CheckHandler {
+export function createCheckHandler(deps: Pick<CheckDeps, "env" | "logger" | "fetch" | "clock"> = {}): CheckHandler {
   const logger = deps.logger ?? createLogger();
   return async (event, context) => {
     const requestId = typeof context?.request_id === "string" ? context.request_id : undefined;

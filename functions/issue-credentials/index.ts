@@ -2,10 +2,10 @@
  * SCF entry point (`index.main_handler`) for the HTTP trigger: Function URL or API Gateway.
  * It only translates; the broker lives in lib/.
  */
-import { performance } from "node:perf_hooks";
 import { type AppDeps, createApp } from "../../lib/broker/app.ts";
 import { CONFIG_VARIABLES } from "../../lib/broker/config.ts";
 import { refuse } from "../../lib/broker/http.ts";
+import { type MonotonicMs, systemClock } from "../../lib/shared/clock.ts";
 import { BrokerError } from "../../lib/shared/errors.ts";
 import { createLogger } from "../../lib/shared/log.ts";
 import { requestIdOf, type ScfContext } from "../scf.ts";
@@ -19,9 +19,10 @@ export type ScfHandler = (event: unknown, context?: ScfContext) => Promise<ScfHt
 export function createHandler(deps: AppDeps = {}): ScfHandler {
   const logger = deps.logger ?? createLogger();
   const app = createApp({ ...deps, logger });
-  const refuseEvent = (error: BrokerError, requestId: string, started: number) => eventResponse(refuse(error, { requestId, method: "-" }, logger, started));
+  const refuseEvent = (error: BrokerError, requestId: string, started: MonotonicMs) =>
+    eventResponse(refuse(error, { requestId, method: "-" }, logger, started));
   return async (event, context) => {
-    const started = performance.now();
+    const started = systemClock.monotonic();
     const requestId = requestIdOf(context);
     try {
       const request = requestFromEvent(event, context);

@@ -2,13 +2,13 @@
  * Wires the broker from the environment, once per instance. Every adapter (SCF Function URL
  * or API Gateway, the local server) calls this at cold start and then only translates.
  */
-import { performance } from "node:perf_hooks";
 import { createTokenVerifier } from "../identity/verify.ts";
+import { type Clock, systemClock } from "../shared/clock.ts";
 import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
 import type { FetchLike } from "../shared/fetch.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
-import { type CredentialIssuer, createStsIssuer } from "../sts/client.ts";
+import { createStsClient, type StsClient } from "../sts/client.ts";
 import { cacheCredentials } from "../sts/reuse.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { createHttpHandler, type HttpHandler, refuse } from "./http.ts";
@@ -19,10 +19,9 @@ export interface AppDeps {
   readonly env?: Env;
   readonly logger?: Logger;
   readonly fetch?: FetchLike;
-  /** Milliseconds since the epoch. */
-  readonly now?: () => number;
+  readonly clock?: Clock;
   /** Replaces the STS client (the credential check and tests hand in their own). */
-  readonly issuer?: CredentialIssuer;
+  readonly stsClient?: StsClient;
 }
 
 export type App =
@@ -31,6 +30,7 @@ export type App =
 
 export function createApp(deps: AppDeps = {}): App {
   const env = deps.env ?? process.env;
+  const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger();
   let config: Config;
   try {
@@ -41,14 +41,14 @@ export function createApp(deps: AppDeps = {}): App {
     return { ok: false, error, handle: refuseAll(error, logger) };
   }
   for (const warning of config.profileWarnings) logger.event("profile_warning", { ...warning });
-  const verifyToken = createTokenVerifier(config.jwt, { fetch: deps.fetch, now: deps.now });
-  const issuer = cacheCredentials(deps.issuer ?? createStsIssuer(config.sts, env), config.cache, deps.now);
-  const checkRate = createRateLimiter(config.rateLimit, deps.now);
-  const broker = createBroker({ config, verifyToken, issuer, checkRate, now: deps.now });
+  const verifyToken = createTokenVerifier(config.jwt, { fetch: deps.fetch, clock });
+  const stsClient = cacheCredentials(deps.stsClient ?? createStsClient(config.sts, env, { clock }), config.cache, clock);
+  const checkRate = createRateLimiter(config.rateLimit, clock);
+  const broker = createBroker({ config, verifyToken, stsClient, checkRate, clock });
   return { ok: true, config, broker, handle: createHttpHandler({ broker, corsOrigins: config.corsOrigins, logger }) };
 }
 
 /** A misconfigured instance issues nothing; every request gets the 500 that names the variable. */
 function refuseAll(error: BrokerError, logger: Logger): HttpHandler {
-  return async (request) => refuse(error, request, logger, performance.now());
+  return async (request) => refuse(error, request, logger, systemClock.monotonic());
 }

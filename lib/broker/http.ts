@@ -3,7 +3,7 @@
  * error code into an HTTP status. Adapters (SCF events, the local server) only translate
  * into and out of these types.
  */
-import { performance } from "node:perf_hooks";
+import { type MonotonicMs, systemClock } from "../shared/clock.ts";
 import { BrokerError, type ErrorCode } from "../shared/errors.ts";
 import type { Audit } from "../shared/log.ts";
 import { type Logger, millisSince, type Outcome } from "../shared/log.ts";
@@ -65,7 +65,7 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
   const { broker, corsOrigins, logger } = deps;
 
   return async (request) => {
-    const started = performance.now();
+    const started = systemClock.monotonic();
     const cors = corsHeaders(request.headers.origin, corsOrigins);
     const audit: Audit = {};
     const finish = (response: HttpResponse, outcome: Outcome, error?: BrokerError): HttpResponse => {
@@ -157,7 +157,12 @@ const refusalOutcome = (status: number): Outcome => (status >= 500 ? "failed" : 
  * A refusal made before any handler runs (an event that is not an HTTP request, a
  * misconfigured instance): its answer, and its one log line.
  */
-export function refuse(error: BrokerError, request: { requestId: string; method: string; sourceIp?: string }, logger: Logger, started: number): HttpResponse {
+export function refuse(
+  error: BrokerError,
+  request: { requestId: string; method: string; sourceIp?: string },
+  logger: Logger,
+  started: MonotonicMs,
+): HttpResponse {
   const response = errorResponse(error, request.requestId);
   logger.request({
     requestId: request.requestId,

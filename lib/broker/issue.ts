@@ -5,8 +5,9 @@
 import { type GrantRequest, grantFor } from "../grant/compose.ts";
 import { subjectHash } from "../grant/prefix.ts";
 import type { TokenVerifier, VerifiedClaims } from "../identity/verify.ts";
+import { type Clock, systemClock } from "../shared/clock.ts";
 import type { Audit } from "../shared/log.ts";
-import type { CredentialIssuer } from "../sts/client.ts";
+import type { StsClient } from "../sts/client.ts";
 import type { Config } from "./config.ts";
 import type { RateCheck } from "./rate-limit.ts";
 
@@ -35,11 +36,10 @@ export interface CredentialResponse {
 export interface BrokerDeps {
   readonly config: Config;
   readonly verifyToken: TokenVerifier;
-  readonly issuer: CredentialIssuer;
+  readonly stsClient: StsClient;
   /** Per-subject rate limit (lib/broker/rate-limit.ts); throws TooManyRequests. */
   readonly checkRate?: RateCheck;
-  /** Milliseconds since the epoch. */
-  readonly now?: () => number;
+  readonly clock?: Clock;
 }
 
 export interface Broker {
@@ -52,8 +52,8 @@ export interface Broker {
 const RESPONSE_MARGIN_MS = 500;
 
 export function createBroker(deps: BrokerDeps): Broker {
-  const { config, verifyToken, issuer } = deps;
-  const now = deps.now ?? Date.now;
+  const { config, verifyToken, stsClient } = deps;
+  const clock = deps.clock ?? systemClock;
 
   const broker: Broker = {
     async issue(request, audit) {
@@ -65,13 +65,13 @@ export function createBroker(deps: BrokerDeps): Broker {
 
     async issueFor(claims, request, audit) {
       audit.subject ??= subjectHash(claims);
-      const nowMs = now();
+      const nowMs = clock.now();
       const grant = grantFor(config, claims, request, nowMs, audit);
-      const issued = await issuer.requestCredentials({
-        policy: grant.encodedPolicy,
+      const issued = await stsClient.requestCredentials({
+        encodedPolicy: grant.encodedPolicy,
         subjectHash: audit.subject,
         durationSeconds: grant.durationSeconds,
-        timeoutMs: stsDeadline(request.remainingMs),
+        budgetMs: stsBudget(request.remainingMs),
       });
       audit.stsRequestId = issued.requestId;
       audit.cached = issued.cached === true;
@@ -94,6 +94,6 @@ export function createBroker(deps: BrokerDeps): Broker {
 }
 
 /** All STS attempts together must end (in a 504 if STS hangs) well before the platform kills the function. */
-function stsDeadline(remainingMs: number | undefined): number | undefined {
+function stsBudget(remainingMs: number | undefined): number | undefined {
   return remainingMs === undefined || !Number.isFinite(remainingMs) ? undefined : remainingMs - RESPONSE_MARGIN_MS;
 }

@@ -3,6 +3,7 @@
  * `perMinute`. Memory is bounded: past `maxKeys` subjects the least recently seen bucket
  * is dropped (an idle bucket has refilled anyway, so dropping it forgets nothing).
  */
+import { type Clock, systemClock } from "../shared/clock.ts";
 import { BrokerError } from "../shared/errors.ts";
 import { Lru } from "../shared/lru.ts";
 
@@ -16,13 +17,12 @@ export type RateCheck = (key: string) => void;
 
 const DEFAULT_MAX_KEYS = 10_000;
 
-/** `now`: milliseconds since the epoch. */
-export function createRateLimiter(limit: RateLimit, now: () => number = Date.now, maxKeys = DEFAULT_MAX_KEYS): RateCheck {
+export function createRateLimiter(limit: RateLimit, clock: Clock = systemClock, maxKeys = DEFAULT_MAX_KEYS): RateCheck {
   const perMs = limit.perMinute / 60_000;
   const buckets = new Lru<{ tokens: number; at: number }>(maxKeys);
 
   return (key) => {
-    const at = now();
+    const at = clock.now();
     const bucket = buckets.get(key);
     const tokens = bucket ? Math.min(limit.burst, bucket.tokens + Math.max(0, at - bucket.at) * perMs) : limit.burst;
     const allowed = tokens >= 1;

@@ -7,6 +7,7 @@
  * error string (https://api.slack.com/messaging/webhooks). The webhook URL is a secret: it is
  * never logged or put into a result.
  */
+import { type Clock, type MonotonicMs, systemClock } from "../shared/clock.ts";
 import type { FetchLike } from "../shared/fetch.ts";
 import type { AlertFormat, AlertTarget } from "./config.ts";
 
@@ -19,9 +20,12 @@ export interface AlertResult {
 
 export interface AlertDeps {
   readonly fetch?: FetchLike;
-  /** Epoch milliseconds by which the last attempt must have ended. */
-  readonly deadline: number;
-  readonly now?: () => number;
+  /** When the last attempt must have ended. */
+  readonly deadline: MonotonicMs;
+  /** Times the attempts and the waits between them. */
+  readonly clock?: Clock;
+  /** Uniform in [0, 1): the jitter. */
+  readonly random?: () => number;
 }
 
 /** WeCom's text limit is 2048 bytes; Slack's is far higher. */
@@ -39,19 +43,19 @@ export function alertBody(format: AlertFormat, message: string): string {
 
 export async function sendAlert(target: AlertTarget, message: string, deps: AlertDeps): Promise<AlertResult> {
   const fetchImpl: FetchLike = deps.fetch ?? ((input, init) => fetch(input, init));
-  const now = deps.now ?? Date.now;
+  const { clock = systemClock, random = Math.random } = deps;
   const body = alertBody(target.format, message);
   let last: Attempt = { sent: false, retry: false, detail: "no time left to send" };
   let attempts = 0;
   while (attempts < MAX_ATTEMPTS) {
-    const timeoutMs = Math.min(ATTEMPT_TIMEOUT_MS, deps.deadline - now());
+    const timeoutMs = Math.floor(Math.min(ATTEMPT_TIMEOUT_MS, deps.deadline - clock.monotonic()));
     if (timeoutMs < 100) break;
     attempts += 1;
     last = await attempt(fetchImpl, target.url, body, timeoutMs);
     if (last.sent || !last.retry || attempts === MAX_ATTEMPTS) break;
-    const pause = BACKOFF_MS * 2 ** (attempts - 1) * (0.5 + Math.random() / 2);
-    if (now() + pause >= deps.deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, pause));
+    const pause = BACKOFF_MS * 2 ** (attempts - 1) * (0.5 + random() / 2);
+    if (clock.monotonic() + pause >= deps.deadline) break;
+    await clock.sleep(pause);
   }
   return { sent: last.sent, attempts, detail: last.detail };
 }

@@ -12,11 +12,12 @@ import { encodePolicy } from "../grant/policy.ts";
 import { prefixFor, subjectHash } from "../grant/prefix.ts";
 import { fetchSigningKeys } from "../identity/key-sources.ts";
 import type { VerifiedClaims } from "../identity/verify.ts";
+import { after, type Clock, type EpochMs, systemClock } from "../shared/clock.ts";
 import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
 import type { FetchLike } from "../shared/fetch.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
-import { type CredentialIssuer, type CredentialRequest, createStsIssuer } from "../sts/client.ts";
+import { type CredentialRequest, createStsClient, type StsClient } from "../sts/client.ts";
 import { type AlertResult, sendAlert } from "./alert.ts";
 import { type CheckConfig, loadCheckConfig } from "./config.ts";
 import { cleanupPolicy, judgeProbe, type ProbePlan, probeFence, removeLeftovers } from "./probe.ts";
@@ -26,8 +27,7 @@ export interface CheckDeps {
   readonly env?: Env;
   readonly logger?: Logger;
   readonly fetch?: FetchLike;
-  /** Milliseconds since the epoch. */
-  readonly now?: () => number;
+  readonly clock?: Clock;
   /** Milliseconds the invocation has left, when the platform says. */
   readonly remainingMs?: number;
   readonly requestId?: string;
@@ -54,9 +54,10 @@ const SILENT: Logger = createLogger(() => undefined);
 
 export async function runCredentialCheck(deps: CheckDeps = {}): Promise<CheckReport> {
   const env = deps.env ?? process.env;
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger();
-  const started = now();
+  const startedAt = clock.now();
+  const started = clock.monotonic();
   let checkConfig: CheckConfig;
   let configProblem: BrokerError | undefined;
   try {
@@ -66,16 +67,16 @@ export async function runCredentialCheck(deps: CheckDeps = {}): Promise<CheckRep
     checkConfig = loadCheckConfig({});
   }
   const remaining = deps.remainingMs === undefined ? Infinity : deps.remainingMs - INVOCATION_MARGIN_MS;
-  const deadline = started + Math.min(checkConfig.budgetMs, remaining);
+  const deadline = after(started, Math.min(checkConfig.budgetMs, remaining));
   const reserve = checkConfig.alert ? Math.min(ALERT_RESERVE_MS, (deadline - started) / 4) : 0;
-  const steps = credentialSteps({ env, fetch: deps.fetch, now, config: checkConfig, configProblem });
-  const results = await runSteps(steps, { deadline: deadline - reserve, stepTimeoutMs: checkConfig.stepTimeoutMs, now });
+  const steps = credentialSteps({ env, fetch: deps.fetch, clock, config: checkConfig, configProblem });
+  const results = await runSteps(steps, { deadline: after(deadline, -reserve), stepTimeoutMs: checkConfig.stepTimeoutMs, clock });
 
   const ok = results.every((result) => result.status === "pass" || result.status === "skipped");
-  const base = { ok, startedAt: new Date(started).toISOString(), durationMs: now() - started, results };
+  const base = { ok, startedAt: new Date(startedAt).toISOString(), durationMs: Math.round(clock.monotonic() - started), results };
   logger.check({ outcome: ok ? "passed" : "failed", durationMs: base.durationMs, requestId: deps.requestId, trigger: deps.trigger, results });
   if (ok || !checkConfig.alert) return base;
-  const alert = await sendAlert(checkConfig.alert, alertMessage(base, deps), { fetch: deps.fetch, deadline, now });
+  const alert = await sendAlert(checkConfig.alert, alertMessage(base, deps), { fetch: deps.fetch, deadline, clock });
   logger.event("credential_check_alert", { sent: alert.sent, attempts: alert.attempts, detail: alert.detail, requestId: deps.requestId });
   return { ...base, alert };
 }
@@ -92,7 +93,7 @@ export function alertMessage(report: Pick<CheckReport, "results" | "startedAt">,
 interface StepDeps {
   readonly env: Env;
   readonly fetch: FetchLike | undefined;
-  readonly now: () => number;
+  readonly clock: Clock;
   readonly config: CheckConfig;
   readonly configProblem: BrokerError | undefined;
 }
@@ -100,7 +101,7 @@ interface StepDeps {
 /** What one step hands to the next. */
 interface RunState {
   app?: Extract<App, { ok: true }>;
-  sts?: CredentialIssuer;
+  sts?: StsClient;
   /** What the broker sent to STS during this run. */
   readonly sent: CredentialRequest[];
   claims?: VerifiedClaims;
@@ -111,8 +112,8 @@ interface RunState {
 export interface Issued {
   readonly response: CredentialResponse;
   readonly request: CredentialRequest;
-  /** Local time of the STS call's midpoint, epoch milliseconds. */
-  readonly atMs: number;
+  /** Local time of the STS call's midpoint. */
+  readonly atMs: EpochMs;
 }
 
 function credentialSteps(deps: StepDeps): Step[] {
@@ -134,13 +135,13 @@ function credentialSteps(deps: StepDeps): Step[] {
  */
 function lint(deps: StepDeps, state: RunState): StepOutcome {
   if (deps.configProblem) return failed(deps.configProblem.message);
-  const recorder: CredentialIssuer = {
+  const recorder: StsClient = {
     requestCredentials: async (request) => {
       state.sent.push(request);
       return state.sts!.requestCredentials(request);
     },
   };
-  const app = createApp({ env: deps.env, logger: SILENT, fetch: deps.fetch, now: deps.now, issuer: recorder });
+  const app = createApp({ env: deps.env, logger: SILENT, fetch: deps.fetch, clock: deps.clock, stsClient: recorder });
   if (!app.ok) return failed(app.error.message);
   const { config } = app;
   const { subject, claims: extra } = deps.config;
@@ -153,13 +154,13 @@ function lint(deps: StepDeps, state: RunState): StepOutcome {
   } catch (error) {
     return failed(`CHECK_SUBJECT or CHECK_CLAIMS cannot make a key prefix: ${(error as Error).message}`);
   }
-  Object.assign(state, { app, claims, sts: createStsIssuer(config.sts, deps.env) });
+  Object.assign(state, { app, claims, sts: createStsClient(config.sts, deps.env, { clock: deps.clock }) });
   const key = config.sts.credentials.kind === "explicit" ? "STS_SECRET_ID's key" : "the execution role's key";
   return passed(`${config.sts.mode} at ${config.sts.endpoint.host} with ${key}; bucket ${config.bucket} (${config.region}); canary prefix ${prefix}`);
 }
 
 async function issue(deps: StepDeps, state: RunState, timeLeftMs: number): Promise<StepOutcome> {
-  const before = deps.now();
+  const before = deps.clock.now();
   let response: CredentialResponse;
   try {
     response = await state.app!.broker.issueFor(state.claims!, { profile: deps.config.profile, remainingMs: timeLeftMs }, {});
@@ -169,7 +170,7 @@ async function issue(deps: StepDeps, state: RunState, timeLeftMs: number): Promi
   }
   const [request] = state.sent;
   if (state.sent.length !== 1 || !request) return failed(`the broker made ${state.sent.length} STS calls, not one: a credential must not come from a cache`);
-  state.issued = { response, request, atMs: (before + deps.now()) / 2 };
+  state.issued = { response, request, atMs: (before + deps.clock.now()) / 2 };
   return passed(`STS issued '${response.profile}' credentials for ${response.prefix} (RequestId ${response.requestId || "none"})`);
 }
 
@@ -198,7 +199,7 @@ async function probeWithCanary(state: RunState, context: StepContext): Promise<S
   const plan: ProbePlan = {
     bucket: app!.config,
     endpoint: app!.config.cosEndpoint,
-    policy: JSON.parse(decodeURIComponent(issued!.request.policy)) as CamPolicy,
+    policy: JSON.parse(decodeURIComponent(issued!.request.encodedPolicy)) as CamPolicy,
     prefix: issued!.response.prefix,
     outsidePrefix: state.outsidePrefix!,
   };
@@ -213,10 +214,10 @@ async function cleanUp(state: RunState, plan: ProbePlan, keys: readonly string[]
   const { config } = state.app!;
   try {
     const credential = await state.sts!.requestCredentials({
-      policy: encodePolicy(cleanupPolicy(plan.bucket, keys)),
+      encodedPolicy: encodePolicy(cleanupPolicy(plan.bucket, keys)),
       subjectHash: subjectHash(state.claims!),
       durationSeconds: config.durationSeconds,
-      timeoutMs: Math.min(config.sts.timeoutMs, timeLeftMs()),
+      budgetMs: Math.min(config.sts.timeoutMs, timeLeftMs()),
     });
     const left = await removeLeftovers(plan, keys, credential, timeLeftMs);
     if (left.length === 0) return `; cleanup: deleted ${keys.join(", ")}`;

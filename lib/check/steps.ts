@@ -3,6 +3,7 @@
  * hung step fails alone and a report still goes out. A step whose prerequisite did not pass,
  * or for which no time is left, is reported as not run.
  */
+import { type Clock, type MonotonicMs, systemClock } from "../shared/clock.ts";
 import { BrokerError } from "../shared/errors.ts";
 
 type StepStatus = "pass" | "fail" | "skipped" | "not-run";
@@ -35,10 +36,10 @@ export interface Step {
 }
 
 export interface StepLimits {
-  /** Epoch milliseconds by which every step must have ended. */
-  readonly deadline: number;
+  /** When every step must have ended. */
+  readonly deadline: MonotonicMs;
   readonly stepTimeoutMs: number;
-  readonly now?: () => number;
+  readonly clock?: Clock;
 }
 
 /** Starting a step with less time than this would only produce a timeout. */
@@ -49,38 +50,34 @@ export const failed = (detail: string): StepOutcome => ({ status: "fail", detail
 export const skipped = (detail: string): StepOutcome => ({ status: "skipped", detail });
 
 export async function runSteps(steps: readonly Step[], limits: StepLimits): Promise<StepResult[]> {
-  const now = limits.now ?? Date.now;
+  const clock = limits.clock ?? systemClock;
   const results: StepResult[] = [];
   for (const step of steps) {
     const blocker = step.needs?.find((name) => results.find((result) => result.name === name)?.status !== "pass");
-    const timeoutMs = Math.min(limits.stepTimeoutMs, limits.deadline - now());
+    const timeoutMs = Math.floor(Math.min(limits.stepTimeoutMs, limits.deadline - clock.monotonic()));
     if (blocker !== undefined) {
       results.push({ name: step.name, status: "not-run", durationMs: 0, detail: `needs '${blocker}', which did not pass` });
     } else if (timeoutMs < MIN_STEP_MS) {
       results.push({ name: step.name, status: "not-run", durationMs: 0, detail: "the time budget ran out before it could start" });
     } else {
-      results.push(await runStep(step, timeoutMs, now));
+      results.push(await runStep(step, timeoutMs, clock));
     }
   }
   return results;
 }
 
-async function runStep(step: Step, timeoutMs: number, now: () => number): Promise<StepResult> {
-  const started = now();
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
+async function runStep(step: Step, timeoutMs: number, clock: Clock): Promise<StepResult> {
+  const started = clock.monotonic();
+  const alarm = clock.alarm(timeoutMs);
   const timedOut = new Promise<StepOutcome>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort();
-      resolve(failed(`did not finish within ${timeoutMs} ms`));
-    }, timeoutMs);
+    alarm.signal.addEventListener("abort", () => resolve(failed(`did not finish within ${timeoutMs} ms`)), { once: true });
   });
-  const context: StepContext = { signal: controller.signal, timeLeftMs: () => Math.max(0, started + timeoutMs - now()) };
+  const context: StepContext = { signal: alarm.signal, timeLeftMs: () => Math.max(0, started + timeoutMs - clock.monotonic()) };
   try {
     const outcome = await Promise.race([step.run(context).catch((error: unknown) => failed(describeError(error))), timedOut]);
-    return { name: step.name, ...outcome, durationMs: now() - started };
+    return { name: step.name, ...outcome, durationMs: Math.round(clock.monotonic() - started) };
   } finally {
-    clearTimeout(timer);
+    alarm.cancel();
   }
 }
 

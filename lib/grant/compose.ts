@@ -6,6 +6,7 @@
 
 import { canonicalIp } from "../cam/ip.ts";
 import type { BucketRef, CamPolicy } from "../cam/policy.ts";
+import type { EpochMs } from "../shared/clock.ts";
 import { BrokerError } from "../shared/errors.ts";
 import type { Audit } from "../shared/log.ts";
 import { chooseKey } from "./keys.ts";
@@ -55,7 +56,7 @@ export interface Grant {
  * refusal. The one place a grant is composed: the broker and `npm run policy` both call it.
  * `audit` is filled as it goes, so a refusal is still logged with what was known.
  */
-export function grantFor(config: GrantSettings, claims: Claims, request: GrantRequest, nowMs: number, audit: Audit = {}): Grant {
+export function grantFor(config: GrantSettings, claims: Claims, request: GrantRequest, nowMs: EpochMs, audit: Audit = {}): Grant {
   const profile = profileNamed(config.profiles, request.profile);
   audit.profile = profile.name;
   const prefix = prefixFor(profile.prefixTemplate ?? config.prefixTemplate, claims);
@@ -81,7 +82,7 @@ export function grantFor(config: GrantSettings, claims: Claims, request: GrantRe
 const given = (value: unknown) => value !== undefined && value !== null;
 
 /** A profile with an extension allow-list chooses every key; the others take the client's key or scope. */
-function narrowingFor(profile: Profile, prefix: string, request: GrantRequest, nowMs: number): Narrowing {
+function narrowingFor(profile: Profile, prefix: string, request: GrantRequest, nowMs: EpochMs): Narrowing {
   if (given(request.filename)) {
     if (given(request.key) || given(request.scope)) throw new BrokerError("BadRequest", "send one of key, scope or filename");
     return { chosenKey: chooseKey(profile, prefix, request.filename, nowMs) };

@@ -4,6 +4,7 @@
  * answers `<prefix><yyyy>/<mm>/<random>.<ext>`, so no client text ever reaches a key.
  */
 import { randomBytes } from "node:crypto";
+import type { EpochMs } from "../shared/clock.ts";
 import { BrokerError } from "../shared/errors.ts";
 import { EXTENSION, type Profile } from "./profiles.ts";
 
@@ -21,7 +22,7 @@ export function longestChosenKey(prefix: string): string {
  * A malformed file name is the client's mistake (400 BadRequest); a well-formed one whose
  * extension the profile does not allow is a refusal (403 ScopeNotAllowed).
  */
-export function chooseKey(profile: Profile, prefix: string, filename: unknown, nowMs: number): string {
+export function chooseKey(profile: Profile, prefix: string, filename: unknown, nowMs: EpochMs): string {
   const allowed = profile.extensions;
   if (!allowed) throw new BrokerError("ScopeNotAllowed", `profile '${profile.name}' does not choose keys; send key or scope instead of filename`);
   if (typeof filename !== "string" || filename.length === 0 || filename.length > MAX_FILENAME_CHARS) {

@@ -4,6 +4,8 @@
  * cooldown for an unknown `kid` (so a rotated key is picked up and a storm of made-up kids is
  * not); on top of it, an identity-provider outage keeps using the last key set fetched
  * successfully, and with no such set every token fails closed.
+ * Times here are `Date.now()`, not a Clock: jose stamps its cache with it, and the fallback is
+ * measured against those stamps.
  */
 import {
   type CompactJWSHeaderParameters,

@@ -6,6 +6,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { errors, type JWTClaimVerificationOptions, type JWTPayload, type JWTVerifyGetKey, jwtVerify, UnsecuredJWT } from "jose";
+import { type Clock, systemClock } from "../shared/clock.ts";
 import { BrokerError } from "../shared/errors.ts";
 import type { FetchLike } from "../shared/fetch.ts";
 import { ASYMMETRIC_ALGORITHMS, KeySourceError, type KeyTiming, keyResolver } from "./key-sources.ts";
@@ -19,8 +20,8 @@ export type TokenVerifier = (token: string) => Promise<VerifiedClaims>;
 
 export interface AuthDeps {
   readonly fetch?: FetchLike;
-  /** Milliseconds since the epoch. */
-  readonly now?: () => number;
+  /** Decides whether a token has expired or is not valid yet. */
+  readonly clock?: Clock;
   /** How long fetched keys are trusted and refetches spaced (lib/identity/key-sources.ts); tests shorten it. */
   readonly keyTiming?: KeyTiming;
 }
@@ -31,7 +32,7 @@ const HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"] as const;
 const CLOCK_TOLERANCE_SECONDS = 30;
 
 export function createTokenVerifier(config: JwtConfig, deps: AuthDeps = {}): TokenVerifier {
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? systemClock;
   const fetchImpl: FetchLike = deps.fetch ?? ((input, init) => fetch(input, init));
   const verifyPayload = config.source === "secret" ? hmacVerifier(config.secret) : keySetVerifier(keyResolver(config, fetchImpl, deps.keyTiming));
 
@@ -44,7 +45,7 @@ export function createTokenVerifier(config: JwtConfig, deps: AuthDeps = {}): Tok
       audience: config.audience ? [...config.audience] : undefined,
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
       requiredClaims: ["exp", "sub"],
-      currentDate: new Date(now()),
+      currentDate: new Date(clock.now()),
     };
     let payload: JWTPayload;
     try {

@@ -3,7 +3,7 @@
  * computes itself (hashes, codes, ids, timings), so a secret, a JWT or a session token
  * has no field to travel in.
  */
-import { performance } from "node:perf_hooks";
+import { type Clock, type MonotonicMs, systemClock } from "./clock.ts";
 
 export type Outcome = "issued" | "refused" | "failed" | "preflight";
 
@@ -47,9 +47,12 @@ interface CheckLogEntry {
   readonly results: readonly { readonly name: string; readonly status: string; readonly durationMs: number; readonly detail: string }[];
 }
 
-/** Milliseconds since a `performance.now()` reading, to two decimals: the `latencyMs` of a line. */
-export function millisSince(started: number): number {
-  return Math.round((performance.now() - started) * 100) / 100;
+/**
+ * Milliseconds since `started`, to two decimals: the `latencyMs` of a line. What a request
+ * really took, only reported, never decided on: the system clock, whatever clock the code runs on.
+ */
+export function millisSince(started: MonotonicMs): number {
+  return Math.round((systemClock.monotonic() - started) * 100) / 100;
 }
 
 /** Every request line carries these keys, null when the request ended before they were known. */
@@ -67,8 +70,8 @@ const stdoutSink: LogSink = (line) => {
   process.stdout.write(`${line}\n`);
 };
 
-export function createLogger(sink: LogSink = stdoutSink, now: () => number = Date.now): Logger {
-  const write = (fields: object) => sink(JSON.stringify({ time: new Date(now()).toISOString(), ...fields }));
+export function createLogger(sink: LogSink = stdoutSink, clock: Clock = systemClock): Logger {
+  const write = (fields: object) => sink(JSON.stringify({ time: new Date(clock.now()).toISOString(), ...fields }));
   return {
     request: (entry) => {
       const audit = Object.fromEntries(AUDIT_FIELDS.map((name) => [name, entry[name] ?? null]));

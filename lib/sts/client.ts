@@ -4,24 +4,24 @@
  * failures are retried with jittered backoff; every failure becomes a BrokerError whose
  * message names at most the STS error code, never a key or a token.
  */
-import { performance } from "node:perf_hooks";
-import { setTimeout as delay } from "node:timers/promises";
 import { Client } from "tencentcloud-sdk-nodejs-sts/tencentcloud/services/sts/v20180813/sts_client.js";
+import { type Clock, systemClock } from "../shared/clock.ts";
 import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
 import type { StsConfig } from "./settings.ts";
 
 export interface CredentialRequest {
-  /** URL-encoded policy, as `encodePolicy` returns it. */
-  readonly policy: string;
+  /** The session policy as `encodePolicy` returns it (URL-encoded JSON), what STS's Policy parameter takes. */
+  readonly encodedPolicy: string;
   /** Hash of the subject; becomes the session name so audit logs tell users apart. */
   readonly subjectHash: string;
   readonly durationSeconds: number;
   /**
    * Milliseconds the whole call may take, retries included (the invocation's remaining
-   * time). Without it, each attempt gets STS_TIMEOUT_MS and there are STS_MAX_ATTEMPTS.
+   * time); each attempt's own limit is StsConfig.timeoutMs (STS_TIMEOUT_MS). Without it,
+   * there are STS_MAX_ATTEMPTS attempts of that length.
    */
-  readonly timeoutMs?: number;
+  readonly budgetMs?: number;
 }
 
 export interface IssuedCredentials {
@@ -36,7 +36,8 @@ export interface IssuedCredentials {
   readonly cached?: boolean;
 }
 
-export interface CredentialIssuer {
+/** Where the broker gets temporary credentials: the SDK-backed client here, the reuse around it (lib/sts/reuse.ts), or a test's fake. */
+export interface StsClient {
   requestCredentials(request: CredentialRequest): Promise<IssuedCredentials>;
 }
 
@@ -51,9 +52,8 @@ interface StsResponse {
 export interface StsDeps {
   /** Uniform in [0, 1): the jitter. */
   readonly random?: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
-  /** Monotonic milliseconds, for the total deadline. */
-  readonly now?: () => number;
+  /** Times the total deadline and the waits between attempts. */
+  readonly clock?: Clock;
 }
 
 /** Full jitter: each wait is drawn from [0, min(cap, base * 2^(attempt-1))). */
@@ -74,10 +74,10 @@ interface SdkError {
  * `env` is read at each call for the execution role's key: SCF injects and rotates it as
  * TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN, names the SDK's own env reader does not use.
  */
-export function createStsIssuer(config: StsConfig, env: Env = process.env, deps: StsDeps = {}): CredentialIssuer {
-  const { random = Math.random, sleep = (ms: number) => delay(ms), now = () => performance.now() } = deps;
+export function createStsClient(config: StsConfig, env: Env = process.env, deps: StsDeps = {}): StsClient {
+  const { random = Math.random, clock = systemClock } = deps;
   const source = config.credentials;
-  const client = new Client({
+  const sdk = new Client({
     credential: {
       getCredential: async () =>
         source.kind === "explicit"
@@ -99,7 +99,7 @@ export function createStsIssuer(config: StsConfig, env: Env = process.env, deps:
     const timeoutMs = Math.max(1, Math.round(limitMs));
     const signal = AbortSignal.timeout(timeoutMs);
     try {
-      const response = (await client.request(config.mode, stsParams(config, request), { signal })) as StsResponse;
+      const response = (await sdk.request(config.mode, stsParams(config, request), { signal })) as StsResponse;
       return { credentials: credentialsFrom(response) };
     } catch (caught) {
       // An answer without credentials is a malformed one: worth another try.
@@ -111,8 +111,8 @@ export function createStsIssuer(config: StsConfig, env: Env = process.env, deps:
 
   return {
     async requestCredentials(request) {
-      const started = now();
-      const left = () => (request.timeoutMs ?? Number.POSITIVE_INFINITY) - (now() - started);
+      const started = clock.monotonic();
+      const left = () => (request.budgetMs ?? Number.POSITIVE_INFINITY) - (clock.monotonic() - started);
       if (left() < MIN_ATTEMPT_MS) throw new BrokerError("UpstreamTimeout", "not enough time left in this invocation to call STS");
       for (let number = 1; ; number += 1) {
         const outcome = await attempt(request, Math.min(config.timeoutMs, left()));
@@ -121,7 +121,7 @@ export function createStsIssuer(config: StsConfig, env: Env = process.env, deps:
         if (!outcome.transient || number >= config.maxAttempts || left() - wait < MIN_ATTEMPT_MS) {
           throw afterAttempts(outcome.error, number);
         }
-        await sleep(wait);
+        await clock.sleep(wait);
       }
     },
   };
@@ -148,7 +148,7 @@ function afterAttempts(error: BrokerError, attempts: number): BrokerError {
 }
 
 function stsParams(config: StsConfig, request: CredentialRequest): Record<string, unknown> {
-  const common = { Policy: request.policy, DurationSeconds: request.durationSeconds };
+  const common = { Policy: request.encodedPolicy, DurationSeconds: request.durationSeconds };
   if (config.mode === "AssumeRole") {
     return { RoleArn: config.roleArn, RoleSessionName: sessionName(request.subjectHash), ...common };
   }

@@ -5,25 +5,26 @@
  * shared between subjects or scopes. Bounded LRU; secrets stay in this instance's memory only.
  */
 
+import { type Clock, systemClock } from "../shared/clock.ts";
 import { Lru } from "../shared/lru.ts";
-import type { CredentialIssuer, CredentialRequest, IssuedCredentials } from "./client.ts";
+import type { CredentialRequest, IssuedCredentials, StsClient } from "./client.ts";
 import { type CacheSettings, MIN_DURATION_SECONDS } from "./settings.ts";
 
-/** `now`: milliseconds since the epoch, compared with STS's ExpiredTime. */
-export function cacheCredentials(issuer: CredentialIssuer, settings: CacheSettings, now: () => number = Date.now): CredentialIssuer {
-  if (settings.maxEntries === 0) return issuer;
+/** `clock`'s wall time is compared with STS's ExpiredTime. */
+export function cacheCredentials(sts: StsClient, settings: CacheSettings, clock: Clock = systemClock): StsClient {
+  if (settings.maxEntries === 0) return sts;
   const entries = new Lru<IssuedCredentials>(settings.maxEntries);
 
   return {
     async requestCredentials(request) {
       // The client SDKs refetch below 60 s, so anything under two minutes is useless to hand out.
       const minRemaining = Math.max(MIN_DURATION_SECONDS, settings.minRemainingSeconds ?? Math.ceil((request.durationSeconds * 2) / 3));
-      const usable = (credentials: IssuedCredentials) => credentials.expiredTime - now() / 1000 >= minRemaining;
+      const usable = (credentials: IssuedCredentials) => credentials.expiredTime - clock.now() / 1000 >= minRemaining;
       const key = cacheKey(request);
       const cached = entries.get(key);
       if (cached && usable(cached)) return { ...cached, cached: true };
       entries.delete(key);
-      const issued = await issuer.requestCredentials(request);
+      const issued = await sts.requestCredentials(request);
       if (usable(issued)) entries.set(key, issued);
       return { ...issued, cached: false };
     },
@@ -31,5 +32,5 @@ export function cacheCredentials(issuer: CredentialIssuer, settings: CacheSettin
 }
 
 function cacheKey(request: CredentialRequest): string {
-  return JSON.stringify([request.subjectHash, request.durationSeconds, request.policy]);
+  return JSON.stringify([request.subjectHash, request.durationSeconds, request.encodedPolicy]);
 }

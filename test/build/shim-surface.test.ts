@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StsEmulator, startStsEmulator } from "../../dev/sts-emulator/index.ts";
 import { encodePolicy } from "../../lib/grant/policy.ts";
 import type { Env } from "../../lib/shared/env.ts";
-import type { createStsIssuer } from "../../lib/sts/client.ts";
+import type { createStsClient } from "../../lib/sts/client.ts";
 import type { StsConfig } from "../../lib/sts/settings.ts";
 import { OPTIONAL_MODULES, ROOT } from "../../scripts/bundle.ts";
 import { SDK_PACKAGES, SHIMMED, SHIMS, shimFor } from "../../scripts/shims/index.ts";
@@ -25,7 +25,7 @@ import type { Surface } from "../support/recorder.ts";
 
 type Variant = "originals" | "shims";
 interface Built {
-  readonly createStsIssuer: typeof createStsIssuer;
+  readonly createStsClient: typeof createStsClient;
   readonly surface: Surface;
 }
 
@@ -59,7 +59,7 @@ async function buildRecorded(variant: Variant, dir: string): Promise<Built> {
   const outfile = join(dir, `${variant}.cjs`);
   await build({
     stdin: {
-      contents: `export { createStsIssuer } from ${JSON.stringify(join(ROOT, "lib/sts/client.ts"))}; export { surface } from ${JSON.stringify(RECORDER)};`,
+      contents: `export { createStsClient } from ${JSON.stringify(join(ROOT, "lib/sts/client.ts"))}; export { surface } from ${JSON.stringify(RECORDER)};`,
       resolveDir: ROOT,
       loader: "ts",
     },
@@ -113,7 +113,7 @@ const POLICY = {
     { effect: "allow" as const, action: ["name/cos:GetObject"], resource: ["qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/users/a/*"] },
   ],
 };
-const REQUEST = { policy: encodePolicy(POLICY), subjectHash: "AbC-_0123456789abcdefghijklmnopqrstuvwxyzAB", durationSeconds: 900 };
+const REQUEST = { encodedPolicy: encodePolicy(POLICY), subjectHash: "AbC-_0123456789abcdefghijklmnopqrstuvwxyzAB", durationSeconds: 900 };
 
 async function run(built: Built, scenario: Scenario): Promise<string> {
   const role = emulator.addTemporaryKey();
@@ -134,7 +134,7 @@ async function run(built: Built, scenario: Scenario): Promise<string> {
   if (scenario.viaProxy) process.env.http_proxy = proxy.url;
   try {
     return await built
-      .createStsIssuer(config, env)
+      .createStsClient(config, env)
       .requestCredentials(REQUEST)
       .then(
         () => "issued",

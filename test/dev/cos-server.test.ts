@@ -12,7 +12,7 @@ import { type CosServer, credentialsFrom, startCosServer } from "../../dev/cos-s
 import { loadConfig } from "../../lib/broker/config.ts";
 import type { CamPolicy } from "../../lib/cam/policy.ts";
 import { encodePolicy } from "../../lib/grant/policy.ts";
-import { createStsIssuer, type IssuedCredentials } from "../../lib/sts/client.ts";
+import { createStsClient, type IssuedCredentials } from "../../lib/sts/client.ts";
 import { AT, BUCKET, type CosStack, errorCode, HOST, type RawResponse, REGION, rawRequest, startCosStack } from "../support/cos.ts";
 
 let stack: CosStack;
@@ -36,7 +36,7 @@ async function issue(policy: CamPolicy): Promise<IssuedCredentials> {
     STS_SECRET_ID: root.secretId,
     STS_SECRET_KEY: root.secretKey,
   });
-  return createStsIssuer(config.sts).requestCredentials({ policy: encodePolicy(policy), subjectHash: "test", durationSeconds: 900, timeoutMs: 3000 });
+  return createStsClient(config.sts).requestCredentials({ encodedPolicy: encodePolicy(policy), subjectHash: "test", durationSeconds: 900, budgetMs: 3000 });
 }
 
 interface Signed {

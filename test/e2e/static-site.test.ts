@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevStack, startDevStack } from "../../dev/stack.ts";
-import { ledgered } from "../support/capture.ts";
+import { ledgered, notice } from "../support/capture.ts";
 import { testLogger } from "../support/harness.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -27,7 +27,7 @@ const ARTIFACTS = resolve(import.meta.dirname, "../../test-artifacts");
 const found = existsSync(CHROMIUM);
 const required = process.env.REQUIRE_CHROMIUM === "1";
 if (!found && !required) {
-  console.warn(`\n*** SKIPPING the real-browser test: ${CHROMIUM} is missing (apt-get install chromium). Set REQUIRE_CHROMIUM=1 to make this a failure. ***\n`);
+  notice(`\n*** SKIPPING the real-browser test: ${CHROMIUM} is missing (apt-get install chromium). Set REQUIRE_CHROMIUM=1 to make this a failure. ***\n`);
 }
 
 describe.skipIf(!found && !required)("the static site in headless Chromium", () => {

@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Env } from "../../lib/shared/env.ts";
+import { captureLogLines } from "./spawn.ts";
 
 /** The child's side; CommonJS so it needs nothing but the module it loads. */
 const DRIVER = `
@@ -67,6 +68,7 @@ export function runNode(source: string, args: readonly string[], options: NodeRu
   let stdout = "";
   let stderr = "";
   let message: unknown = {};
+  for (const stream of [child.stdout, child.stderr]) captureLogLines(stream);
   child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   child.on("message", (received) => (message = received));

@@ -15,7 +15,7 @@ declare module "vitest" {
   }
 }
 
-/** Where captured output goes; stdout/stderr/console are tee'd by capture-setup.ts. */
+/** Where captured output goes; capture-setup.ts takes stdout/stderr/console. */
 export type CaptureSource = "logger" | "stdout" | "stderr" | "console" | "child";
 
 function captureDir(): string | undefined {
@@ -34,6 +34,16 @@ export function recordOutput(source: CaptureSource, text: string): void {
 export function recordSecret(kind: string, value: string | undefined): void {
   const dir = captureDir();
   if (dir && value) appendFileSync(join(dir, `ledger-${process.pid}.jsonl`), `${JSON.stringify({ kind, value })}\n`);
+}
+
+/** Where capture-setup.ts keeps the console's own `warn`, which `notice` prints through. */
+export const ORIGINAL_CONSOLE = Symbol.for("cos-sts-broker.capture.console");
+
+/** Prints to the run's report on purpose (a skip notice); captured like all other output. */
+export function notice(text: string): void {
+  recordOutput("console", text);
+  const warn = (globalThis as { [ORIGINAL_CONSOLE]?: Console["warn"] })[ORIGINAL_CONSOLE] ?? console.warn;
+  warn(text);
 }
 
 /** A log sink for tests that keep lines in memory: the lines are captured as well. */

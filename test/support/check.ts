@@ -1,13 +1,15 @@
 /**
  * The credential check's world on loopback: the STS emulator, the COS server (whose view of a
  * credential's session policy a test may bend, to play a role that lost its rights or a grant
- * wider than asked for) and a webhook receiver, plus the timer handler with its log captured.
+ * wider than asked for) and a webhook receiver, plus the timer handler with its log captured
+ * and a clock that skips the waits between attempts.
  */
 import { type CosServer, credentialsFrom, startCosServer } from "../../dev/cos-server/index.ts";
 import type { StsEmulator } from "../../dev/sts-emulator/index.ts";
 import { type CheckHandler, createCheckHandler } from "../../functions/credential-check/index.ts";
 import type { CamPolicy } from "../../lib/cam/policy.ts";
 import type { Env } from "../../lib/shared/env.ts";
+import { skippingClock } from "./clock.ts";
 import { BUCKET, brokerEnv, REGION, startTestEmulator, testLogger } from "./harness.ts";
 import { TEST_SECRET } from "./tokens.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "./webhook.ts";
@@ -52,7 +54,7 @@ export async function startCheckStack(): Promise<CheckStack> {
     env,
     handler(extra: Env = {}) {
       const lines: string[] = [];
-      return { handle: createCheckHandler({ env: { ...env, ...extra }, logger: testLogger((line) => lines.push(line)) }), lines };
+      return { handle: createCheckHandler({ env: { ...env, ...extra }, logger: testLogger((line) => lines.push(line)), clock: skippingClock() }), lines };
     },
     secrets: () => [
       key.secretKey,

@@ -45,7 +45,7 @@ export async function startCosStack(options: { env?: Env; cos?: Partial<CosServe
     credentials: credentialsFrom(emulator),
     region: REGION,
     buckets: [BUCKET],
-    now: () => Date.now() + offsetMs,
+    clock: { now: () => Date.now() + offsetMs },
     ...options.cos,
   });
   const key = emulator.keys[0]!;

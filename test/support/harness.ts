@@ -1,7 +1,7 @@
 /**
  * The broker's SCF handler wired to a loopback STS emulator, with its log captured (here
  * and for the suite-wide leak check, with every secret in the ledger), and SCF trigger
- * events shaped like the platform's.
+ * events shaped like the platform's. Its clock skips the waits between STS attempts.
  */
 
 import { type StsEmulator, type StsEmulatorOptions, startStsEmulator } from "../../dev/sts-emulator/index.ts";
@@ -10,6 +10,7 @@ import type { ScfContext } from "../../functions/scf.ts";
 import type { Env } from "../../lib/shared/env.ts";
 import { createLogger, type Logger, type LogSink } from "../../lib/shared/log.ts";
 import { capturingSink, ledgered, recordSecret } from "./capture.ts";
+import { skippingClock } from "./clock.ts";
 import { TEST_SECRET } from "./tokens.ts";
 
 export const BUCKET = "examplebucket-1250000000";
@@ -58,7 +59,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const emulator = await startTestEmulator(options.emulator);
   const env = brokerEnv(emulator, { ...options.env, ...options.envFrom?.(emulator) });
   const logLines: string[] = [];
-  const handler = createHandler({ env, logger: testLogger((line) => logLines.push(line)) });
+  const handler = createHandler({ env, logger: testLogger((line) => logLines.push(line)), clock: skippingClock() });
   return { emulator, handler, env, logLines, close: () => emulator.close() };
 }
 

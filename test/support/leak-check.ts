@@ -5,9 +5,10 @@
  * What is scanned, precisely (everything that lands in the capture directory):
  * - every line the broker's loggers write during the tests: harness and test sinks
  *   (capturingSink) and the default stdout logger (main_handler, the local server);
- * - everything test workers write to stdout, stderr or the console, because in CI that is
- *   the log;
- * - the structured log lines (JSON objects) of child processes the tests spawn (spawn.ts).
+ * - everything test workers write to stdout, stderr or the console (capture-setup.ts keeps
+ *   it off the terminal, which shows only the report);
+ * - the structured log lines (JSON objects) of child processes the tests spawn: the CLIs
+ *   (spawn.ts) and the built bundles (bundle.ts).
  *   The rest of a CLI's output is its user interface on the developer's terminal, read by
  *   the test as data: `npm start` prints a dev token by design so the developer can copy
  *   it, and `npm run token` prints nothing else. Those are not log lines.

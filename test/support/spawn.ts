@@ -25,7 +25,7 @@ export function spawnScript(script: string, args: string[], extraEnv: Record<str
   return child;
 }
 
-/** Sends the structured log lines a child prints to the leak check; the rest is its user interface. */
+/** Sends the broker's log lines among a child's output to the leak check; the rest is the child's interface. */
 export function captureLogLines(stream: Readable | null): void {
   let pending = "";
   stream?.on("data", (chunk: Buffer) => {

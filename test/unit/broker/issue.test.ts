@@ -1,4 +1,4 @@
-/** lib/broker with a plain in-memory issuer and a fixed clock (no HTTP, no SCF). */
+/** lib/broker with a plain in-memory STS client and a fixed clock (no HTTP, no SCF). */
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../../lib/broker/config.ts";
 import { createBroker } from "../../../lib/broker/issue.ts";
@@ -6,7 +6,8 @@ import { grantFor } from "../../../lib/grant/compose.ts";
 import { createTokenVerifier } from "../../../lib/identity/verify.ts";
 import type { BrokerError } from "../../../lib/shared/errors.ts";
 import type { Audit } from "../../../lib/shared/log.ts";
-import type { CredentialIssuer, CredentialRequest } from "../../../lib/sts/client.ts";
+import type { CredentialRequest, StsClient } from "../../../lib/sts/client.ts";
+import { fakeClock } from "../../support/clock.ts";
 import { codeOf } from "../../support/outcome.ts";
 import { hsToken, TEST_SECRET } from "../../support/tokens.ts";
 
@@ -21,7 +22,7 @@ const env = {
 const config = loadConfig(env);
 const NOW = Date.UTC(2026, 0, 1, 0, 0, 0);
 
-const recordingIssuer = (requests: CredentialRequest[]): CredentialIssuer => ({
+const recordingStsClient = (requests: CredentialRequest[]): StsClient => ({
   async requestCredentials(request) {
     requests.push(request);
     return {
@@ -37,7 +38,7 @@ const recordingIssuer = (requests: CredentialRequest[]): CredentialIssuer => ({
 
 function setup() {
   const requests: CredentialRequest[] = [];
-  const broker = createBroker({ config, issuer: recordingIssuer(requests), verifyToken: createTokenVerifier(config.jwt), now: () => NOW + 400 });
+  const broker = createBroker({ config, stsClient: recordingStsClient(requests), verifyToken: createTokenVerifier(config.jwt), clock: fakeClock(NOW + 400) });
   return { broker, requests };
 }
 
@@ -59,9 +60,9 @@ describe("createBroker", () => {
       allowActions: expect.arrayContaining(["name/cos:PutObject", "name/cos:AbortMultipartUpload"]),
     });
     expect(audit).toMatchObject({ profile: "upload", prefix: "users/alice/", stsRequestId: "sts-req", subject: expect.stringMatching(/^[\w-]{43}$/) });
-    // No invocation deadline here: the issuer's own per-attempt timeout and attempt count apply.
-    expect(requests[0]).toMatchObject({ durationSeconds: 900, timeoutMs: undefined, subjectHash: audit.subject });
-    expect(JSON.parse(decodeURIComponent(requests[0]!.policy)).statement[0].resource).toEqual([
+    // No invocation deadline here: the STS client's own per-attempt timeout and attempt count apply.
+    expect(requests[0]).toMatchObject({ durationSeconds: 900, budgetMs: undefined, subjectHash: audit.subject });
+    expect(JSON.parse(decodeURIComponent(requests[0]!.encodedPolicy)).statement[0].resource).toEqual([
       "qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/users/alice/*",
     ]);
   });
@@ -70,8 +71,8 @@ describe("createBroker", () => {
     const { broker, requests } = setup();
     await broker.issue({ token: await hsToken({ sub: "a" }), remainingMs: 1500 }, {});
     await broker.issue({ token: await hsToken({ sub: "a" }), remainingMs: 550 }, {});
-    // The issuer refuses to start an attempt that cannot finish (test/unit/sts/client.test.ts).
-    expect(requests.map((request) => request.timeoutMs)).toEqual([1000, 50]);
+    // The STS client refuses to start an attempt that cannot finish (test/unit/sts/client.test.ts).
+    expect(requests.map((request) => request.budgetMs)).toEqual([1000, 50]);
   });
 
   it("issueFor runs the same use case for claims verified elsewhere (the check's canary)", async () => {
@@ -81,7 +82,7 @@ describe("createBroker", () => {
     const direct = await broker.issueFor({ sub: "__canary" }, { profile: "upload" }, audit);
     expect(direct).toEqual(viaToken);
     expect(audit).toMatchObject({ profile: "upload", prefix: "users/__canary/", stsRequestId: "sts-req" });
-    expect(requests[1]!.policy).toBe(requests[0]!.policy);
+    expect(requests[1]!.encodedPolicy).toBe(requests[0]!.encodedPolicy);
     await expect(broker.issueFor({ sub: "a/b" }, {}, {})).rejects.toMatchObject({ code: "IdentityNotAllowed" });
     expect(requests).toHaveLength(2);
   });
@@ -104,12 +105,17 @@ describe("grantFor and the broker with profiles", () => {
   const alice = { sub: "alice" };
   it("chooses the key for a filename, scopes the grant to it and returns it", async () => {
     const requests: CredentialRequest[] = [];
-    const broker = createBroker({ config: custom, issuer: recordingIssuer(requests), verifyToken: createTokenVerifier(custom.jwt), now: () => NOW });
+    const broker = createBroker({
+      config: custom,
+      stsClient: recordingStsClient(requests),
+      verifyToken: createTokenVerifier(custom.jwt),
+      clock: fakeClock(NOW),
+    });
     const response = await broker.issue({ token: await hsToken(alice), profile: "avatar", filename: "Me.PNG" }, {});
     expect(response.key).toMatch(/^avatars\/alice\/2026\/01\/[\w-]{22}\.png$/);
     expect(response.prefix).toBe("avatars/alice/");
     expect(requests[0]?.durationSeconds).toBe(600);
-    const policy = JSON.parse(decodeURIComponent(requests[0]!.policy));
+    const policy = JSON.parse(decodeURIComponent(requests[0]!.encodedPolicy));
     expect(policy.statement[0].resource).toEqual([`qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/${response.key}`]);
     // The 200 shape gains `key` only when the broker chose one.
     expect(await broker.issue({ token: await hsToken(alice), key: "a.png" }, {})).not.toHaveProperty("key");

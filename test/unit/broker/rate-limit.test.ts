@@ -3,12 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRateLimiter } from "../../../lib/broker/rate-limit.ts";
 import { subjectHash } from "../../../lib/grant/prefix.ts";
 import { BrokerError } from "../../../lib/shared/errors.ts";
+import { fakeClock } from "../../support/clock.ts";
 import { bearer, context, functionUrlEvent, type Harness, parse, startHarness } from "../../support/harness.ts";
 import { hsToken } from "../../support/tokens.ts";
 
 function taker(perMinute: number, burst: number, maxKeys?: number) {
-  const clock = { ms: 0 };
-  const check = createRateLimiter({ perMinute, burst }, () => clock.ms, maxKeys);
+  const clock = fakeClock(0);
+  const check = createRateLimiter({ perMinute, burst }, clock, maxKeys);
   const take = (key = "k") => {
     try {
       check(key);
@@ -29,11 +30,11 @@ describe("createRateLimiter", () => {
   it("refills at the configured rate, never above the burst", () => {
     const { clock, take } = taker(6, 2); // one token every 10 s
     expect([take(), take(), take()]).toEqual(["ok", "ok", "TooManyRequests 10"]);
-    clock.ms += 4000;
+    clock.advance(4000);
     expect(take()).toBe("TooManyRequests 6");
-    clock.ms += 6000;
+    clock.advance(6000);
     expect([take(), take()]).toEqual(["ok", "TooManyRequests 10"]);
-    clock.ms += 3_600_000;
+    clock.advance(3_600_000);
     expect([take(), take(), take()]).toEqual(["ok", "ok", "TooManyRequests 10"]);
   });
 
@@ -54,9 +55,9 @@ describe("createRateLimiter", () => {
 
   it("survives a clock that steps back", () => {
     const { clock, take } = taker(60, 1);
-    clock.ms = 10_000;
+    clock.advance(10_000);
     take();
-    clock.ms = 0;
+    clock.advance(-10_000);
     expect(take()).toBe("TooManyRequests 1");
   });
 });

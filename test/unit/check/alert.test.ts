@@ -3,11 +3,14 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { alertBody, MAX_ALERT_BYTES, sendAlert, truncateUtf8 } from "../../../lib/check/alert.ts";
 import type { AlertTarget } from "../../../lib/check/config.ts";
+import { after, systemClock } from "../../../lib/shared/clock.ts";
+import { fakeClock } from "../../support/clock.ts";
 import { startWebhookReceiver, type WebhookReceiver } from "../../support/webhook.ts";
 
 let receiver: WebhookReceiver;
 let target: AlertTarget;
-const deadline = () => Date.now() + 10_000;
+/** The backoff on a clock that moves only when the code sleeps, with a fixed jitter and the deadline `ms` off. */
+const paced = (ms = 10_000, clock = fakeClock()) => ({ deadline: after(clock.monotonic(), ms), clock, random: () => 0.5 });
 
 beforeEach(async () => {
   receiver = await startWebhookReceiver();
@@ -44,43 +47,54 @@ describe("alertBody", () => {
 
 describe("sendAlert", () => {
   it("posts once when the robot answers errcode 0", async () => {
-    const result = await sendAlert(target, "check failed", { deadline: deadline() });
+    const result = await sendAlert(target, "check failed", paced());
     expect(result).toEqual({ sent: true, attempts: 1, detail: "HTTP 200" });
     expect(receiver.bodies).toEqual([{ msgtype: "text", text: { content: "check failed" } }]);
   });
 
   it("retries a 5xx, a reset connection and a busy robot, then succeeds", async () => {
     receiver.replies.push({ status: 502 }, "reset");
-    expect(await sendAlert(target, "x", { deadline: deadline() })).toMatchObject({ sent: true, attempts: 3 });
+    const clock = fakeClock();
+    expect(await sendAlert(target, "x", paced(10_000, clock))).toMatchObject({ sent: true, attempts: 3 });
+    // 250 ms, then 500 ms, each times a jitter in [0.5, 1): 0.75 here.
+    expect(clock.slept).toEqual([187.5, 375]);
     receiver.replies.push({ status: 200, body: '{"errcode":-1,"errmsg":"system busy"}' });
-    expect(await sendAlert(target, "x", { deadline: deadline() })).toMatchObject({ sent: true, attempts: 2 });
+    expect(await sendAlert(target, "x", paced())).toMatchObject({ sent: true, attempts: 2 });
   });
 
   it("gives up after three attempts", async () => {
     receiver.replies.push({ status: 500 }, { status: 503 }, { status: 500 }, { status: 200 });
-    expect(await sendAlert(target, "x", { deadline: deadline() })).toEqual({ sent: false, attempts: 3, detail: "HTTP 500" });
+    expect(await sendAlert(target, "x", paced())).toEqual({ sent: false, attempts: 3, detail: "HTTP 500" });
+  });
+
+  it("does not start a pause that would end past the deadline", async () => {
+    receiver.replies.push({ status: 500 }, { status: 500 }, { status: 500 });
+    const clock = fakeClock();
+    expect(await sendAlert(target, "x", paced(400, clock))).toEqual({ sent: false, attempts: 2, detail: "HTTP 500" });
+    expect(clock.slept).toEqual([187.5]);
   });
 
   it("does not retry what a retry cannot fix: a 4xx, or a WeCom error code", async () => {
     receiver.replies.push({ status: 400, body: "invalid_payload" });
-    expect(await sendAlert({ ...target, format: "slack" }, "x", { deadline: deadline() })).toEqual({ sent: false, attempts: 1, detail: "HTTP 400" });
+    expect(await sendAlert({ ...target, format: "slack" }, "x", paced())).toEqual({ sent: false, attempts: 1, detail: "HTTP 400" });
     receiver.replies.push({ status: 200, body: '{"errcode":93000,"errmsg":"invalid webhook url"}' });
-    expect(await sendAlert(target, "x", { deadline: deadline() })).toEqual({ sent: false, attempts: 1, detail: "errcode 93000" });
+    expect(await sendAlert(target, "x", paced())).toEqual({ sent: false, attempts: 1, detail: "errcode 93000" });
   });
 
+  // A real socket timeout: the real clock, and a short deadline.
   it("times out a hung robot and stops at the deadline, never naming the URL", async () => {
     receiver.replies.push("hang", "hang", "hang");
-    const started = Date.now();
-    const result = await sendAlert(target, "x", { deadline: started + 1500 });
-    expect(result.sent).toBe(false);
-    expect(result.detail).toBe("timeout");
-    expect(Date.now() - started).toBeLessThan(5000);
+    const started = systemClock.monotonic();
+    const result = await sendAlert(target, "x", { deadline: after(started, 300) });
+    expect(result).toMatchObject({ sent: false, attempts: 1, detail: "timeout" });
+    // An attempt's own timeout is 3 s: the deadline cut it short.
+    expect(systemClock.monotonic() - started).toBeLessThan(3000);
     expect(JSON.stringify(result)).not.toContain("test-robot-key");
   });
 
   it("reports an unreachable robot as a network error", async () => {
     await receiver.close();
-    const result = await sendAlert(target, "x", { deadline: Date.now() + 3000 });
+    const result = await sendAlert(target, "x", paced());
     expect(result).toMatchObject({ sent: false, detail: "network error" });
     expect(result.attempts).toBeGreaterThan(1);
   });

@@ -6,7 +6,7 @@ import type { StsEmulator } from "../../../dev/sts-emulator/index.ts";
 import { type CamPolicy, resourceOf } from "../../../lib/cam/policy.ts";
 import { cleanupPolicy, judgeProbe, type ProbePlan, type ProbeResult, probeFence } from "../../../lib/check/probe.ts";
 import { encodePolicy } from "../../../lib/grant/policy.ts";
-import { createStsIssuer } from "../../../lib/sts/client.ts";
+import { createStsClient } from "../../../lib/sts/client.ts";
 import { APPID, BUCKET, REGION, startTestEmulator } from "../../support/harness.ts";
 
 const bucket = { bucket: BUCKET, region: REGION, appid: APPID };
@@ -28,7 +28,7 @@ const grant = (actions: string[], resource = "users/p/*"): CamPolicy => ({
 
 async function probe(policy: CamPolicy) {
   const key = emulator.keys[0]!;
-  const issuer = createStsIssuer({
+  const sts = createStsClient({
     mode: "GetFederationToken",
     roleArn: undefined,
     endpoint: { host: new URL(emulator.url).host, protocol: "http://" },
@@ -37,11 +37,11 @@ async function probe(policy: CamPolicy) {
     maxAttempts: 1,
     timeoutMs: 2000,
   });
-  const issued = await issuer.requestCredentials({
-    policy: encodePolicy(policy),
+  const issued = await sts.requestCredentials({
+    encodedPolicy: encodePolicy(policy),
     subjectHash: "c2VjcmV0LWhhc2gtb2YtdGhlLWNhbmFyeQ",
     durationSeconds: 900,
-    timeoutMs: 2000,
+    budgetMs: 2000,
   });
   const plan: ProbePlan = { bucket, endpoint: cos.url, policy, prefix: "users/p/", outsidePrefix: "users/p-outside/" };
   return probeFence(plan, issued, { signal: new AbortController().signal, timeLeftMs: () => 5000 });

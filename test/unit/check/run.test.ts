@@ -18,7 +18,7 @@ const issued = (over: { expiredTime?: number; expiration?: string; duration?: nu
       profile: "upload",
       allowActions: [],
     },
-    request: { policy: "", subjectHash: "h", durationSeconds: over.duration ?? 900, timeoutMs: 1000 },
+    request: { encodedPolicy: "", subjectHash: "h", durationSeconds: over.duration ?? 900, budgetMs: 1000 },
     atMs: NOW,
   };
 };

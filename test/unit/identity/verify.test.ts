@@ -4,6 +4,7 @@ import { exportSPKI, generateKeyPair, jwtVerify, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JwtConfig } from "../../../lib/identity/settings.ts";
 import { createTokenVerifier, MAX_TOKEN_BYTES } from "../../../lib/identity/verify.ts";
+import { fakeClock } from "../../support/clock.ts";
 import { outcomeOf } from "../../support/outcome.ts";
 import { hsToken, type KeyPairInfo, type KeyServer, rawToken, rsaKey, secretBytes, signWith, startKeyServer, TEST_SECRET } from "../../support/tokens.ts";
 
@@ -79,7 +80,7 @@ describe("createTokenVerifier with JWT_SECRET", () => {
   });
 
   it("uses the injected clock", async () => {
-    const later = createTokenVerifier(secretConfig(), { now: () => Date.now() + 3600_000 });
+    const later = createTokenVerifier(secretConfig(), { clock: fakeClock(Date.now() + 3600_000) });
     expect(await outcomeOf(later(await hsToken({ sub: "a", exp: now() + 600 })))).toBe("InvalidToken");
   });
 

@@ -1,13 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../../lib/shared/log.ts";
+import { fakeClock } from "../../support/clock.ts";
 
 describe("createLogger", () => {
   it("writes one JSON line per entry with time and level", () => {
     const lines: string[] = [];
-    const logger = createLogger(
-      (line) => lines.push(line),
-      () => Date.UTC(2026, 0, 1),
-    );
+    const logger = createLogger((line) => lines.push(line), fakeClock(Date.UTC(2026, 0, 1)));
     logger.request({ requestId: "r", outcome: "failed", status: 502, method: "POST", latencyMs: 3, code: "UpstreamError" });
     logger.event("config_error", { code: "ConfigError" });
     expect(lines).toHaveLength(2);
@@ -35,10 +33,7 @@ describe("createLogger", () => {
 
   it("writes the credential check's report as one line, at error level when it failed", () => {
     const lines: string[] = [];
-    const logger = createLogger(
-      (line) => lines.push(line),
-      () => Date.UTC(2026, 0, 1),
-    );
+    const logger = createLogger((line) => lines.push(line), fakeClock(Date.UTC(2026, 0, 1)));
     const results = [{ name: "issuance", status: "fail", durationMs: 5, detail: "UpstreamTimeout: STS did not answer within 500 ms" }];
     logger.check({ outcome: "failed", durationMs: 7, requestId: "r", trigger: "timer t", results });
     logger.check({ outcome: "passed", durationMs: 7, results: [] });

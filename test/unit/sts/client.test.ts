@@ -4,9 +4,10 @@ import { type StsEmulator, startStsEmulator } from "../../../dev/sts-emulator/in
 import { encodePolicy } from "../../../lib/grant/policy.ts";
 import { subjectHash } from "../../../lib/grant/prefix.ts";
 import { BrokerError } from "../../../lib/shared/errors.ts";
-import { createStsIssuer, federationName, isTransient, type StsDeps, sessionName, stsError } from "../../../lib/sts/client.ts";
+import { createStsClient, federationName, isTransient, type StsDeps, sessionName, stsError } from "../../../lib/sts/client.ts";
 import type { StsConfig } from "../../../lib/sts/settings.ts";
 import { ledgered } from "../../support/capture.ts";
+import { fakeClock } from "../../support/clock.ts";
 
 const policy = {
   version: "2.0" as const,
@@ -14,7 +15,7 @@ const policy = {
     { effect: "allow" as const, action: ["name/cos:PutObject"], resource: ["qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/users/a/*"] },
   ],
 };
-const request = { policy: encodePolicy(policy), subjectHash: "AbC-_0123456789abcdefghijklmnopqrstuvwxyzAB", durationSeconds: 900, timeoutMs: 1000 };
+const request = { encodedPolicy: encodePolicy(policy), subjectHash: "AbC-_0123456789abcdefghijklmnopqrstuvwxyzAB", durationSeconds: 900, budgetMs: 1000 };
 
 let emulator: StsEmulator;
 const config = (over: Partial<StsConfig> = {}): StsConfig => ({
@@ -34,9 +35,9 @@ beforeAll(async () => {
 afterAll(() => emulator.close());
 afterEach(() => emulator.reset());
 
-describe("createStsIssuer", () => {
+describe("createStsClient", () => {
   it("calls GetFederationToken with the encoded policy and a letters-only name", async () => {
-    const issued = await createStsIssuer(config()).requestCredentials(request);
+    const issued = await createStsClient(config()).requestCredentials(request);
     expect(issued.tmpSecretId).toMatch(/^AKID/);
     expect(issued.requestId).toBeTruthy();
     const record = emulator.issued.get(issued.tmpSecretId)!;
@@ -47,12 +48,12 @@ describe("createStsIssuer", () => {
 
   it("calls AssumeRole with the execution role's key, read from the environment at each call", async () => {
     const env: Record<string, string> = {};
-    const issuer = createStsIssuer(config({ mode: "AssumeRole", roleArn: "qcs::cam::uin/1:roleName/r", credentials: { kind: "execution-role" } }), env);
+    const sts = createStsClient(config({ mode: "AssumeRole", roleArn: "qcs::cam::uin/1:roleName/r", credentials: { kind: "execution-role" } }), env);
     for (let round = 0; round < 2; round += 1) {
       // SCF rotates the role key; the next call must use the new one.
       const role = emulator.addTemporaryKey();
       Object.assign(env, { TENCENTCLOUD_SECRETID: role.secretId, TENCENTCLOUD_SECRETKEY: role.secretKey, TENCENTCLOUD_SESSIONTOKEN: role.token });
-      const issued = await issuer.requestCredentials(request);
+      const issued = await sts.requestCredentials(request);
       expect(emulator.issued.get(issued.tmpSecretId)).toMatchObject({
         action: "AssumeRole",
         issuedBy: role.secretId,
@@ -62,8 +63,8 @@ describe("createStsIssuer", () => {
   });
 
   it("turns a wrong secret into a ConfigError that does not leak it", async () => {
-    const issuer = createStsIssuer(config({ credentials: { kind: "explicit", secretId: emulator.keys[0]!.secretId, secretKey: "wrong-key-material" } }));
-    const error = await issuer.requestCredentials(request).catch((e: unknown) => e as BrokerError);
+    const sts = createStsClient(config({ credentials: { kind: "explicit", secretId: emulator.keys[0]!.secretId, secretKey: "wrong-key-material" } }));
+    const error = await sts.requestCredentials(request).catch((e: unknown) => e as BrokerError);
     expect(error).toMatchObject({ code: "ConfigError" });
     expect(`${(error as BrokerError).message} ${(error as BrokerError).detail}`).not.toContain("wrong-key-material");
     expect((error as BrokerError).detail).toContain("AuthFailure.SignatureFailure");
@@ -72,23 +73,23 @@ describe("createStsIssuer", () => {
   it("stops waiting at the deadline", async () => {
     emulator.inject({ kind: "hang" });
     const started = Date.now();
-    await expect(createStsIssuer(config()).requestCredentials({ ...request, timeoutMs: 200 })).rejects.toMatchObject({ code: "UpstreamTimeout" });
+    await expect(createStsClient(config()).requestCredentials({ ...request, budgetMs: 200 })).rejects.toMatchObject({ code: "UpstreamTimeout" });
     expect(Date.now() - started).toBeLessThan(1500);
   });
 
   it("refuses an answer without credentials", async () => {
     emulator.inject({ kind: "malformed" });
-    await expect(createStsIssuer(config()).requestCredentials(request)).rejects.toMatchObject({ code: "UpstreamError" });
+    await expect(createStsClient(config(), {}, { clock: fakeClock() }).requestCredentials(request)).rejects.toMatchObject({ code: "UpstreamError" });
   });
 });
 
 describe("retries", () => {
   type Fault = Parameters<StsEmulator["inject"]>[0];
-  /** Instant, recorded waits and a fixed jitter, so a test sees the schedule without sleeping it. */
+  /** A fixed jitter on a clock that moves only when the code sleeps: a test sees the schedule without sleeping it. */
   const recorded = (random = 0.5) => {
-    const waits: number[] = [];
-    const deps: StsDeps = { random: () => random, sleep: async (ms) => void waits.push(ms) };
-    return { waits, deps };
+    const clock = fakeClock();
+    const deps: StsDeps = { random: () => random, clock };
+    return { waits: clock.slept, deps };
   };
 
   it.each<[string, Fault]>([
@@ -103,7 +104,7 @@ describe("retries", () => {
   ])("retries %s and then succeeds", async (_why, fault) => {
     emulator.inject(fault, { times: 2 });
     const { waits, deps } = recorded(0.5);
-    const issued = await createStsIssuer(config(), {}, deps).requestCredentials(request);
+    const issued = await createStsClient(config(), {}, deps).requestCredentials(request);
     expect(issued.tmpSecretId).toMatch(/^AKID/);
     expect(emulator.calls).toHaveLength(3);
     expect(emulator.stsCallCount()).toBe(1);
@@ -113,7 +114,7 @@ describe("retries", () => {
 
   it("retries a per-attempt timeout", async () => {
     emulator.inject({ kind: "hang" }, { times: 1 });
-    const issued = await createStsIssuer(config({ timeoutMs: 200 }), {}, recorded().deps).requestCredentials(request);
+    const issued = await createStsClient(config({ timeoutMs: 200 }), {}, recorded().deps).requestCredentials(request);
     expect(issued.tmpSecretId).toMatch(/^AKID/);
     expect(emulator.calls).toHaveLength(2);
   });
@@ -129,7 +130,7 @@ describe("retries", () => {
   ])("never retries %s", async (code) => {
     emulator.inject({ kind: "error", code });
     const { waits, deps } = recorded();
-    await expect(createStsIssuer(config(), {}, deps).requestCredentials(request)).rejects.toBeInstanceOf(BrokerError);
+    await expect(createStsClient(config(), {}, deps).requestCredentials(request)).rejects.toBeInstanceOf(BrokerError);
     expect(emulator.calls).toHaveLength(1);
     expect(waits).toEqual([]);
   });
@@ -137,7 +138,7 @@ describe("retries", () => {
   it("gives up after maxAttempts with the last failure's status and Retry-After", async () => {
     emulator.inject({ kind: "throttle" });
     const { waits, deps } = recorded(0.999);
-    const error = (await createStsIssuer(config({ maxAttempts: 4 }), {}, deps)
+    const error = (await createStsClient(config({ maxAttempts: 4 }), {}, deps)
       .requestCredentials(request)
       .catch((e: unknown) => e)) as BrokerError;
     expect(error).toMatchObject({ code: "UpstreamThrottled", retryAfter: 1 });
@@ -149,21 +150,24 @@ describe("retries", () => {
   it("caps the backoff window at one second", async () => {
     emulator.inject({ kind: "http", status: 500 });
     const { waits, deps } = recorded(0.999);
-    await expect(createStsIssuer(config({ maxAttempts: 5 }), {}, deps).requestCredentials(request)).rejects.toMatchObject({ code: "UpstreamError" });
+    // A budget that fits the four waits: the clock moves by each one.
+    await expect(createStsClient(config({ maxAttempts: 5 }), {}, deps).requestCredentials({ ...request, budgetMs: 5000 })).rejects.toMatchObject({
+      code: "UpstreamError",
+    });
     expect(waits.map(Math.round)).toEqual([100, 200, 400, 799]);
   });
 
   it("makes one attempt when maxAttempts is 1", async () => {
     emulator.inject({ kind: "reset" });
-    await expect(createStsIssuer(config({ maxAttempts: 1 }), {}, recorded().deps).requestCredentials(request)).rejects.toMatchObject({ code: "UpstreamError" });
+    await expect(createStsClient(config({ maxAttempts: 1 }), {}, recorded().deps).requestCredentials(request)).rejects.toMatchObject({ code: "UpstreamError" });
     expect(emulator.calls).toHaveLength(1);
   });
 
   it("keeps every attempt and wait inside the total deadline", async () => {
     emulator.inject({ kind: "hang" });
-    const issuer = createStsIssuer(config({ timeoutMs: 300, maxAttempts: 5 }), {}, { random: () => 0 });
+    const sts = createStsClient(config({ timeoutMs: 300, maxAttempts: 5 }), {}, { random: () => 0 });
     const started = Date.now();
-    const error = await issuer.requestCredentials({ ...request, timeoutMs: 700 }).catch((e: unknown) => e as BrokerError);
+    const error = await sts.requestCredentials({ ...request, budgetMs: 700 }).catch((e: unknown) => e as BrokerError);
     expect(error).toMatchObject({ code: "UpstreamTimeout" });
     // 300 + 300 ms leave under 100 ms: a third attempt could not finish, so it is never started.
     expect(emulator.calls).toHaveLength(2);
@@ -173,8 +177,8 @@ describe("retries", () => {
   it("does not wait out a backoff that would end past the deadline", async () => {
     emulator.inject({ kind: "http", status: 502 });
     const { waits, deps } = recorded(0.999);
-    const error = await createStsIssuer(config(), {}, { ...deps, now: () => 0 })
-      .requestCredentials({ ...request, timeoutMs: 150 })
+    const error = await createStsClient(config(), {}, deps)
+      .requestCredentials({ ...request, budgetMs: 150 })
       .catch((e: unknown) => e as BrokerError);
     expect(error).toMatchObject({ code: "UpstreamError" });
     expect(emulator.calls).toHaveLength(1);
@@ -182,7 +186,7 @@ describe("retries", () => {
   });
 
   it("does not call STS at all without time for one attempt", async () => {
-    await expect(createStsIssuer(config()).requestCredentials({ ...request, timeoutMs: 50 })).rejects.toMatchObject({ code: "UpstreamTimeout" });
+    await expect(createStsClient(config()).requestCredentials({ ...request, budgetMs: 50 })).rejects.toMatchObject({ code: "UpstreamTimeout" });
     expect(emulator.calls).toHaveLength(0);
   });
 });

@@ -1,17 +1,18 @@
-/** lib/cache: credential reuse, unit (fake issuer, fake clock) and end to end (STS call counts on the emulator). */
+/** lib/cache: credential reuse, unit (fake sts, fake clock) and end to end (STS call counts on the emulator). */
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { CredentialIssuer, CredentialRequest } from "../../../lib/sts/client.ts";
+import type { CredentialRequest, StsClient } from "../../../lib/sts/client.ts";
 import { cacheCredentials } from "../../../lib/sts/reuse.ts";
+import { fakeClock } from "../../support/clock.ts";
 import { bearer, context, functionUrlEvent, type Harness, parse, startHarness } from "../../support/harness.ts";
 import { hsToken } from "../../support/tokens.ts";
 
 const NOW = Date.UTC(2026, 0, 1);
 
-function fakeIssuer(lifetimeSeconds = 900) {
-  const clock = { ms: NOW };
+function fakeStsClient(lifetimeSeconds = 900) {
+  const clock = fakeClock(NOW);
   const calls: CredentialRequest[] = [];
-  const inner: CredentialIssuer = {
+  const inner: StsClient = {
     async requestCredentials(request) {
       calls.push(request);
       const n = calls.length;
@@ -19,7 +20,7 @@ function fakeIssuer(lifetimeSeconds = 900) {
         tmpSecretId: `id-${n}`,
         tmpSecretKey: `key-${n}`,
         sessionToken: `token-${n}`,
-        expiredTime: clock.ms / 1000 + lifetimeSeconds,
+        expiredTime: clock.now() / 1000 + lifetimeSeconds,
         expiration: "",
         requestId: `req-${n}`,
       };
@@ -30,18 +31,18 @@ function fakeIssuer(lifetimeSeconds = 900) {
 
 const request = (over: Partial<CredentialRequest> = {}): CredentialRequest => ({
   subjectHash: "alice-hash",
-  policy: "policy-a",
+  encodedPolicy: "policy-a",
   durationSeconds: 900,
   ...over,
 });
 
 describe("cacheCredentials", () => {
   it("hands the same credential out again for the same subject, policy and duration", async () => {
-    const { clock, calls, inner } = fakeIssuer();
-    const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, () => clock.ms);
-    const first = await issuer.requestCredentials(request());
-    clock.ms += 200_000;
-    const second = await issuer.requestCredentials(request());
+    const { clock, calls, inner } = fakeStsClient();
+    const sts = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, clock);
+    const first = await sts.requestCredentials(request());
+    clock.advance(200_000);
+    const second = await sts.requestCredentials(request());
     expect(calls).toHaveLength(1);
     expect(first.cached).toBe(false);
     expect(second).toEqual({ ...first, cached: true });
@@ -49,37 +50,37 @@ describe("cacheCredentials", () => {
 
   it.each<[string, Partial<CredentialRequest>]>([
     ["another subject", { subjectHash: "bob-hash" }],
-    ["another policy (prefix, key, scope or conditions)", { policy: "policy-b" }],
+    ["another policy (prefix, key, scope or conditions)", { encodedPolicy: "policy-b" }],
     ["another duration", { durationSeconds: 1800 }],
   ])("never shares a credential with %s", async (_why, over) => {
-    const { calls, inner } = fakeIssuer();
-    const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, () => NOW);
-    const first = await issuer.requestCredentials(request());
-    const other = await issuer.requestCredentials(request(over));
+    const { calls, inner } = fakeStsClient();
+    const sts = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, fakeClock(NOW));
+    const first = await sts.requestCredentials(request());
+    const other = await sts.requestCredentials(request(over));
     expect(calls).toHaveLength(2);
     expect(other.tmpSecretId).not.toBe(first.tmpSecretId);
   });
 
   it("stops reusing once less than the configured lifetime remains", async () => {
-    const { clock, calls, inner } = fakeIssuer(900);
-    const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, () => clock.ms);
-    await issuer.requestCredentials(request());
-    clock.ms += 300_000; // exactly 600 s left: still fine
-    expect((await issuer.requestCredentials(request())).cached).toBe(true);
-    clock.ms += 1000;
-    const fresh = await issuer.requestCredentials(request());
+    const { clock, calls, inner } = fakeStsClient(900);
+    const sts = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, clock);
+    await sts.requestCredentials(request());
+    clock.advance(300_000); // exactly 600 s left: still fine
+    expect((await sts.requestCredentials(request())).cached).toBe(true);
+    clock.advance(1000);
+    const fresh = await sts.requestCredentials(request());
     expect(fresh).toMatchObject({ cached: false, tmpSecretId: "id-2" });
     expect(calls).toHaveLength(2);
   });
 
   it("never hands out a credential with under two minutes left, whatever it is told", async () => {
-    const { clock, calls, inner } = fakeIssuer(900);
-    const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 10 }, () => clock.ms);
-    await issuer.requestCredentials(request());
-    clock.ms += 780_000; // 120 s left
-    expect((await issuer.requestCredentials(request())).cached).toBe(true);
-    clock.ms += 1000;
-    expect((await issuer.requestCredentials(request())).cached).toBe(false);
+    const { clock, calls, inner } = fakeStsClient(900);
+    const sts = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 10 }, clock);
+    await sts.requestCredentials(request());
+    clock.advance(780_000); // 120 s left
+    expect((await sts.requestCredentials(request())).cached).toBe(true);
+    clock.advance(1000);
+    expect((await sts.requestCredentials(request())).cached).toBe(false);
     expect(calls).toHaveLength(2);
   });
 
@@ -89,29 +90,29 @@ describe("cacheCredentials", () => {
       [3600, 1200],
       [150, 30],
     ] as const) {
-      const { clock, calls, inner } = fakeIssuer(duration);
-      const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: undefined }, () => clock.ms);
-      await issuer.requestCredentials(request({ durationSeconds: duration }));
-      clock.ms += reusableFor * 1000;
-      expect((await issuer.requestCredentials(request({ durationSeconds: duration }))).cached).toBe(true);
-      clock.ms += 1000;
-      expect((await issuer.requestCredentials(request({ durationSeconds: duration }))).cached).toBe(false);
+      const { clock, calls, inner } = fakeStsClient(duration);
+      const sts = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: undefined }, clock);
+      await sts.requestCredentials(request({ durationSeconds: duration }));
+      clock.advance(reusableFor * 1000);
+      expect((await sts.requestCredentials(request({ durationSeconds: duration }))).cached).toBe(true);
+      clock.advance(1000);
+      expect((await sts.requestCredentials(request({ durationSeconds: duration }))).cached).toBe(false);
       expect(calls).toHaveLength(2);
     }
   });
 
   it("does not keep a credential that is already too short to reuse", async () => {
-    const { calls, inner } = fakeIssuer(300);
-    const issuer = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, () => NOW);
-    await issuer.requestCredentials(request());
-    await issuer.requestCredentials(request());
+    const { calls, inner } = fakeStsClient(300);
+    const sts = cacheCredentials(inner, { maxEntries: 10, minRemainingSeconds: 600 }, fakeClock(NOW));
+    await sts.requestCredentials(request());
+    await sts.requestCredentials(request());
     expect(calls).toHaveLength(2);
   });
 
   it("evicts the least recently used entry past maxEntries", async () => {
-    const { calls, inner } = fakeIssuer();
-    const issuer = cacheCredentials(inner, { maxEntries: 2, minRemainingSeconds: 600 }, () => NOW);
-    const ask = async (subjectHash: string) => (await issuer.requestCredentials(request({ subjectHash }))).cached;
+    const { calls, inner } = fakeStsClient();
+    const sts = cacheCredentials(inner, { maxEntries: 2, minRemainingSeconds: 600 }, fakeClock(NOW));
+    const ask = async (subjectHash: string) => (await sts.requestCredentials(request({ subjectHash }))).cached;
     expect([await ask("a"), await ask("b"), await ask("a"), await ask("c")]).toEqual([false, false, true, false]);
     // "b" was the least recently used when "c" arrived; "a" and "c" stay.
     expect([await ask("a"), await ask("c"), await ask("b")]).toEqual([true, true, false]);
@@ -119,26 +120,26 @@ describe("cacheCredentials", () => {
   });
 
   it("caches nothing when a call fails, and nothing at all with maxEntries 0", async () => {
-    const { calls, inner } = fakeIssuer();
+    const { calls, inner } = fakeStsClient();
     let fail = true;
-    const flaky: CredentialIssuer = {
+    const flaky: StsClient = {
       requestCredentials: (r) => (fail ? Promise.reject(new Error("down")) : inner.requestCredentials(r)),
     };
-    const issuer = cacheCredentials(flaky, { maxEntries: 10, minRemainingSeconds: 600 }, () => NOW);
-    await expect(issuer.requestCredentials(request())).rejects.toThrow("down");
+    const sts = cacheCredentials(flaky, { maxEntries: 10, minRemainingSeconds: 600 }, fakeClock(NOW));
+    await expect(sts.requestCredentials(request())).rejects.toThrow("down");
     fail = false;
-    expect((await issuer.requestCredentials(request())).cached).toBe(false);
+    expect((await sts.requestCredentials(request())).cached).toBe(false);
     expect(cacheCredentials(inner, { maxEntries: 0, minRemainingSeconds: 600 })).toBe(inner);
     expect(calls).toHaveLength(1);
   });
 
   it("holds at most maxEntries credentials, whatever the traffic", async () => {
-    const { inner } = fakeIssuer();
-    const issuer = cacheCredentials(inner, { maxEntries: 5, minRemainingSeconds: 600 }, () => NOW);
-    for (let i = 0; i < 50; i += 1) await issuer.requestCredentials(request({ subjectHash: `s${i}` }));
+    const { inner } = fakeStsClient();
+    const sts = cacheCredentials(inner, { maxEntries: 5, minRemainingSeconds: 600 }, fakeClock(NOW));
+    for (let i = 0; i < 50; i += 1) await sts.requestCredentials(request({ subjectHash: `s${i}` }));
     // The last five are reused, the sixth-last was evicted.
-    for (let i = 45; i < 50; i += 1) expect((await issuer.requestCredentials(request({ subjectHash: `s${i}` }))).cached).toBe(true);
-    expect((await issuer.requestCredentials(request({ subjectHash: "s44" }))).cached).toBe(false);
+    for (let i = 45; i < 50; i += 1) expect((await sts.requestCredentials(request({ subjectHash: `s${i}` }))).cached).toBe(true);
+    expect((await sts.requestCredentials(request({ subjectHash: "s44" }))).cached).toBe(false);
   });
 });
 
