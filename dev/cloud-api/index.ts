@@ -4,6 +4,7 @@
 // policies, triggers), injected faults, and Function URLs that run what was deployed.
 // Dev tooling only; never deployed.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { type Clock, systemClock } from "../../lib/shared/clock.ts";
 import { listen } from "../listen.ts";
 import { FaultPlan } from "../sts-emulator/faults.ts";
 import { Registry } from "../sts-emulator/registry.ts";
@@ -22,7 +23,8 @@ export interface CloudApiOptions {
   readonly invoke?: Invoker;
   /** GetFunction reads a function stays Creating or Updating after a change; default 1. */
   readonly settleReads?: number;
-  readonly now?: () => number;
+  /** Checks signature times; default the system clock. */
+  readonly clock?: Pick<Clock, "now">;
 }
 
 export interface CloudApi {
@@ -56,7 +58,7 @@ export async function startCloudApi(options: CloudApiOptions): Promise<CloudApi>
     registry: new Registry([...options.keys]),
     faults: new FaultPlan(),
     calls: [],
-    now: options.now ?? Date.now,
+    now: () => (options.clock ?? systemClock).now(),
     cam,
     scf: {
       functions: new Map(),

@@ -5,9 +5,9 @@
  * names the code, the action and what to do. `--dry-run` swaps in dryRunApi, which calls nothing.
  */
 import { createHash } from "node:crypto";
-import { setTimeout as delay } from "node:timers/promises";
 import { CommonClient } from "tencentcloud-sdk-nodejs-common";
 import { Client as ScfClient } from "tencentcloud-sdk-nodejs-scf/tencentcloud/services/scf/v20180416/scf_client.js";
+import { type Clock, systemClock } from "../../lib/shared/clock.ts";
 import { DeployError } from "./errors.ts";
 
 export type Service = "scf" | "cam";
@@ -32,6 +32,7 @@ export interface ApiOptions {
   readonly maxAttempts?: number;
   /** First wait after a throttle, doubled each time; default 1000 ms. */
   readonly backoffMs?: number;
+  readonly clock?: Pick<Clock, "sleep">;
 }
 
 /** API versions and public endpoints (cloud.tencent.com/document/api/583 SCF, /598 CAM). */
@@ -81,7 +82,7 @@ export function tencentCloudApi(options: ApiOptions): CloudApi {
         } catch (error) {
           const sdkError = error as SdkError;
           if (!isThrottled(sdkError.code) || attempt >= maxAttempts) throw explain(service, action, params, sdkError, attempt);
-          await delay(backoffMs * 2 ** (attempt - 1));
+          await (options.clock ?? systemClock).sleep(backoffMs * 2 ** (attempt - 1));
         }
       }
     },

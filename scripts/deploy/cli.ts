@@ -3,9 +3,9 @@
  * .env), the deployer's own key, and the real SDK clients (or the dry-run recorders).
  */
 import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { loadDotEnv } from "../../dev/defaults.ts";
+import { type Clock, systemClock } from "../../lib/shared/clock.ts";
 import { type Env, readVar } from "../../lib/shared/env.ts";
 import { BrokerError } from "../../lib/shared/errors.ts";
 import { parseEndpoint } from "../../lib/sts/settings.ts";
@@ -55,18 +55,14 @@ function identityOf(env: Env): Identity {
 /** Tests run the real clients against loopback servers, without the waits meant for the cloud. */
 export interface Tuning {
   readonly print: (line: string) => void;
-  readonly pace: Pace;
-  readonly backoffMs: number;
+  readonly clock: Clock;
 }
 
-const CLOUD_PACE: Tuning = {
-  print: (line) => console.log(line),
-  pace: { pollMs: 1000, timeoutMs: 180_000, sleep: (ms) => delay(ms), now: Date.now },
-  backoffMs: 1000,
-};
+const CLOUD_PACE: Tuning = { print: (line) => console.log(line), clock: systemClock };
 
 export function realDeps(env: Env, dryRun: boolean, tuning: Tuning = CLOUD_PACE): Deps {
-  const { print, pace } = tuning;
+  const { print, clock } = tuning;
+  const pace: Pace = { pollMs: 1000, timeoutMs: 180_000, clock };
   const spec = loadSpec(readYml(join(ROOT, YML_FILE)), env, ROOT);
   const bucket = { bucket: readVar(env, "COS_BUCKET") ?? "", region: spec.region, endpoint: readVar(env, "COS_ENDPOINT") };
   if (dryRun) return { api: dryRunApi(print, SECRET_VARIABLES), cors: dryRunCorsStore(print, bucket), fetch, print, pace };
@@ -75,7 +71,7 @@ export function realDeps(env: Env, dryRun: boolean, tuning: Tuning = CLOUD_PACE)
   const api = tencentCloudApi({
     identity,
     region: spec.region,
-    backoffMs: tuning.backoffMs,
+    clock,
     ...(endpoint ? { endpoint: parseEndpoint("DEPLOY_API_ENDPOINT", endpoint) } : {}),
   });
   return { api, cors: cosCorsStore(identity, bucket), fetch, print, pace };

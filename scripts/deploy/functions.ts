@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { GetFunctionResponse, Variable } from "tencentcloud-sdk-nodejs-scf/tencentcloud/services/scf/v20180416/scf_models.js";
+import { after, type Clock } from "../../lib/shared/clock.ts";
 import { type CloudApi, isNotFound } from "./api.ts";
 import { DeployError } from "./errors.ts";
 import type { FunctionSpec } from "./spec.ts";
@@ -15,8 +16,7 @@ export interface Pace {
   readonly pollMs: number;
   /** How long a function may take to become Active. */
   readonly timeoutMs: number;
-  readonly sleep: (ms: number) => Promise<void>;
-  readonly now: () => number;
+  readonly clock: Pick<Clock, "monotonic" | "sleep">;
 }
 
 export interface FunctionContext {
@@ -125,7 +125,7 @@ function environmentChanges(current: readonly Variable[], desired: Readonly<Reco
 async function waitActive(ctx: FunctionContext, fn: FunctionSpec, doing: string): Promise<GetFunctionResponse> {
   if (ctx.dryRun) return {};
   const { pace } = ctx;
-  const deadline = pace.now() + pace.timeoutMs;
+  const deadline = after(pace.clock.monotonic(), pace.timeoutMs);
   for (;;) {
     const info = await getFunction(ctx.api, fn);
     const status = info?.Status ?? "gone";
@@ -134,10 +134,10 @@ async function waitActive(ctx: FunctionContext, fn: FunctionSpec, doing: string)
       const reason = info?.StatusReasons?.[0]?.ErrorMessage ?? info?.StatusDesc ?? "no reason given";
       throw new DeployError(`${fn.name} went ${status} while ${doing}: ${reason}. See the function's page in the SCF console; then run again.`);
     }
-    if (pace.now() >= deadline) {
+    if (pace.clock.monotonic() >= deadline) {
       throw new DeployError(`${fn.name} is still ${status} after ${Math.round(pace.timeoutMs / 1000)} s (${doing}); run again once it settles.`);
     }
-    await pace.sleep(pace.pollMs);
+    await pace.clock.sleep(pace.pollMs);
   }
 }
 

@@ -82,7 +82,7 @@ export async function deploy(options: DeployOptions, deps: Deps): Promise<Deploy
   await mergeCors(spec, options.env, deps);
   if (functionUrl) print(`Function URL: ${functionUrl}`);
   if (options.smoke && functionUrl && !options.dryRun)
-    print(await smokeTest(functionUrl, { fetch: deps.fetch, attempts: 5, retryMs: 3000, sleep: deps.pace.sleep }));
+    print(await smokeTest(functionUrl, { fetch: deps.fetch, attempts: 5, retryMs: 3000, clock: deps.pace.clock }));
   if (functionUrl) nextSteps(functionUrl, broker.config, print);
   return { spec, functionUrl };
 }

@@ -3,14 +3,15 @@
  * 401 InvalidToken only once it is running with a configuration it accepts; a configuration it
  * refuses makes every request a 500 ConfigError naming the variable (docs/contract.md, Configuration).
  */
+import type { Clock } from "../../lib/shared/clock.ts";
 import { DeployError } from "./errors.ts";
 
 export interface SmokeOptions {
   readonly fetch: typeof fetch;
   /** A new Function URL can take a few seconds to answer: network errors are retried this often. */
   readonly attempts: number;
-  readonly sleep: (ms: number) => Promise<void>;
   readonly retryMs: number;
+  readonly clock: Pick<Clock, "sleep">;
 }
 
 export async function smokeTest(url: string, options: SmokeOptions): Promise<string> {
@@ -33,7 +34,7 @@ async function reach(url: string, options: SmokeOptions): Promise<Response> {
       return await options.fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}", signal: AbortSignal.timeout(15_000) });
     } catch (error) {
       if (attempt >= options.attempts) throw new DeployError(`smoke: ${url} could not be reached (${(error as Error).message}); try it again in a minute.`);
-      await options.sleep(options.retryMs);
+      await options.clock.sleep(options.retryMs);
     }
   }
 }

@@ -17,6 +17,7 @@ import { DeployError } from "../../scripts/deploy/errors.ts";
 import { smokeTest } from "../../scripts/deploy/smoke.ts";
 import { loadSpec } from "../../scripts/deploy/spec.ts";
 import { readYml, unsetSettings, YML_FILE, type Yml } from "../../scripts/deploy/yml.ts";
+import { fakeClock } from "../support/clock.ts";
 
 /** `${env:NAME}`, the yml's own syntax. */
 const ref = (name: string) => `\${env:${name}}`;
@@ -128,7 +129,7 @@ describe("smokeTest", () => {
     const server = createServer((_, res) => res.writeHead(status, { "content-type": "application/json" }).end(body));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    const options = { fetch, attempts: 2, retryMs: 0, sleep: () => Promise.resolve() };
+    const options = { fetch, attempts: 2, retryMs: 3000, clock: fakeClock() };
     try {
       return await smokeTest(url, options).catch((error: Error) => error);
     } finally {
@@ -151,8 +152,10 @@ describe("smokeTest", () => {
   });
 
   it("retries a URL that does not answer yet, then gives up with a clear message", async () => {
-    const result = await smokeTest("http://127.0.0.1:9/", { fetch, attempts: 2, retryMs: 0, sleep: () => Promise.resolve() }).catch((caught: Error) => caught);
+    const clock = fakeClock();
+    const result = await smokeTest("http://127.0.0.1:9/", { fetch, attempts: 3, retryMs: 3000, clock }).catch((caught: Error) => caught);
     expect((result as Error).message).toMatch(/could not be reached/);
+    expect(clock.slept).toEqual([3000, 3000]);
   });
 });
 

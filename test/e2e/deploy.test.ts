@@ -19,6 +19,7 @@ import { DeployError } from "../../scripts/deploy/errors.ts";
 import { type DeployOptions, deploy, undeploy } from "../../scripts/deploy/run.ts";
 import { invokeBundle } from "../support/bundle.ts";
 import { timerEvent } from "../support/check.ts";
+import { fakeClock } from "../support/clock.ts";
 import { BUCKET, bearer, functionUrlEvent, REGION, startTestEmulator } from "../support/harness.ts";
 import { runScript } from "../support/spawn.ts";
 import { hsToken, TEST_SECRET } from "../support/tokens.ts";
@@ -55,13 +56,13 @@ const stored = (name: string) => [...api.functions.values()].find((fn) => fn.nam
 async function run(options: Partial<DeployOptions> = {}, extra: Record<string, string> = {}) {
   const lines: string[] = [];
   const runEnv = { ...env, ...extra };
-  const pace = { pollMs: 1, timeoutMs: 10_000, sleep: () => Promise.resolve(), now: Date.now };
-  const deps = realDeps(runEnv, options.dryRun ?? false, { print: (line) => lines.push(line), pace, backoffMs: 1 });
+  const clock = fakeClock();
+  const deps = realDeps(runEnv, options.dryRun ?? false, { print: (line) => lines.push(line), clock });
   const outcome = await deploy({ root: ROOT, codeRoot: bundleDir, env: runEnv, dryRun: false, createRoles: true, smoke: true, ...options }, deps).then(
     (value) => ({ value, error: undefined }),
     (error: unknown) => ({ value: undefined, error }),
   );
-  return { ...outcome, lines, text: lines.join("\n") };
+  return { ...outcome, lines, text: lines.join("\n"), slept: clock.slept };
 }
 
 beforeAll(async () => {
@@ -201,17 +202,18 @@ describe("npm run deploy", () => {
   it("retries a throttled API and carries on", async () => {
     api.inject({ kind: "throttle" }, { actions: ["GetFunction"], times: 2 });
     const before = api.calls.length;
-    const { error } = await run({}, { RATE_LIMIT_BURST: "31" });
+    const { error, slept } = await run({}, { RATE_LIMIT_BURST: "31" });
     expect(error).toBeUndefined();
     expect(api.calls.slice(before).filter((call) => call.error === "RequestLimitExceeded")).toHaveLength(2);
+    // Backing off 1 s, then 2 s; then one poll while the update settles.
+    expect(slept).toEqual([1000, 2000, 1000, 1000]);
     expect(stored(FUNCTIONS[0]!).environment.RATE_LIMIT_BURST).toBe("31");
   });
 
   it("npm run undeploy removes what it made (triggers, functions, its CORS rule, with --roles its roles) and keeps what it did not", async () => {
     stored(FUNCTIONS[1]!).description = "made by hand";
     const lines: string[] = [];
-    const pace = { pollMs: 1, timeoutMs: 1000, sleep: () => Promise.resolve(), now: Date.now };
-    await undeploy({ root: ROOT, env, dryRun: false, roles: true }, realDeps(env, false, { print: (line) => lines.push(line), pace, backoffMs: 1 }));
+    await undeploy({ root: ROOT, env, dryRun: false, roles: true }, realDeps(env, false, { print: (line) => lines.push(line), clock: fakeClock() }));
     expect([...api.functions.values()].map((fn) => [fn.name, fn.triggers.length])).toEqual([[FUNCTIONS[1], 1]]);
     expect(api.roles.size).toBe(0);
     expect(api.policies.size).toBe(0);
