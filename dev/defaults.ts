@@ -9,6 +9,9 @@ import { type Env, readVar } from "../lib/shared/env.ts";
 /** Public on purpose: it signs dev tokens only, and npm start fills it in only on embedded defaults, never beside real STS keys. */
 export const DEV_JWT_SECRET = "cos-sts-broker local development secret, never deploy";
 export const DEV_BUCKET = "examplebucket-1250000000";
+/** The made-up mini-program the WeChat emulator serves by default; the broker accepts this secret only beside the emulators. */
+export const DEV_WECHAT_APPID = "wx0000000000000000";
+export const DEV_WECHAT_APP_SECRET = "00000000000000000000000000000000";
 export const DEV_REGION = "ap-guangzhou";
 
 /** Real STS configuration present: talk to real STS, no emulator, no embedded defaults. */

@@ -1,13 +1,15 @@
 /**
  * The cloud `npm start` and `npm run check` run on when no STS is configured: the STS
- * emulator and the loopback COS server that shares its credentials, with the variables that
- * point the broker at them (and a made-up bucket, a dev JWT secret) filled in. None of it
+ * emulator, the loopback COS server that shares its credentials and, unless a WeChat app
+ * secret is configured, the WeChat login emulator, with the variables that point the broker
+ * at them (and a made-up bucket, a dev JWT secret, a dev mini-program) filled in. None of it
  * works on Tencent Cloud, by design. With real STS configuration nothing is started.
  */
 import { type Env, readVar } from "../lib/shared/env.ts";
 import { type CosServer, type CosServerOptions, credentialsFrom, startCosServer } from "./cos-server/index.ts";
-import { devEnv, usesRealSts } from "./defaults.ts";
+import { DEV_WECHAT_APP_SECRET, DEV_WECHAT_APPID, devEnv, usesRealSts } from "./defaults.ts";
 import { type StsEmulator, type StsEmulatorOptions, startStsEmulator } from "./sts-emulator/index.ts";
+import { startWechatEmulator, type WechatEmulator, type WechatEmulatorOptions } from "./wechat-emulator/index.ts";
 
 export interface EmbeddedCloud {
   /** The environment given, with the embedded defaults filled in. */
@@ -15,28 +17,54 @@ export interface EmbeddedCloud {
   /** Both absent when the environment configures real STS. */
   readonly emulator?: StsEmulator;
   readonly cos?: CosServer;
+  /** Absent with real STS, or when WECHAT_APP_SECRET names a real mini-program's secret. */
+  readonly wechat?: WechatEmulator;
   close(): Promise<void>;
 }
 
 export interface EmbeddedCloudOptions extends Pick<CosServerOptions, "host" | "corsOrigins" | "onCall"> {
   /** Passed to the STS emulator (tests hand in a hook that records every secret it issues). */
   readonly emulator?: StsEmulatorOptions;
+  /** Passed to the WeChat emulator, likewise. */
+  readonly wechat?: Omit<WechatEmulatorOptions, "apps" | "host">;
+  /** The COS server's port; default any free one. */
+  readonly cosPort?: number;
 }
 
 export async function startEmbeddedCloud(given: Env, options: EmbeddedCloudOptions = {}): Promise<EmbeddedCloud> {
   if (usesRealSts(given)) return { env: { ...given }, close: async () => undefined };
-  const { emulator: emulatorOptions, ...cosOptions } = options;
+  const { emulator: emulatorOptions, wechat: wechatOptions, cosPort, ...cosOptions } = options;
   const emulator = await startStsEmulator(emulatorOptions);
   const [key] = emulator.keys;
   const env = devEnv(given, { url: emulator.url, secretId: key?.secretId ?? "", secretKey: key?.secretKey ?? "" });
-  const cos = await startCosServer({ ...cosOptions, credentials: credentialsFrom(emulator), region: env.COS_REGION!, buckets: [env.COS_BUCKET!] });
+  const cos = await startCosServer({
+    ...cosOptions,
+    port: cosPort,
+    credentials: credentialsFrom(emulator),
+    region: env.COS_REGION!,
+    buckets: [env.COS_BUCKET!],
+  });
   env.COS_ENDPOINT = readVar(env, "COS_ENDPOINT") ?? cos.url;
+  const wechat = readVar(given, "WECHAT_APP_SECRET") === undefined ? await startWechat(env, cosOptions.host, wechatOptions) : undefined;
   return {
     env,
     emulator,
     cos,
+    wechat,
     close: async () => {
-      await Promise.all([cos.close(), emulator.close()]);
+      await Promise.all([cos.close(), emulator.close(), wechat?.close()]);
     },
   };
+}
+
+/** The emulator serving the dev mini-program (or WECHAT_APPID with the dev secret), and the broker pointed at it. */
+async function startWechat(
+  env: Record<string, string | undefined>,
+  host: string | undefined,
+  options: EmbeddedCloudOptions["wechat"],
+): Promise<WechatEmulator> {
+  const app = { appid: readVar(env, "WECHAT_APPID") ?? DEV_WECHAT_APPID, secret: DEV_WECHAT_APP_SECRET };
+  const wechat = await startWechatEmulator({ ...options, host, apps: [app] });
+  Object.assign(env, { WECHAT_APPID: app.appid, WECHAT_APP_SECRET: app.secret, WECHAT_API_ENDPOINT: wechat.url });
+  return wechat;
 }

@@ -12,6 +12,7 @@ import { startEmbeddedCloud } from "./embedded.ts";
 import { type LocalServer, startLocalServer } from "./local-server.ts";
 import { type SiteConfig, type SiteServer, startSiteServer } from "./site.ts";
 import type { StsEmulator, StsEmulatorOptions } from "./sts-emulator/index.ts";
+import type { WechatEmulator, WechatEmulatorOptions } from "./wechat-emulator/index.ts";
 
 export interface DevStack {
   /** the environment the broker runs on, defaults filled in */
@@ -20,6 +21,7 @@ export interface DevStack {
   readonly site: SiteServer;
   readonly emulator?: StsEmulator;
   readonly cos?: CosServer;
+  readonly wechat?: WechatEmulator;
   close(): Promise<void>;
 }
 
@@ -33,6 +35,10 @@ export interface DevStackOptions {
   readonly logger?: Logger;
   /** passed to the STS emulator on embedded defaults */
   readonly emulator?: StsEmulatorOptions;
+  /** passed to the WeChat emulator on embedded defaults */
+  readonly wechat?: Omit<WechatEmulatorOptions, "apps" | "host">;
+  /** the COS server's port on embedded defaults; 0 for any */
+  readonly cosPort?: number;
 }
 
 export async function startDevStack(given: Env, options: DevStackOptions = {}): Promise<DevStack> {
@@ -50,6 +56,8 @@ export async function startDevStack(given: Env, options: DevStackOptions = {}): 
   const cloud = await startEmbeddedCloud(given, {
     host,
     emulator: options.emulator,
+    wechat: options.wechat,
+    cosPort: options.cosPort,
     corsOrigins: [site.origin],
     // One line per COS request, with the policy's reason when it refused one.
     onCall: (call) =>
@@ -78,6 +86,7 @@ export async function startDevStack(given: Env, options: DevStackOptions = {}): 
     site,
     emulator: cloud.emulator,
     cos,
+    wechat: cloud.wechat,
     close: async () => {
       await Promise.all([started.close(), site.close(), cloud.close()]);
     },

@@ -14,7 +14,9 @@ async function main(): Promise<void> {
   const port = Number(readVar(env, "PORT") ?? 9000);
   // PORT=0 (any free port) applies to the page too.
   const sitePort = Number(readVar(env, "SITE_PORT") ?? (port === 0 ? 0 : port + 1));
-  const stack = await startDevStack(env, { port, sitePort, host: readVar(env, "HOST") ?? "127.0.0.1" });
+  // Fixed ports next to the broker's, so a mini-program's config.js can keep pointing at them.
+  const next = (offset: number) => (port === 0 ? 0 : port + offset);
+  const stack = await startDevStack(env, { port, sitePort, cosPort: next(2), wechat: { port: next(3) }, host: readVar(env, "HOST") ?? "127.0.0.1" });
   if (!stack.broker.app.ok) {
     console.error(`\nThe broker is not configured correctly:\n  ${stack.broker.app.error.message}\n`);
     await stack.close();
@@ -27,7 +29,7 @@ async function main(): Promise<void> {
 }
 
 async function printWelcome(stack: DevStack): Promise<void> {
-  const { broker, emulator, cos, env } = stack;
+  const { broker, emulator, cos, wechat, env } = stack;
   const url = broker.url;
   const lines = [`cos-sts-broker listening on ${url}`];
   if (emulator && cos) {
@@ -39,7 +41,19 @@ async function printWelcome(stack: DevStack): Promise<void> {
   } else {
     lines.push(`STS: ${readVar(env, "STS_ENDPOINT") ?? "sts.tencentcloudapi.com"} (real configuration)`);
   }
+  if (wechat) {
+    lines.push(
+      `WeChat: local login emulator at ${wechat.url} for the dev mini-program ${env.WECHAT_APPID}; a user's login code:`,
+      "     npm run wxcode -- --openid o_alice, sent as 'Authorization: WeChat <code>' (docs/mini-programs.md).",
+    );
+  }
   lines.push("", `Open ${stack.site.url} to sign in and upload from a browser.`);
+  if (wechat && cos) {
+    lines.push(
+      `Mini-program (examples/mini-program/config.js): brokerUrl ${url}/, cos { Domain: "{Bucket}.cos.{Region}.localhost:${cos.port}", Protocol: "http:" },`,
+      `     devLogin ${wechat.url}`,
+    );
+  }
   if (readVar(env, "JWT_SECRET") === DEV_JWT_SECRET) {
     const token = await mintToken({ sub: "alice" });
     lines.push(

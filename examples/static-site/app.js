@@ -1,6 +1,8 @@
 // A static page that uploads straight to Tencent COS with cos-js-sdk-v5, using short-lived
-// credentials from cos-sts-broker. No framework, no build step: config.json next to this
+// credentials from cos-sts-broker through its client helper (client/index.js, served here as
+// vendor/cos-sts-broker-client.js). No framework, no build step: config.json next to this
 // file says where the broker is (docs/local-development.md, "The upload page").
+import { BrokerError, cosAuthorization, errorOf, requestCredentials } from "./vendor/cos-sts-broker-client.js";
 
 const state = { config: null, token: "", session: null };
 const $ = (id) => document.getElementById(id);
@@ -14,74 +16,42 @@ function show(text, kind) {
   message.className = kind;
 }
 
-// ---- the broker -------------------------------------------------------------------------
+// ---- the broker and COS --------------------------------------------------------------------
 
-/** POST {profile, scope} with the login token; the answer is the broker's JSON. */
-async function requestCredentials(profile, scope) {
-  let response;
-  try {
-    response = await fetch(state.config.brokerUrl, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" },
-      body: JSON.stringify(scope ? { profile, scope } : { profile }),
-    });
-  } catch {
-    throw new PlainError(
+/** Where the broker is and who is asking: the login token pasted or minted on this page. */
+const broker = () => ({ url: state.config.brokerUrl, token: () => state.token });
+
+/** The broker's refusal in words (its code and message come through the client helper). */
+function brokerMessage(error) {
+  const { status, code, message } = error;
+  if (code === "NetworkError")
+    return new PlainError(
       `Could not reach the credential broker at ${state.config.brokerUrl}. Is it running, and does its CORS_ORIGINS list ${location.origin}?`,
     );
-  }
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw brokerError(response.status, data, response.headers.get("Retry-After"));
-  return data;
-}
-
-function brokerError(status, data, retryAfter) {
-  const code = data.error?.code ?? `HTTP ${status}`;
-  const detail = data.error?.message ?? "";
   if (status === 401)
     return new PlainError("Your login token was not accepted: it has expired, or it was not signed by the key the broker trusts. Sign in again.");
-  if (code === "ScopeNotAllowed") return new PlainError(`The broker refused to grant this: ${detail}.`);
-  if (code === "IdentityNotAllowed") return new PlainError(`Your account cannot be given a storage folder: ${detail}.`);
-  if (status === 429 || status === 503) return new PlainError(`The broker is busy. Try again in ${retryAfter ?? "a few"} seconds.`);
+  if (code === "ScopeNotAllowed") return new PlainError(`The broker refused to grant this: ${message}.`);
+  if (code === "IdentityNotAllowed") return new PlainError(`Your account cannot be given a storage folder: ${message}.`);
+  if (status === 429 || status === 503) return new PlainError(`The broker is busy. Try again in ${error.retryAfter ?? "a few"} seconds.`);
   if (status === 502 || status === 504)
     return new PlainError(`The broker could not get credentials from Tencent Cloud STS right now (${code}). Try again shortly.`);
-  if (code === "ConfigError") return new PlainError(`The broker is misconfigured: ${detail}.`);
-  return new PlainError(`The broker answered ${status} ${code}${detail ? `: ${detail}` : ""}.`);
+  if (code === "ConfigError") return new PlainError(`The broker is misconfigured: ${message}.`);
+  return new PlainError(`The broker answered ${status} ${code}: ${message}.`);
 }
 
-// ---- COS clients --------------------------------------------------------------------------
+/** Credentials once, for the user's bucket, region and folder. */
+function credentials(profile) {
+  return requestCredentials({ ...broker(), profile }).catch((error) => {
+    throw error instanceof BrokerError ? brokerMessage(error) : error;
+  });
+}
 
 /**
- * One cos-js-sdk-v5 client per permission profile. getAuthorization is wired as Tencent's
- * guide shows (https://cloud.tencent.com/document/product/436/11459): credentials from your
- * server, StartTime from the server's clock, ExpiredTime from STS, and with ScopeLimit the
- * SDK's options.Scope sent along so each credential covers exactly one request's object.
+ * One cos-js-sdk-v5 client per permission profile, its getAuthorization from the client helper
+ * (client/index.js): credentials from the broker, and with ScopeLimit one per request's object.
  */
 function cosFor(profile, scopeLimit) {
-  const client = new COS({
-    ...(state.config.cos ?? {}),
-    getAuthorization(options, callback) {
-      client.brokerFailure = null;
-      requestCredentials(profile, scopeLimit ? options.Scope : undefined).then(
-        (data) => {
-          callback({
-            TmpSecretId: data.credentials.tmpSecretId,
-            TmpSecretKey: data.credentials.tmpSecretKey,
-            SecurityToken: data.credentials.sessionToken,
-            StartTime: data.startTime,
-            ExpiredTime: data.expiredTime,
-            ScopeLimit: scopeLimit,
-          });
-        },
-        (error) => {
-          // The SDK only learns "no credentials"; keep the broker's reason to show instead.
-          client.brokerFailure = error;
-          callback({});
-        },
-      );
-    },
-  });
-  return client;
+  return new COS({ ...(state.config.cos ?? {}), getAuthorization: cosAuthorization({ ...broker(), profile, scopeLimit }) });
 }
 
 /** Runs one SDK call; a failure becomes a PlainError naming what went wrong. */
@@ -89,18 +59,16 @@ function call(client, method, params, what) {
   return new Promise((resolve, reject) => {
     client[method](params, (error, data) => {
       if (!error) return resolve(data);
-      reject(client.brokerFailure ?? cosError(error, what));
+      const failure = errorOf(error, client.options.getAuthorization);
+      reject(failure instanceof BrokerError ? brokerMessage(failure) : cosError(failure, what));
     });
   });
 }
 
-function cosError(error, what) {
-  const code = error.code ?? error.error?.Code;
-  if (!error.statusCode && !code) {
-    return new PlainError(`Could not reach COS (network error, or the bucket's CORS rules do not allow ${location.origin}).`);
-  }
-  const said = error.message ? ` COS said: ${error.message}` : "";
-  if (code === "AccessDenied" && /expired/i.test(error.message ?? ""))
+function cosError({ code, message }, what) {
+  if (code === "NetworkError") return new PlainError(`Could not reach COS (network error, or the bucket's CORS rules do not allow ${location.origin}).`);
+  const said = message && message !== code ? ` COS said: ${message}` : "";
+  if (code === "AccessDenied" && /expired/i.test(message))
     return new PlainError(`The request's signature expired before it reached COS; check this computer's clock.${said}`);
   if (code === "AccessDenied") return new PlainError(`Access denied: your credentials do not allow you to ${what}.${said}`);
   if (code === "ExpiredToken") return new PlainError("Your temporary credentials expired. Try again; the page will fetch new ones.");
@@ -108,7 +76,7 @@ function cosError(error, what) {
   if (["InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"].includes(code))
     return new PlainError(`COS did not accept the credentials (${code}).${said}`);
   if (code === "NoSuchBucket") return new PlainError("COS says the bucket does not exist: check the broker's COS_BUCKET and COS_REGION.");
-  return new PlainError(`COS refused to ${what} (${code ?? error.statusCode}).${said}`);
+  return new PlainError(`COS refused to ${what} (${code}).${said}`);
 }
 
 // ---- the page -----------------------------------------------------------------------------
@@ -118,7 +86,7 @@ async function signIn() {
   if (!state.token) return show("Paste your login token first.", "error");
   show("Signing in…", "");
   // The first credential tells us the user's bucket, region and folder.
-  state.session = await requestCredentials("upload");
+  state.session = await credentials("upload");
   $("who").textContent = `Signed in. Your folder is ${state.session.prefix} in bucket ${state.session.bucket} (${state.session.region}).`;
   $("upload").hidden = false;
   $("files").hidden = false;
