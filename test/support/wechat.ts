@@ -15,9 +15,18 @@ export interface TestWechat {
   readonly env: Env;
 }
 
-export async function startTestWechat(options: Omit<WechatEmulatorOptions, "apps" | "onSecret"> = {}): Promise<TestWechat> {
+export interface TestWechatOptions extends Omit<WechatEmulatorOptions, "apps" | "onSecret"> {
+  /** told each session_key handed out, besides the ledger */
+  readonly onSessionKey?: (key: string) => void;
+}
+
+export async function startTestWechat({ onSessionKey, ...options }: TestWechatOptions = {}): Promise<TestWechat> {
   const secret = randomBytes(16).toString("hex");
   recordSecret("wechat-app-secret", secret);
-  const emulator = await startWechatEmulator({ ...options, apps: [{ appid: WECHAT_APPID, secret }], onSecret: recordSecret });
+  const onSecret = (kind: string, value: string) => {
+    recordSecret(kind, value);
+    onSessionKey?.(value);
+  };
+  const emulator = await startWechatEmulator({ ...options, apps: [{ appid: WECHAT_APPID, secret }], onSecret });
   return { emulator, env: { WECHAT_APPID, WECHAT_APP_SECRET: secret, WECHAT_API_ENDPOINT: emulator.url } };
 }
