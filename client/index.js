@@ -61,7 +61,7 @@
  */
 
 /**
- * @typedef {((options: { Scope?: ScopeItem[] }, callback: (credentials: SdkCredentials | {}) => void) => void) & { lastError?: BrokerError }} GetAuthorization
+ * @typedef {((options: { Scope?: ScopeItem[] }, callback: (credentials: SdkCredentials) => void) => void) & { lastError?: BrokerError }} GetAuthorization
  * The function `new COS({ getAuthorization })` takes; `lastError` is the broker's last refusal, cleared by a success.
  */
 
@@ -121,7 +121,7 @@ export async function requestCredentials(request) {
  */
 export function cosAuthorization(options) {
   const { scopeLimit = false, onError } = options;
-  authorizationHeader(options, { check: true });
+  checkSignIn(options);
   /** @type {GetAuthorization} */
   const getAuthorization = (sdkOptions, callback) => {
     requestCredentials({ ...options, ...(scopeLimit ? { scope: sdkOptions.Scope } : {}) }).then(
@@ -140,8 +140,8 @@ export function cosAuthorization(options) {
         const error = caught instanceof BrokerError ? caught : new BrokerError(0, "ClientError", String(caught));
         getAuthorization.lastError = error;
         onError?.(error);
-        // The SDK then fails the call with 'getAuthorization callback params missing "TmpSecretId"'; errorOf says why.
-        callback({});
+        // No credentials: the SDK fails the call with 'getAuthorization callback params missing "TmpSecretId"', and errorOf says why.
+        callback(/** @type {SdkCredentials} */ ({}));
       },
     );
   };
@@ -165,15 +165,21 @@ export function errorOf(error, getAuthorization) {
 }
 
 /**
+ * Refuses options that name no way, or two ways, to sign in: a mistake in the code, not a refusal.
  * @param {BrokerOptions} options
- * @param {{ check?: boolean }} [mode] With `check`, only refuses a wrong set of options.
+ */
+function checkSignIn({ url, token, wechat }) {
+  if (typeof url !== "string" || !url) throw new TypeError("cos-sts-broker-client: give the broker's url");
+  if (Boolean(token) === Boolean(wechat)) throw new TypeError("cos-sts-broker-client: give one of token (a getter for your login token) and wechat");
+}
+
+/**
+ * @param {BrokerOptions} options
  * @returns {Promise<string>}
  */
-async function authorizationHeader(options, mode = {}) {
+async function authorizationHeader(options) {
+  checkSignIn(options);
   const { token, wechat } = options;
-  if (typeof options.url !== "string" || !options.url) throw new TypeError("cos-sts-broker-client: give the broker's url");
-  if (Boolean(token) === Boolean(wechat)) throw new TypeError("cos-sts-broker-client: give one of token (a getter for your login token) and wechat");
-  if (mode.check) return "";
   if (token) {
     const value = await Promise.resolve()
       .then(token)

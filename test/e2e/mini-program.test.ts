@@ -5,12 +5,14 @@
  * wx.login's code becomes the user's folder `wx/<openid>/`, uploads go with putObject, the
  * list profile lists the folder, and COS refuses any other user's.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { requestCredentials } from "../../client/index.js";
 import config from "../../examples/mini-program/config.js";
+import { fencesOf, ROOT } from "../docs/blocks.ts";
 import { BUCKET, type CosStack, startCosStack } from "../support/cos.ts";
 import { hsToken } from "../support/tokens.ts";
 import { startTestWechat, type TestWechat } from "../support/wechat.ts";
@@ -26,7 +28,8 @@ let photo: string;
 beforeAll(async () => {
   wechat = await startTestWechat();
   stack = await startCosStack({ env: wechat.env });
-  phone = installWx();
+  const cos = new URL(stack.cos.url);
+  phone = installWx({ cos: { hostname: cos.hostname, port: Number(cos.port) } });
   uploadPage = await loadPage("../../examples/mini-program/pages/upload/upload.js");
   work = mkdtempSync(join(tmpdir(), "wx-"));
   photo = join(work, "photo.jpg");
@@ -96,6 +99,13 @@ describe("the mini-program example", () => {
     expect(page.data.status).toMatch(/^This WeChat account may not use the storage: /);
   });
 
+  it("shows the broker's refusal of a later credential, through the SDK, with the broker's code", async () => {
+    const page = await signedIn("o_alice");
+    wechat.emulator.inject("blocked");
+    await page.upload(photo);
+    expect(page.data).toMatchObject({ failed: true, status: expect.stringMatching(/^This WeChat account may not use the storage: WeChat does not allow/) });
+  });
+
   it("shows a failed wx.login in words", async () => {
     phone.login = () => {
       throw new Error("no network");
@@ -110,5 +120,30 @@ describe("the mini-program example", () => {
     const page = uploadPage.open();
     await page.onLoad();
     expect(page.data).toMatchObject({ signedIn: true, prefix: "wx/o_carol/" });
+  });
+
+  it("runs the README's ten lines as a user copies them", async () => {
+    const block = fencesOf("README.md", readFileSync(join(ROOT, "README.md"), "utf8")).find(
+      (fence) => fence.lang === "js" && fence.text.includes("wechat: true"),
+    );
+    const replaced: [string, string][] = [
+      ['"https://your-broker.example.com/"', JSON.stringify(`${stack.broker.url}/`)],
+      ['from "cos-sts-broker-client"', `from ${JSON.stringify(pathToFileURL(join(ROOT, "client/index.js")).href)}`],
+      ['from "cos-wx-sdk-v5"', `from ${JSON.stringify(pathToFileURL(join(ROOT, "node_modules/cos-wx-sdk-v5/index.js")).href)}`],
+    ];
+    let source = block?.text ?? "";
+    for (const [from, to] of replaced) {
+      expect(source).toContain(from);
+      source = source.replace(from, to);
+    }
+    const file = join(work, "ten-lines.mjs");
+    writeFileSync(file, source);
+    const { uploadPhoto } = (await import(file)) as { uploadPhoto(path: string): Promise<unknown> };
+
+    phone.login = () => wechat.emulator.mint("o_erin");
+    await uploadPhoto(photo);
+    expect(stack.cos.storage.get(BUCKET, "wx/o_erin/photo.jpg").body.toString()).toBe("a small photo");
+    phone.login = () => "not-a-code-wechat-gave";
+    await expect(uploadPhoto(photo)).rejects.toMatchObject({ name: "BrokerError", status: 401, code: "InvalidToken" });
   });
 });
