@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { BucketRef } from "../cam/policy.ts";
+import { checkAreasApart } from "../grant/areas.ts";
 import type { GrantSettings } from "../grant/compose.ts";
 import { longestPolicyLength } from "../grant/policy.ts";
 import { compilePrefixTemplate, type PrefixTemplate } from "../grant/prefix.ts";
@@ -57,6 +58,7 @@ export function loadConfig(env: Env): Config {
   const prefixTemplate = parsePrefixTemplate(read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/");
   const maxPolicyLength = parseInteger("STS_MAX_POLICY_LENGTH", read(env, "STS_MAX_POLICY_LENGTH"), DEFAULT_MAX_POLICY_LENGTH, 512, 16_384);
   const { profiles, warnings, variable } = loadProfiles(env, sts.mode);
+  checkAreasApart(profiles, prefixTemplate, variable);
   checkPolicyLengths(profiles, variable, { bucket, appid, region }, prefixTemplate, maxPolicyLength);
   return {
     bucket,
