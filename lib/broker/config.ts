@@ -11,7 +11,7 @@ import { longestPolicyLength } from "../grant/policy.ts";
 import { compilePrefixTemplate, type PrefixTemplate } from "../grant/prefix.ts";
 import { builtInProfiles, type Profile, type ProfileWarning, parseProfiles, profileRuleError } from "../grant/profiles.ts";
 import { JWT_VARIABLES, type JwtConfig, parseJwt } from "../identity/settings.ts";
-import { configError, type Env, parseInteger, readVar } from "../shared/env.ts";
+import { configError, type Env, isLoopbackHost, parseInteger, readVar } from "../shared/env.ts";
 import type { CacheSettings } from "../sts/settings.ts";
 import { MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, parseCache, parseDuration, parseSts, STS_VARIABLES, type StsConfig } from "../sts/settings.ts";
 import type { RateLimit } from "./rate-limit.ts";
@@ -64,7 +64,7 @@ export function loadConfig(env: Env): Config {
     bucket,
     appid,
     region,
-    jwt: parseJwt(env),
+    jwt: parseJwt(env, { localSts: isLoopbackHost(sts.endpoint.host) }),
     prefixTemplate,
     sts,
     durationSeconds: parseDuration(env, sts.mode),

@@ -81,7 +81,10 @@ export function createLogger(sink: LogSink = stdoutSink, clock: Clock = systemCl
   return {
     request: (entry) => {
       const audit = Object.fromEntries(AUDIT_FIELDS.map((name) => [name, entry[name] ?? null]));
-      const clipped = { method: clip(entry.method, MAX_METHOD_CHARS), sourceIp: entry.sourceIp === undefined ? null : clip(entry.sourceIp, MAX_SOURCE_IP_CHARS) };
+      const clipped = {
+        method: clip(entry.method, MAX_METHOD_CHARS),
+        sourceIp: entry.sourceIp === undefined ? null : clip(entry.sourceIp, MAX_SOURCE_IP_CHARS),
+      };
       write({ level: entry.status >= 500 ? "error" : "info", event: "request", ...entry, ...audit, ...clipped });
     },
     check: (entry) => write({ level: entry.outcome === "failed" ? "error" : "info", event: "credential_check", ...entry }),
