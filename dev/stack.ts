@@ -7,7 +7,7 @@
 import { type Env, readVar } from "../lib/shared/env.ts";
 import { createLogger, type Logger } from "../lib/shared/log.ts";
 import type { CosServer } from "./cos-server/index.ts";
-import { DEV_JWT_SECRET, mintToken, usesRealSts } from "./defaults.ts";
+import { DEV_JWT_SECRET, mintToken } from "./defaults.ts";
 import { startEmbeddedCloud } from "./embedded.ts";
 import { type LocalServer, startLocalServer } from "./local-server.ts";
 import { type SiteConfig, type SiteServer, startSiteServer } from "./site.ts";
@@ -45,12 +45,13 @@ export async function startDevStack(given: Env, options: DevStackOptions = {}): 
   const host = options.host ?? "127.0.0.1";
   let broker: LocalServer | undefined;
   let cos: CosServer | undefined;
-  const devTokens = readVar(given, "JWT_SECRET") === DEV_JWT_SECRET || (!usesRealSts(given) && !hasJwtSource(given));
+  // Known once the cloud is up: the dev secret signs tokens beside the STS emulator only.
+  let devTokens = false;
   const site = await startSiteServer({
     host,
     port: options.sitePort ?? 0,
     config: () => siteConfig(broker, cos, devTokens),
-    devToken: devTokens ? (sub) => mintToken({ sub }) : undefined,
+    devToken: (sub) => mintToken({ sub }),
   });
   const logger = options.logger ?? createLogger();
   const cloud = await startEmbeddedCloud(given, {
@@ -71,6 +72,7 @@ export async function startDevStack(given: Env, options: DevStackOptions = {}): 
       }),
   });
   cos = cloud.cos;
+  devTokens = cloud.emulator !== undefined && readVar(cloud.env, "JWT_SECRET") === DEV_JWT_SECRET;
   // The page calls the broker from its own origin.
   const env: Record<string, string | undefined> = { ...cloud.env };
   const origins = (readVar(env, "CORS_ORIGINS") ?? "")
@@ -92,8 +94,6 @@ export async function startDevStack(given: Env, options: DevStackOptions = {}): 
     },
   };
 }
-
-const hasJwtSource = (env: Env) => ["JWT_SECRET", "JWT_JWKS_URL", "JWT_ISSUER"].some((name) => readVar(env, name) !== undefined);
 
 /**
  * The loopback COS server is reached as `<bucket>.cos.<region>.localhost:<port>`: browsers

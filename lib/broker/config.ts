@@ -5,12 +5,13 @@
  */
 import { readFileSync } from "node:fs";
 import type { BucketRef } from "../cam/policy.ts";
+import { checkAreasApart } from "../grant/areas.ts";
 import type { GrantSettings } from "../grant/compose.ts";
 import { longestPolicyLength } from "../grant/policy.ts";
 import { compilePrefixTemplate, type PrefixTemplate } from "../grant/prefix.ts";
 import { builtInProfiles, type Profile, type ProfileWarning, parseProfiles, profileRuleError } from "../grant/profiles.ts";
 import { JWT_VARIABLES, type JwtConfig, parseJwt } from "../identity/settings.ts";
-import { configError, type Env, parseInteger, readVar } from "../shared/env.ts";
+import { configError, type Env, isLoopbackHost, parseInteger, readVar } from "../shared/env.ts";
 import type { CacheSettings } from "../sts/settings.ts";
 import { MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, parseCache, parseDuration, parseSts, STS_VARIABLES, type StsConfig } from "../sts/settings.ts";
 import type { RateLimit } from "./rate-limit.ts";
@@ -57,12 +58,13 @@ export function loadConfig(env: Env): Config {
   const prefixTemplate = parsePrefixTemplate(read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/");
   const maxPolicyLength = parseInteger("STS_MAX_POLICY_LENGTH", read(env, "STS_MAX_POLICY_LENGTH"), DEFAULT_MAX_POLICY_LENGTH, 512, 16_384);
   const { profiles, warnings, variable } = loadProfiles(env, sts.mode);
+  checkAreasApart(profiles, prefixTemplate, variable);
   checkPolicyLengths(profiles, variable, { bucket, appid, region }, prefixTemplate, maxPolicyLength);
   return {
     bucket,
     appid,
     region,
-    jwt: parseJwt(env),
+    jwt: parseJwt(env, { localSts: isLoopbackHost(sts.endpoint.host) }),
     prefixTemplate,
     sts,
     durationSeconds: parseDuration(env, sts.mode),

@@ -48,40 +48,61 @@ export async function signWith(key: KeyPairInfo, claims: JWTPayload = { sub: "al
   return ledgered(await new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, ...header }).sign(key.privateKey));
 }
 
-/** A loopback JWKS (and OIDC discovery) server that counts its fetches, failed ones (while `down`) included. */
+/**
+ * A loopback JWKS (and OIDC discovery) server that counts its fetches, failed ones (while
+ * `down`) included. Paths and the discovery document can be shaped like a provider's.
+ */
 export interface KeyServer {
+  /** The server's origin. */
   readonly url: string;
+  /** The issuer its discovery document is served for: the origin plus `issuerPath`. */
+  readonly issuer: string;
   readonly jwksUrl: string;
   keys: JWK[];
+  /** What the discovery document says, beside `issuer` and `jwks_uri` (which it may override). */
+  discovery: Record<string, unknown>;
   fetches: number;
   discoveryFetches: number;
   down: boolean;
   close(): Promise<void>;
 }
 
-export async function startKeyServer(keys: JWK[]): Promise<KeyServer> {
+export interface KeyServerShape {
+  /** Default "/jwks.json". */
+  readonly jwksPath?: string;
+  /** Default "": the issuer is the origin. May end in "/", as Auth0's does. */
+  readonly issuerPath?: string;
+}
+
+export async function startKeyServer(keys: JWK[], shape: KeyServerShape = {}): Promise<KeyServer> {
+  const jwksPath = shape.jwksPath ?? "/jwks.json";
+  const issuerPath = shape.issuerPath ?? "";
+  const discoveryPath = `${issuerPath.replace(/\/$/, "")}/.well-known/openid-configuration`;
   let close = async () => {};
   const state = {
     url: "",
+    issuer: "",
     jwksUrl: "",
     keys,
+    discovery: {} as Record<string, unknown>,
     fetches: 0,
     discoveryFetches: 0,
     down: false,
     close: () => close(),
   };
   const server = createServer((req, res) => {
-    if (req.url === "/.well-known/openid-configuration") state.discoveryFetches += 1;
-    if (req.url === "/jwks.json") state.fetches += 1;
+    if (req.url === discoveryPath) state.discoveryFetches += 1;
+    if (req.url === jwksPath) state.fetches += 1;
     if (state.down) {
       res.writeHead(503).end("down");
       return;
     }
-    if (req.url === "/.well-known/openid-configuration") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ issuer: state.url, jwks_uri: state.jwksUrl }));
+    if (req.url === discoveryPath) {
+      const document = { issuer: state.issuer, jwks_uri: state.jwksUrl, ...state.discovery };
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(document));
       return;
     }
-    if (req.url === "/jwks.json") {
+    if (req.url === jwksPath) {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: state.keys }));
       return;
     }
@@ -90,6 +111,7 @@ export async function startKeyServer(keys: JWK[]): Promise<KeyServer> {
   const listening = await listen(server);
   close = listening.close;
   state.url = listening.origin;
-  state.jwksUrl = `${state.url}/jwks.json`;
+  state.issuer = `${state.url}${issuerPath}`;
+  state.jwksUrl = `${state.url}${jwksPath}`;
   return state;
 }
