@@ -28,8 +28,11 @@ export interface DevSts {
   readonly secretKey: string;
 }
 
-/** The embedded defaults: the given (loopback) STS, and a dev bucket, region and JWT secret unless set. */
-export function devEnv(env: Env, sts: DevSts): Record<string, string | undefined> {
+/**
+ * The embedded defaults: the given (loopback) STS, a dev bucket, region and JWT secret unless
+ * set, and unless a WeChat app secret is set, the dev mini-program at the given (loopback) WeChat emulator.
+ */
+export function devEnv(env: Env, sts: DevSts, wechatUrl: string): Record<string, string | undefined> {
   const filled: Record<string, string | undefined> = {
     ...env,
     STS_ENDPOINT: sts.url,
@@ -39,6 +42,13 @@ export function devEnv(env: Env, sts: DevSts): Record<string, string | undefined
     COS_REGION: readVar(env, "COS_REGION") ?? DEV_REGION,
   };
   if (!["JWT_SECRET", "JWT_JWKS_URL", "JWT_ISSUER"].some((name) => readVar(env, name))) filled.JWT_SECRET = DEV_JWT_SECRET;
+  if (!readVar(env, "WECHAT_APP_SECRET")) {
+    Object.assign(filled, {
+      WECHAT_APPID: readVar(env, "WECHAT_APPID") ?? DEV_WECHAT_APPID,
+      WECHAT_APP_SECRET: DEV_WECHAT_APP_SECRET,
+      WECHAT_API_ENDPOINT: wechatUrl,
+    });
+  }
   return filled;
 }
 

@@ -36,7 +36,11 @@ export async function startEmbeddedCloud(given: Env, options: EmbeddedCloudOptio
   const { emulator: emulatorOptions, wechat: wechatOptions, cosPort, ...cosOptions } = options;
   const emulator = await startStsEmulator(emulatorOptions);
   const [key] = emulator.keys;
-  const env = devEnv(given, { url: emulator.url, secretId: key?.secretId ?? "", secretKey: key?.secretKey ?? "" });
+  const wechat =
+    readVar(given, "WECHAT_APP_SECRET") === undefined
+      ? await startWechatEmulator({ ...wechatOptions, host: cosOptions.host, apps: [devApp(given)] })
+      : undefined;
+  const env = devEnv(given, { url: emulator.url, secretId: key?.secretId ?? "", secretKey: key?.secretKey ?? "" }, wechat?.url ?? "");
   const cos = await startCosServer({
     ...cosOptions,
     port: cosPort,
@@ -45,7 +49,6 @@ export async function startEmbeddedCloud(given: Env, options: EmbeddedCloudOptio
     buckets: [env.COS_BUCKET!],
   });
   env.COS_ENDPOINT = readVar(env, "COS_ENDPOINT") ?? cos.url;
-  const wechat = readVar(given, "WECHAT_APP_SECRET") === undefined ? await startWechat(env, cosOptions.host, wechatOptions) : undefined;
   return {
     env,
     emulator,
@@ -57,14 +60,5 @@ export async function startEmbeddedCloud(given: Env, options: EmbeddedCloudOptio
   };
 }
 
-/** The emulator serving the dev mini-program (or WECHAT_APPID with the dev secret), and the broker pointed at it. */
-async function startWechat(
-  env: Record<string, string | undefined>,
-  host: string | undefined,
-  options: EmbeddedCloudOptions["wechat"],
-): Promise<WechatEmulator> {
-  const app = { appid: readVar(env, "WECHAT_APPID") ?? DEV_WECHAT_APPID, secret: DEV_WECHAT_APP_SECRET };
-  const wechat = await startWechatEmulator({ ...options, host, apps: [app] });
-  Object.assign(env, { WECHAT_APPID: app.appid, WECHAT_APP_SECRET: app.secret, WECHAT_API_ENDPOINT: wechat.url });
-  return wechat;
-}
+/** The dev mini-program, or WECHAT_APPID with the dev secret: what the emulator serves and devEnv names. */
+const devApp = (given: Env) => ({ appid: readVar(given, "WECHAT_APPID") ?? DEV_WECHAT_APPID, secret: DEV_WECHAT_APP_SECRET });

@@ -5,19 +5,25 @@
  */
 import { readFileSync } from "node:fs";
 import type { BucketRef } from "../cam/policy.ts";
-import { checkAreasApart } from "../grant/areas.ts";
+import { checkAreasApart, type IdentityArea } from "../grant/areas.ts";
 import type { GrantSettings } from "../grant/compose.ts";
 import { longestPolicyLength } from "../grant/policy.ts";
-import { compilePrefixTemplate, type PrefixTemplate } from "../grant/prefix.ts";
+import { compilePrefixTemplate, PER_USER, type PrefixTemplate } from "../grant/prefix.ts";
 import { builtInProfiles, type Profile, type ProfileWarning, parseProfiles, profileRuleError } from "../grant/profiles.ts";
-import { JWT_VARIABLES, type JwtConfig, parseJwt } from "../identity/settings.ts";
+import type { VerifiedClaims } from "../identity/claims.ts";
+import { hasJwtSource, JWT_VARIABLES, type JwtConfig, parseJwt } from "../identity/settings.ts";
+import { isWechatIdentity, WECHAT_CLAIMS, type WechatConfig } from "../identity/wechat.ts";
+import { parseWechat, WECHAT_VARIABLES } from "../identity/wechat-settings.ts";
 import { configError, type Env, isLoopbackHost, parseInteger, readVar } from "../shared/env.ts";
 import type { CacheSettings } from "../sts/settings.ts";
 import { MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, parseCache, parseDuration, parseSts, STS_VARIABLES, type StsConfig } from "../sts/settings.ts";
 import type { RateLimit } from "./rate-limit.ts";
 
 export interface Config extends GrantSettings {
-  readonly jwt: JwtConfig;
+  /** Login tokens; absent when only WeChat login is on. */
+  readonly jwt: JwtConfig | undefined;
+  /** WeChat login and the template its users' prefixes come from; absent when it is off. */
+  readonly wechat: { readonly login: WechatConfig; readonly prefixTemplate: PrefixTemplate } | undefined;
   readonly sts: StsConfig;
   readonly corsOrigins: readonly string[];
   readonly cosEndpoint: string | undefined;
@@ -38,6 +44,7 @@ const BROKER_VARIABLES = [
   "COS_BUCKET",
   "COS_REGION",
   "PREFIX_TEMPLATE",
+  "WECHAT_PREFIX_TEMPLATE",
   "STS_MAX_POLICY_LENGTH",
   "STS_PROFILES",
   "STS_PROFILES_FILE",
@@ -47,7 +54,9 @@ const BROKER_VARIABLES = [
   "RATE_LIMIT_BURST",
 ] as const;
 /** Every variable an operator may set; loadConfig reads no other (serverless.yml is tested against it). */
-export const CONFIG_VARIABLES: readonly string[] = [...BROKER_VARIABLES, ...JWT_VARIABLES, ...STS_VARIABLES];
+export const CONFIG_VARIABLES: readonly string[] = [...BROKER_VARIABLES, ...JWT_VARIABLES, ...WECHAT_VARIABLES, ...STS_VARIABLES];
+/** The placeholders that name one WeChat user. */
+const WECHAT_PER_USER: ReadonlySet<string> = new Set([...PER_USER, ...WECHAT_CLAIMS]);
 /** readVar limited to the list above, so this file cannot read a variable it does not name. */
 const read: (env: Env, name: (typeof BROKER_VARIABLES)[number]) => string | undefined = readVar;
 
@@ -55,16 +64,26 @@ export function loadConfig(env: Env): Config {
   const { bucket, appid } = parseBucket(read(env, "COS_BUCKET"));
   const region = parseRegion(read(env, "COS_REGION"));
   const sts = parseSts(env, region);
-  const prefixTemplate = parsePrefixTemplate(read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/");
+  const rules = { localSts: isLoopbackHost(sts.endpoint.host) };
+  const wechatLogin = parseWechat(env, rules);
+  // A mini-program with no backend has no login tokens: WeChat login alone is enough.
+  const jwt = wechatLogin && !hasJwtSource(env) ? undefined : parseJwt(env, rules);
+  const prefixTemplate = parsePrefixTemplate("PREFIX_TEMPLATE", read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/");
+  const wechat = wechatLogin && { login: wechatLogin, prefixTemplate: parseWechatTemplate(read(env, "WECHAT_PREFIX_TEMPLATE") ?? "wx/{openid}/") };
+  const areas: IdentityArea[] = [
+    ...(jwt ? [{ template: prefixTemplate, variable: "PREFIX_TEMPLATE", users: "login-token users" }] : []),
+    ...(wechat ? [{ template: wechat.prefixTemplate, variable: "WECHAT_PREFIX_TEMPLATE", users: "WeChat users", perUserClaims: WECHAT_PER_USER }] : []),
+  ];
   const maxPolicyLength = parseInteger("STS_MAX_POLICY_LENGTH", read(env, "STS_MAX_POLICY_LENGTH"), DEFAULT_MAX_POLICY_LENGTH, 512, 16_384);
   const { profiles, warnings, variable } = loadProfiles(env, sts.mode);
-  checkAreasApart(profiles, prefixTemplate, variable);
-  checkPolicyLengths(profiles, variable, { bucket, appid, region }, prefixTemplate, maxPolicyLength);
+  checkAreasApart(profiles, areas, variable);
+  for (const area of areas) checkPolicyLengths(profiles, variable, { bucket, appid, region }, area.template, maxPolicyLength);
   return {
     bucket,
     appid,
     region,
-    jwt: parseJwt(env, { localSts: isLoopbackHost(sts.endpoint.host) }),
+    jwt,
+    wechat,
     prefixTemplate,
     sts,
     durationSeconds: parseDuration(env, sts.mode),
@@ -76,6 +95,11 @@ export function loadConfig(env: Env): Config {
     cache: parseCache(env),
     rateLimit: parseRateLimit(env),
   };
+}
+
+/** What composes this identity's grants: WeChat users' prefixes come from WECHAT_PREFIX_TEMPLATE. */
+export function grantSettingsFor(config: Config, claims: VerifiedClaims): GrantSettings {
+  return isWechatIdentity(claims) && config.wechat ? { ...config, prefixTemplate: config.wechat.prefixTemplate } : config;
 }
 
 /**
@@ -152,12 +176,27 @@ function parseRegion(value: string | undefined): string {
   return value;
 }
 
-function parsePrefixTemplate(value: string): PrefixTemplate {
+function parsePrefixTemplate(variable: string, value: string, perUserClaims?: ReadonlySet<string>): PrefixTemplate {
   try {
-    return compilePrefixTemplate(value);
+    return compilePrefixTemplate(value, { perUserClaims });
   } catch (error) {
-    throw configError("PREFIX_TEMPLATE", `is not usable (${(error as Error).message})`, "e.g. users/{sub}/ or users/{sub_hash}/");
+    const example = perUserClaims ? "wx/{openid}/ or wx/{unionid}/" : "users/{sub}/ or users/{sub_hash}/";
+    throw configError(variable, `is not usable (${(error as Error).message})`, `e.g. ${example}`);
   }
+}
+
+/** WeChat users have no claims but these: a template naming another would refuse every one of them. */
+function parseWechatTemplate(value: string): PrefixTemplate {
+  const template = parsePrefixTemplate("WECHAT_PREFIX_TEMPLATE", value, WECHAT_PER_USER);
+  const other = template.segments.find((segment) => "claim" in segment && !WECHAT_PER_USER.has(segment.claim));
+  if (other && "claim" in other) {
+    throw configError(
+      "WECHAT_PREFIX_TEMPLATE",
+      `has {${other.claim}}, which WeChat users do not have`,
+      "use {openid}, {unionid}, {sub} (the openid) or {sub_hash}",
+    );
+  }
+  return template;
 }
 
 function parseOrigins(value: string | undefined): string[] {

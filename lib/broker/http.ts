@@ -9,7 +9,7 @@ import { type MonotonicMs, systemClock } from "../shared/clock.ts";
 import { BrokerError, type ErrorCode } from "../shared/errors.ts";
 import type { Audit } from "../shared/log.ts";
 import { type Logger, millisSince, type Outcome } from "../shared/log.ts";
-import type { Broker } from "./issue.ts";
+import type { Broker, Credential } from "./issue.ts";
 
 export interface HttpRequest {
   readonly method: string;
@@ -61,10 +61,12 @@ export interface HttpDeps {
   readonly broker: Pick<Broker, "issue">;
   readonly corsOrigins: readonly string[];
   readonly logger: Logger;
+  /** How callers may sign in: login tokens, WeChat login, or both; default login tokens. */
+  readonly schemes?: readonly Credential["scheme"][];
 }
 
 export function createHttpHandler(deps: HttpDeps): HttpHandler {
-  const { broker, corsOrigins, logger } = deps;
+  const { broker, corsOrigins, logger, schemes = ["Bearer"] } = deps;
 
   return async (request) => {
     const started = systemClock.monotonic();
@@ -93,10 +95,10 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
       if (method !== "GET" && method !== "POST") {
         throw new BrokerError("MethodNotAllowed", `use POST or GET, not ${method.slice(0, 16)}`);
       }
-      const token = bearerToken(request.headers.authorization);
+      const credential = credentialOf(request.headers.authorization, schemes);
       const params = method === "GET" ? queryReader(request.query) : bodyReader(request.body);
       const ask = () => ({ ...params(), sourceIp: request.sourceIp, remainingMs: request.remainingMs });
-      const credentials = await broker.issue({ token, ask }, audit);
+      const credentials = await broker.issue({ credential, ask, remainingMs: request.remainingMs }, audit);
       return finish(jsonResponse(200, credentials, cors), "issued");
     } catch (caught) {
       const error = caught instanceof BrokerError ? caught : unexpected(caught);
@@ -117,11 +119,26 @@ function corsHeaders(origin: string | undefined, allowed: readonly string[]): Re
   return { "Access-Control-Allow-Origin": origin, Vary: "Origin", "Access-Control-Expose-Headers": "Retry-After" };
 }
 
-/** `Authorization: Bearer <jwt>`, scheme case-insensitive. A token in the query string is never read. */
-function bearerToken(header: string | undefined): string {
-  const match = /^Bearer +([^\s]+) *$/i.exec(header ?? "");
-  if (!match?.[1]) throw new BrokerError("InvalidToken", "send the login token as 'Authorization: Bearer <jwt>'");
-  return match[1];
+/**
+ * `Authorization: Bearer <jwt>` or `Authorization: WeChat <code>`, schemes case-insensitive and
+ * only those the broker takes. A token in the query string is never read.
+ */
+function credentialOf(header: string | undefined, schemes: readonly Credential["scheme"][]): Credential {
+  const [, scheme = "", value = ""] = /^(Bearer|WeChat) +([^\s]+) *$/i.exec(header ?? "") ?? [];
+  const credential: Credential | undefined = /^bearer$/i.test(scheme)
+    ? { scheme: "Bearer", token: value }
+    : /^wechat$/i.test(scheme)
+      ? { scheme: "WeChat", code: value }
+      : undefined;
+  if (!credential || !schemes.includes(credential.scheme)) throw new BrokerError("InvalidToken", howToSignIn(schemes));
+  return credential;
+}
+
+function howToSignIn(schemes: readonly Credential["scheme"][]): string {
+  const bearer = "send the login token as 'Authorization: Bearer <jwt>'";
+  const code = "the code wx.login gave as 'Authorization: WeChat <code>'";
+  if (!schemes.includes("WeChat")) return bearer;
+  return schemes.includes("Bearer") ? `${bearer}, or ${code}` : `send ${code}; this broker takes no login tokens`;
 }
 
 type Params = Pick<GrantRequest, "profile" | "key" | "scope" | "filename">;

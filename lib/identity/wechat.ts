@@ -11,6 +11,7 @@ import { type Clock, systemClock } from "../shared/clock.ts";
 import { BrokerError } from "../shared/errors.ts";
 import type { FetchLike } from "../shared/fetch.ts";
 import { type Attempt, retryWithin } from "../shared/retry.ts";
+import { type VerifiedClaims, WECHAT_ISSUER_PREFIX } from "./claims.ts";
 
 export interface WechatConfig {
   /** the mini-program's AppID, `wx` + 16 hex digits */
@@ -24,12 +25,9 @@ export interface WechatConfig {
 }
 
 /** A verified WeChat user, in the claim names prefix templates use. */
-export interface WechatIdentity {
-  readonly iss: string;
-  readonly sub: string;
+export interface WechatIdentity extends VerifiedClaims {
   readonly openid: string;
   readonly unionid?: string;
-  readonly [claim: string]: unknown;
 }
 
 /** A wx.login code -> the verified user; `budgetMs` bounds every attempt and wait together. */
@@ -41,8 +39,10 @@ export interface WechatDeps {
   readonly random?: () => number;
 }
 
-/** `iss` of every WeChat identity: JWT sources may never claim it (lib/identity/verify.ts). */
-export const WECHAT_ISSUER_PREFIX = "wechat:";
+/** The claims, besides `sub` and `{sub_hash}`, that name one WeChat user: what WECHAT_PREFIX_TEMPLATE may hold. */
+export const WECHAT_CLAIMS = ["openid", "unionid"] as const;
+
+export const isWechatIdentity = (claims: VerifiedClaims): boolean => claims.iss.startsWith(WECHAT_ISSUER_PREFIX);
 /** WeChat's codes are 32 letters and digits; anything far from that is refused before WeChat is asked. */
 const CODE = /^[A-Za-z0-9_-]{1,256}$/;
 /** WeChat counts 100 exchanges per user per minute (errcode 45011). */
@@ -115,14 +115,12 @@ async function exchange(fetchImpl: FetchLike, url: URL, limitMs: number, appid: 
   if (typeof openid !== "string" || openid === "" || typeof answer.session_key !== "string") {
     return { error: new BrokerError("UpstreamError", "WeChat's login service sent an incomplete answer"), transient: true };
   }
-  return {
-    value: {
-      iss: `${WECHAT_ISSUER_PREFIX}${appid}`,
-      sub: openid,
-      openid,
-      ...(typeof unionid === "string" && unionid !== "" ? { unionid } : {}),
-    },
-  };
+  return { value: wechatIdentity(appid, openid, typeof unionid === "string" && unionid !== "" ? unionid : undefined) };
+}
+
+/** The identity of a mini-program's user, as WeChat names them. */
+export function wechatIdentity(appid: string, openid: string, unionid?: string): WechatIdentity {
+  return { iss: `${WECHAT_ISSUER_PREFIX}${appid}`, sub: openid, openid, ...(unionid === undefined ? {} : { unionid }) };
 }
 
 /** WeChat's errcode as the broker's answer (docs/mini-programs.md, When WeChat says no). */

@@ -88,7 +88,9 @@ export function installWx(options: WxOptions = {}): WxControl {
       readFile: (options: Callbacks & { filePath: string; position?: number; length?: number }) => {
         const data = readFileSync(options.filePath);
         const start = options.position ?? 0;
-        options.success?.({ data: data.subarray(start, options.length === undefined ? undefined : start + options.length) });
+        // Without an encoding, the runtime hands over an ArrayBuffer.
+        const part = data.subarray(start, options.length === undefined ? undefined : start + options.length);
+        options.success?.({ data: part.buffer.slice(part.byteOffset, part.byteOffset + part.byteLength) });
       },
     }),
     /** wx.request: an object `data` is sent as JSON; the answer's `data` is parsed when dataType is json. */
@@ -98,8 +100,8 @@ export function installWx(options: WxOptions = {}): WxControl {
           ? undefined
           : typeof options.data === "string"
             ? Buffer.from(options.data)
-            : options.data instanceof ArrayBuffer
-              ? Buffer.from(options.data)
+            : options.data instanceof ArrayBuffer || ArrayBuffer.isView(options.data)
+              ? Buffer.from(options.data as ArrayBuffer)
               : Buffer.from(JSON.stringify(options.data));
       send(options.url, options.method ?? "GET", options.header ?? {}, body).then(
         (res) => {

@@ -148,7 +148,7 @@ describe("loadConfig", () => {
   it("parses CORS origins and audiences as lists", () => {
     const config = load({ CORS_ORIGINS: "https://a.example, http://localhost:5173", JWT_AUDIENCE: "app, admin" });
     expect(config.corsOrigins).toEqual(["https://a.example", "http://localhost:5173"]);
-    expect(config.jwt.audience).toEqual(["app", "admin"]);
+    expect(config.jwt?.audience).toEqual(["app", "admin"]);
   });
 
   it("reads no variable outside CONFIG_VARIABLES and PLATFORM_VARIABLES, on every path", () => {
@@ -178,6 +178,8 @@ describe("loadConfig", () => {
       }),
     );
     loadConfig(recording(role));
+    const wechat = { WECHAT_APPID: "wx1234567890abcdef", WECHAT_APP_SECRET: "f".repeat(32), WECHAT_API_ENDPOINT: "api2.weixin.qq.com" };
+    loadConfig(recording({ ...wechat, WECHAT_PREFIX_TEMPLATE: "mini/{openid}/" }));
     expect([...read].filter((name) => !listed.has(name))).toEqual([]);
     expect([...listed].filter((name) => !read.has(name))).toEqual([]);
   });
