@@ -5,6 +5,9 @@
 import { rm } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { bundleFunctions, DIST_DIR, ROOT } from "./bundle.ts";
+import { exitOnHelp } from "./help.ts";
+
+exitOnHelp("usage: npm run build\n  Bundles every function into dist/<function>/index.js; STS_PROFILES_FILE, if set, is compiled in.");
 
 const outDir = join(ROOT, DIST_DIR);
 await rm(outDir, { recursive: true, force: true });

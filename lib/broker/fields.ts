@@ -16,12 +16,12 @@ export function checkFields(names: readonly string[], where: "the request body" 
   const unknown = names.find((name) => !KNOWN.has(name));
   if (unknown === undefined) return;
   const shown = SHOWABLE.test(unknown) ? ` '${unknown}'` : "";
-  throw new BrokerError("BadRequest", `unknown field${shown} in ${where}${hintFor(unknown)}. The broker reads only profile, key, scope and filename.`);
+  throw new BrokerError("BadRequest", `unknown field${shown} in ${where}${hintFor(unknown) || "."} The broker reads only profile, key, scope and filename.`);
 }
 
 function hintFor(name: string): string {
   const lower = name.toLowerCase();
-  if (TOKEN_FIELDS.has(lower)) return "; send the login token only as 'Authorization: Bearer <jwt>'";
+  if (TOKEN_FIELDS.has(lower)) return "; send the login token only as 'Authorization: Bearer <jwt>'.";
   const near = REQUEST_FIELDS.find((field) => field === lower) ?? REQUEST_FIELDS.find((field) => editDistance(field, lower) <= 2);
   return near ? `; did you mean '${near}'?` : "";
 }

@@ -137,15 +137,7 @@ describe("loadConfig", () => {
     expect(error).toBeInstanceOf(ConfigProblems);
     const { problems } = error as ConfigProblems;
     const named = problems.map((problem) => problem.split(" ")[0]);
-    expect(named).toEqual([
-      "COS_BUCKET",
-      "COS_REGION",
-      "STS_TIMEOUT_MS",
-      "STS_MAX_ATTEMPTS",
-      "JWT_SECRET",
-      "CREDENTIAL_CACHE_MAX_ENTRIES",
-      "RATE_LIMIT_BURST",
-    ]);
+    expect(named).toEqual(["COS_BUCKET", "COS_REGION", "STS_TIMEOUT_MS", "STS_MAX_ATTEMPTS", "JWT_SECRET", "CREDENTIAL_CACHE_MAX_ENTRIES", "RATE_LIMIT_BURST"]);
     for (const problem of problems) expect(problem).toMatch(/: \S/);
     expect(error?.message).toBe(`7 configuration problems: ${problems.join(" | ")}`);
   });

@@ -1,6 +1,7 @@
 /** lib/sts with the real tencentcloud-sdk-nodejs-sts client against the loopback emulator. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+
 import { randomBytes } from "node:crypto";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type PermanentKey, type StsEmulator, startStsEmulator } from "../../../dev/sts-emulator/index.ts";
 import { encodePolicy } from "../../../lib/grant/policy.ts";
 import { subjectHash } from "../../../lib/grant/prefix.ts";
@@ -234,7 +235,10 @@ describe("lifetimes: GetFederationToken gives a sub-account's key 129600 s, the 
   afterAll(() => keyed.close());
   const clientFor = (which: PermanentKey) =>
     createStsClient(
-      config({ endpoint: { host: new URL(keyed.url).host, protocol: "http://" }, credentials: { kind: "explicit", secretId: which.secretId, secretKey: which.secretKey } }),
+      config({
+        endpoint: { host: new URL(keyed.url).host, protocol: "http://" },
+        credentials: { kind: "explicit", secretId: which.secretId, secretKey: which.secretKey },
+      }),
     );
   const long = { ...request, durationSeconds: 129_600 };
 
@@ -247,7 +251,7 @@ describe("lifetimes: GetFederationToken gives a sub-account's key 129600 s, the 
   it("says which limit applies when STS refuses the root account's key more than 7200 s", async () => {
     const root = clientFor(keyed.keys[0]!);
     await expect(root.requestCredentials({ ...request, durationSeconds: 7200 })).resolves.toBeDefined();
-    const error = await root.requestCredentials(long).catch((caught: unknown) => caught as BrokerError);
+    const error = (await root.requestCredentials(long).catch((caught: unknown) => caught)) as BrokerError;
     expect(error).toMatchObject({ code: "ConfigError" });
     expect(error.message).toBe(
       "STS refused credentials for 129600 s (InvalidParameter.OverTimeError): GetFederationToken allows at most 129600 s with a sub-account's key, " +
