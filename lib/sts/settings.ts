@@ -38,7 +38,7 @@ export const MIN_DURATION_SECONDS = 120;
  * limit applies (docs/contract.md, Configuration).
  */
 export const MAX_DURATION_SECONDS = { GetFederationToken: 129_600, AssumeRole: 43_200 } as const;
-export const ROOT_FEDERATION_MAX_SECONDS = 7200;
+const ROOT_FEDERATION_MAX_SECONDS = 7200;
 const LONGEST_DURATION_SECONDS = Math.max(...Object.values(MAX_DURATION_SECONDS));
 const DEFAULT_DURATION_SECONDS = 900;
 const DEFAULT_STS_TIMEOUT_MS = 3000;

@@ -92,7 +92,8 @@ describe.skipIf(!found && !required)("the static site in headless Chromium", () 
     expect(seen.pageWider, "the page scrolls sideways").toBe(false);
   }
 
-  const shoot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `static-site-${name}-${page.viewportSize()!.width}x${page.viewportSize()!.height}.png`) });
+  const shoot = (name: string) =>
+    page.screenshot({ path: join(ARTIFACTS, `static-site-${name}-${page.viewportSize()!.width}x${page.viewportSize()!.height}.png`) });
 
   async function signInAs(name: string): Promise<void> {
     await page.fill("#dev-name", name);
