@@ -21,11 +21,13 @@ export function cloudMode(env: Env): CloudMode {
   if (keys.length > 0) return { kind: "real", reason: `${words(keys)} ${keys.length === 1 ? "is" : "are"} set` };
   const cloud = set(CLOUD_VARIABLES);
   if (cloud.length > 0) {
+    // A .env written for `npm run deploy` holds the deployer's key under this name.
+    const deployKey = set(["TENCENTCLOUD_SECRET_ID"]).length > 0 ? " (TENCENTCLOUD_SECRET_ID is npm run deploy's key; the broker does not use it)" : "";
     return {
       kind: "incomplete",
       problem:
         `${words(cloud)} ${cloud.length === 1 ? "is" : "are"} set, as for Tencent Cloud, but no key to call STS with: ` +
-        "set STS_SECRET_ID and STS_SECRET_KEY (the API key of a CAM user allowed to call STS) in the shell or .env, " +
+        `set STS_SECRET_ID and STS_SECRET_KEY (the API key of a CAM user allowed to call STS) in the shell or .env${deployKey}, ` +
         `or unset ${words(cloud, "and")} to run on the local emulators`,
     };
   }

@@ -6,6 +6,7 @@
  */
 import { type Env, readVar } from "../lib/shared/env.ts";
 import { createLogger, type Logger } from "../lib/shared/log.ts";
+import type { CosCall } from "./cos-server/handler.ts";
 import type { CosServer } from "./cos-server/index.ts";
 import { DEV_JWT_SECRET, mintToken } from "./defaults.ts";
 import { type EmbeddedCloud, startEmbeddedCloud } from "./embedded.ts";
@@ -57,30 +58,10 @@ export async function startDevStack(given: Env, options: DevStackOptions = {}): 
       devToken: devTokens ? (sub) => mintToken({ sub }) : undefined,
     });
     opened.push(site);
-    const cloud = await startEmbeddedCloud(given, {
-      host,
-      emulator: options.emulator,
-      corsOrigins: [site.origin],
-      // One line per COS request, with the policy's reason when it refused one.
-      onCall: (call) =>
-        logger.event("cos_request", {
-          method: call.method,
-          operation: call.operation,
-          key: call.key,
-          status: call.status,
-          code: call.code,
-          reason: call.decision?.allowed === false ? call.decision.reason : undefined,
-        }),
-    });
+    const cloud = await startEmbeddedCloud(given, { host, emulator: options.emulator, corsOrigins: [site.origin], onCall: logCosCall(logger) });
     opened.push(cloud);
     cos = cloud.cos;
-    // The page calls the broker from its own origin.
-    const env: Record<string, string | undefined> = { ...cloud.env };
-    const origins = (readVar(env, "CORS_ORIGINS") ?? "")
-      .split(",")
-      .map((origin) => origin.trim())
-      .filter(Boolean);
-    env.CORS_ORIGINS = [...new Set([...origins, site.origin])].join(",");
+    const env = withOrigin(cloud.env, site.origin);
     broker = await startLocalServer({ env, port: options.port ?? 0, host, logger, name: "broker" });
     opened.push(broker);
     return { env, mode: cloud.mode, broker, site, emulator: cloud.emulator, cos, close: closeAll };
@@ -88,6 +69,28 @@ export async function startDevStack(given: Env, options: DevStackOptions = {}): 
     await closeAll();
     throw error;
   }
+}
+
+/** One line per COS request, with the policy's reason when it refused one. */
+function logCosCall(logger: Logger): (call: CosCall) => void {
+  return (call) =>
+    logger.event("cos_request", {
+      method: call.method,
+      operation: call.operation,
+      key: call.key,
+      status: call.status,
+      code: call.code,
+      reason: call.decision?.allowed === false ? call.decision.reason : undefined,
+    });
+}
+
+/** The page calls the broker from its own origin. */
+function withOrigin(given: Env, origin: string): Env {
+  const origins = (readVar(given, "CORS_ORIGINS") ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
+  return { ...given, CORS_ORIGINS: [...new Set([...origins, origin])].join(",") };
 }
 
 const hasJwtSource = (env: Env) => ["JWT_SECRET", "JWT_JWKS_URL", "JWT_ISSUER"].some((name) => readVar(env, name) !== undefined);

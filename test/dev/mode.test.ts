@@ -31,4 +31,14 @@ describe("cloudMode", () => {
     });
     expect(cloudMode({ COS_BUCKET: "b-1250000001" })).toMatchObject({ kind: "incomplete", problem: expect.stringMatching(/^COS_BUCKET is set, as for/) });
   });
+
+  it("says that npm run deploy's key, from a .env written for deploying, is not the broker's", () => {
+    const mode = cloudMode({ TENCENTCLOUD_SECRET_ID: "AKIDdeployer", TENCENTCLOUD_SECRET_KEY: "k", STS_ROLE_ARN: "qcs::cam::uin/1:roleName/r" });
+    expect(mode).toMatchObject({
+      kind: "incomplete",
+      problem: expect.stringContaining(
+        "in the shell or .env (TENCENTCLOUD_SECRET_ID is npm run deploy's key; the broker does not use it), or unset STS_ROLE_ARN",
+      ),
+    });
+  });
 });
