@@ -17,11 +17,6 @@ export const DEV_WECHAT_APPID = "wx0000000000000000";
 export const DEV_WECHAT_APP_SECRET = "00000000000000000000000000000000";
 export const DEV_REGION = "ap-guangzhou";
 
-/** Real STS configuration present: talk to real STS, no emulator, no embedded defaults. */
-export function usesRealSts(env: Env): boolean {
-  return ["STS_SECRET_ID", "TENCENTCLOUD_SECRETID", "STS_ENDPOINT"].some((name) => readVar(env, name) !== undefined);
-}
-
 export interface DevSts {
   readonly url: string;
   readonly secretId: string;

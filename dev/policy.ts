@@ -18,18 +18,20 @@ import type { VerifiedClaims } from "../lib/identity/claims.ts";
 import { wechatIdentity } from "../lib/identity/wechat.ts";
 import type { Env } from "../lib/shared/env.ts";
 import { BrokerError } from "../lib/shared/errors.ts";
-import { devEnv, loadDotEnv, usesRealSts } from "./defaults.ts";
+import { devEnv, loadDotEnv } from "./defaults.ts";
+import { cloudMode } from "./mode.ts";
 
 const USAGE = `usage: npm run policy -- --sub <subject> [--wechat] [--profile <name>] [--key <key> | --filename <name>]
          [--source-ip <ip>] [--claim name=value ...]
-  --wechat                      the subject is a WeChat user, --sub its openid (WECHAT_PREFIX_TEMPLATE)
          [--can <Action> <full object key> [--header name=value ...]]
+  --wechat                      the subject is a WeChat user, --sub its openid (WECHAT_PREFIX_TEMPLATE)
   --can PutObject users/bob/x   would COS allow it? exit 0 = allow, 1 = deny
                                 (for GetBucket, the key is the listing prefix)
   --header content-type=image/png, content-length=1024, qcs:ip=1.2.3.4, cos:secure-transport=false
            (request context for --can; HTTPS and --source-ip are assumed)`;
 
 class UsageError extends Error {}
+class HelpRequested extends Error {}
 
 interface Options {
   readonly sub: string;
@@ -69,7 +71,7 @@ function parseOptions(args: string[]): Options {
     throw new UsageError((error as Error).message);
   }
   const { values, positionals } = parsed;
-  if (values.help) throw new UsageError("");
+  if (values.help) throw new HelpRequested();
   if (!values.sub) throw new UsageError("--sub is required");
   // `--can PutObject users/bob/x` (two words) or `--can "PutObject users/bob/x"` (one).
   const canWords = values.can === undefined ? [] : [...values.can.trim().split(/\s+/), ...positionals];
@@ -106,11 +108,14 @@ function pairs(items: readonly string[], flag: string, nameOf: (name: string) =>
   return Object.fromEntries(entries);
 }
 
-/** The same environment `npm start` would run on; the embedded STS key is never used here. */
+/**
+ * The same environment `npm start` would run on; the embedded STS key is never used here. A
+ * configuration with no STS key still gets its policy shown: no STS is called.
+ */
 function configuredEnv(): Env {
   loadDotEnv();
   const env: Env = { ...process.env };
-  return usesRealSts(env)
+  return cloudMode(env).kind === "real"
     ? env
     : devEnv(env, { url: "http://127.0.0.1:9100", secretId: "unused-by-npm-run-policy", secretKey: "unused" }, "http://127.0.0.1:9103");
 }
@@ -165,8 +170,10 @@ function main(): number {
 try {
   process.exitCode = main();
 } catch (error) {
-  if (error instanceof UsageError) {
-    console.error(error.message ? `${error.message}\n${USAGE}` : USAGE);
+  if (error instanceof HelpRequested) {
+    console.log(USAGE);
+  } else if (error instanceof UsageError) {
+    console.error(`${error.message}\n${USAGE}`);
     process.exitCode = 2;
   } else if (error instanceof BrokerError) {
     console.error(`${error.code === "ConfigError" ? "configuration" : `refused (${error.code})`}: ${error.message}`);

@@ -21,7 +21,8 @@ function main(): void {
       help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help || !values.openid) throw new Error(USAGE);
+  if (values.help) return void console.log(USAGE);
+  if (!values.openid) throw new Error(USAGE);
   if (values.fail !== undefined && !(FAULTS as readonly string[]).includes(values.fail))
     throw new Error(`--fail must be one of ${FAULTS.join(", ")}\n${USAGE}`);
   // npm start runs the emulator only when no app secret is configured (docs/mini-programs.md).

@@ -79,7 +79,7 @@ export async function startWechatEmulator(options: WechatEmulatorOptions = {}): 
   const tls = options.tls ? await selfSignedCert() : undefined;
   const listener = (req: IncomingMessage, res: ServerResponse) => answer(req, res, state);
   const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, listener) : createHttpServer(listener);
-  const listening = await listen(server, { host: options.host, port: options.port, tls: Boolean(tls) });
+  const listening = await listen(server, { host: options.host, port: options.port, tls: Boolean(tls), name: "WeChat emulator" });
   const mint: WechatEmulator["mint"] = (openid, { appid, ...grant } = {}) => {
     const app = appid === undefined ? apps[0] : state.apps.get(appid);
     if (!app) throw new RangeError(`the emulator serves no app ${appid}`);

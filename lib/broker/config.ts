@@ -14,9 +14,9 @@ import type { VerifiedClaims } from "../identity/claims.ts";
 import { hasJwtSource, JWT_VARIABLES, type JwtConfig, parseJwt } from "../identity/settings.ts";
 import { isWechatIdentity, WECHAT_CLAIMS, type WechatConfig } from "../identity/wechat.ts";
 import { parseWechat, WECHAT_VARIABLES } from "../identity/wechat-settings.ts";
-import { configError, type Env, isLoopbackHost, parseInteger, readVar } from "../shared/env.ts";
+import { collectProblems, configError, type Env, isLoopbackHost, parseInteger, readVar } from "../shared/env.ts";
 import type { CacheSettings } from "../sts/settings.ts";
-import { MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, parseCache, parseDuration, parseSts, STS_VARIABLES, type StsConfig } from "../sts/settings.ts";
+import { MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, parseCache, parseDuration, parseSts, STS_VARIABLES, type StsConfig, stsMode } from "../sts/settings.ts";
 import type { RateLimit } from "./rate-limit.ts";
 
 export interface Config extends GrantSettings {
@@ -60,41 +60,54 @@ const WECHAT_PER_USER: ReadonlySet<string> = new Set([...PER_USER, ...WECHAT_CLA
 /** readVar limited to the list above, so this file cannot read a variable it does not name. */
 const read: (env: Env, name: (typeof BROKER_VARIABLES)[number]) => string | undefined = readVar;
 
+/** Every problem found is reported at once (ConfigProblems), so one start shows them all. */
 export function loadConfig(env: Env): Config {
-  const { bucket, appid } = parseBucket(read(env, "COS_BUCKET"));
-  const region = parseRegion(read(env, "COS_REGION"));
-  const sts = parseSts(env, region);
-  const rules = { localSts: isLoopbackHost(sts.endpoint.host) };
-  const wechatLogin = parseWechat(env, rules);
-  // A mini-program with no backend has no login tokens: WeChat login alone is enough.
-  const jwt = wechatLogin && !hasJwtSource(env) ? undefined : parseJwt(env, rules);
-  const prefixTemplate = parsePrefixTemplate("PREFIX_TEMPLATE", read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/");
-  const wechat = wechatLogin && { login: wechatLogin, prefixTemplate: parseWechatTemplate(read(env, "WECHAT_PREFIX_TEMPLATE") ?? "wx/{openid}/") };
+  const problems = collectProblems();
+  const bucketParts = problems.take(() => parseBucket(read(env, "COS_BUCKET")));
+  const region = problems.take(() => parseRegion(read(env, "COS_REGION")));
+  const sts = problems.take(() => parseSts(env, problems.valueOr(region, "")));
+  // The mode bounds durations; without a valid STS configuration, what STS_ROLE_ARN implies.
+  const mode = problems.valueOr(sts, undefined)?.mode ?? stsMode(env);
+  // A secret this repository publishes signs only beside a local STS emulator.
+  const rules = { localSts: isLoopbackHost(problems.valueOr(sts, undefined)?.endpoint.host ?? "") };
+  const wechatLogin = problems.take(() => parseWechat(env, rules));
+  const wechatOn = problems.valueOr(wechatLogin, undefined) !== undefined;
+  const {
+    bucketParts: bucket,
+    loaded,
+    perMinute,
+    burst,
+    wechatLogin: login,
+    wechatTemplate,
+    ...settings
+  } = problems.settle({
+    bucketParts,
+    region,
+    sts,
+    // A mini-program with no backend has no login tokens: WeChat login alone is enough.
+    jwt: problems.take(() => (wechatOn && !hasJwtSource(env) ? undefined : parseJwt(env, rules))),
+    wechatLogin,
+    prefixTemplate: problems.take(() => parsePrefixTemplate("PREFIX_TEMPLATE", read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/")),
+    wechatTemplate: problems.take(() => (wechatOn ? parseWechatTemplate(read(env, "WECHAT_PREFIX_TEMPLATE") ?? "wx/{openid}/") : undefined)),
+    maxPolicyLength: problems.take(() => parseInteger("STS_MAX_POLICY_LENGTH", read(env, "STS_MAX_POLICY_LENGTH"), DEFAULT_MAX_POLICY_LENGTH, 512, 16_384)),
+    loaded: problems.take(() => loadProfiles(env, mode)),
+    durationSeconds: problems.take(() => parseDuration(env, mode)),
+    corsOrigins: problems.take(() => parseOrigins(read(env, "CORS_ORIGINS"))),
+    cosEndpoint: problems.take(() => parseOptionalUrl("COS_ENDPOINT", read(env, "COS_ENDPOINT"))),
+    cache: problems.take(() => parseCache(env)),
+    perMinute: problems.take(() => parseInteger("RATE_LIMIT_PER_MINUTE", read(env, "RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_PER_MINUTE, 1, 60_000)),
+    burst: problems.take(() => parseInteger("RATE_LIMIT_BURST", read(env, "RATE_LIMIT_BURST"), DEFAULT_RATE_BURST, 1, 10_000)),
+  });
+  const wechat = login && wechatTemplate && { login, prefixTemplate: wechatTemplate };
   const areas: IdentityArea[] = [
-    ...(jwt ? [{ template: prefixTemplate, variable: "PREFIX_TEMPLATE", users: "login-token users" }] : []),
+    ...(settings.jwt ? [{ template: settings.prefixTemplate, variable: "PREFIX_TEMPLATE", users: "login-token users" }] : []),
     ...(wechat ? [{ template: wechat.prefixTemplate, variable: "WECHAT_PREFIX_TEMPLATE", users: "WeChat users", perUserClaims: WECHAT_PER_USER }] : []),
   ];
-  const maxPolicyLength = parseInteger("STS_MAX_POLICY_LENGTH", read(env, "STS_MAX_POLICY_LENGTH"), DEFAULT_MAX_POLICY_LENGTH, 512, 16_384);
-  const { profiles, warnings, variable } = loadProfiles(env, sts.mode);
-  checkAreasApart(profiles, areas, variable);
-  for (const area of areas) checkPolicyLengths(profiles, variable, { bucket, appid, region }, area.template, maxPolicyLength);
-  return {
-    bucket,
-    appid,
-    region,
-    jwt,
-    wechat,
-    prefixTemplate,
-    sts,
-    durationSeconds: parseDuration(env, sts.mode),
-    corsOrigins: parseOrigins(read(env, "CORS_ORIGINS")),
-    cosEndpoint: parseOptionalUrl("COS_ENDPOINT", read(env, "COS_ENDPOINT")),
-    profiles,
-    profileWarnings: warnings,
-    maxPolicyLength,
-    cache: parseCache(env),
-    rateLimit: parseRateLimit(env),
-  };
+  // These need every value above, so they run once they are all valid.
+  checkAreasApart(loaded.profiles, areas, loaded.variable);
+  for (const area of areas)
+    checkPolicyLengths(loaded.profiles, loaded.variable, { ...bucket, region: settings.region }, area.template, settings.maxPolicyLength);
+  return { ...bucket, ...settings, wechat, profiles: loaded.profiles, profileWarnings: loaded.warnings, rateLimit: { perMinute, burst } };
 }
 
 /** What composes this identity's grants: WeChat users' prefixes come from WECHAT_PREFIX_TEMPLATE. */
@@ -228,11 +241,4 @@ function parseOptionalUrl(variable: string, value: string | undefined): string |
     // fall through to the error below
   }
   throw configError(variable, "is not an http(s) URL", "e.g. http://127.0.0.1:9200");
-}
-
-function parseRateLimit(env: Env): RateLimit {
-  return {
-    perMinute: parseInteger("RATE_LIMIT_PER_MINUTE", read(env, "RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_PER_MINUTE, 1, 60_000),
-    burst: parseInteger("RATE_LIMIT_BURST", read(env, "RATE_LIMIT_BURST"), DEFAULT_RATE_BURST, 1, 10_000),
-  };
 }

@@ -56,9 +56,10 @@ export function checkAreasApart(profiles: ReadonlyMap<string, Profile>, sources:
   const overlap = findAreaOverlap(templates);
   if (!overlap) return;
   const { outer, inner, reason } = overlap;
-  const several = areas.length > 1;
+  // Whose users each template holds matters only when the two are different sources' users.
+  const twoSources = outer.identity?.variable !== inner.identity?.variable;
   const owner = (named: NamedTemplate) =>
-    `${named.profile ? `profile '${named.profile}' prefix` : (named.identity?.variable ?? "PREFIX_TEMPLATE")} '${named.template.source}'${several ? ` for ${named.identity?.users}` : ""}`;
+    `${named.profile ? `profile '${named.profile}' prefix` : (named.identity?.variable ?? "PREFIX_TEMPLATE")} '${named.template.source}'${twoSources ? ` for ${named.identity?.users}` : ""}`;
   const problem = `${owner(outer)} can be or hold another user's area under ${owner(inner)}: ${reason}`;
   const fix = "start each template with a literal segment of its own, e.g. users/{sub}/ and avatars/{sub_hash}/";
   const profile = outer.profile ?? inner.profile;

@@ -4,6 +4,7 @@
  * session_key and the code never reach a response or a log; rate limits, credential reuse and
  * prefixes keep WeChat users apart from each other and from login-token users.
  */
+import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { subjectHash } from "../../lib/grant/prefix.ts";
 import { recordSecret } from "../support/capture.ts";
@@ -57,7 +58,7 @@ describe("Authorization: WeChat <code>", () => {
     expect((await signIn(loginCode)).statusCode).toBe(200);
     const response = await signIn(loginCode);
     expect(response.statusCode).toBe(401);
-    expect(response.headers["WWW-Authenticate"]).toBe('Bearer error="invalid_token"');
+    expect(response.headers["WWW-Authenticate"]).toBe('WeChat error="invalid_token"');
     expect(parse(response).error).toEqual({
       code: "InvalidToken",
       message: "the WeChat login code is invalid, expired or already used: call wx.login again for a new one",
@@ -175,12 +176,13 @@ describe("which logins a broker takes", () => {
   });
 
   it("answers 500 ConfigError when WeChat refuses the app secret, naming the variable and not the secret", async () => {
-    const wrong = await startHarness({ env: { ...wechat.env, WECHAT_APP_SECRET: "0123456789abcdef0123456789abcde0" } });
+    const secret = randomBytes(16).toString("hex");
+    const wrong = await startHarness({ env: { ...wechat.env, WECHAT_APP_SECRET: secret } });
     try {
       const response = await wrong.handler(functionUrlEvent({ headers: { authorization: `WeChat ${code("o_ivy")}` } }), context());
       expect(response.statusCode).toBe(500);
       expect(parse(response).error).toMatchObject({ code: "ConfigError", message: expect.stringContaining("WECHAT_APP_SECRET") });
-      expect(response.body).not.toContain("0123456789abcdef0123456789abcde0");
+      expect(response.body).not.toContain(secret);
     } finally {
       await wrong.close();
     }

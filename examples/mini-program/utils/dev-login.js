@@ -8,7 +8,8 @@ export function emulatorLogin({ emulator, openid }) {
       wx.request({
         url: `${emulator.replace(/\/$/, "")}/dev/code?openid=${encodeURIComponent(openid)}`,
         dataType: "json",
-        success: (res) => (res.statusCode === 200 && res.data.code ? resolve(res.data.code) : reject(new Error(`the WeChat emulator answered ${res.statusCode}`))),
+        success: (res) =>
+          res.statusCode === 200 && res.data.code ? resolve(res.data.code) : reject(new Error(`the WeChat emulator answered ${res.statusCode}`)),
         fail: (res) => reject(new Error(`could not reach the WeChat emulator at ${emulator} (${res.errMsg}): is npm start running?`)),
       }),
     );
