@@ -31,9 +31,9 @@ export interface ReadCode extends CodeGrant {
 }
 
 /** WeChat's codes live five minutes. */
-export const CODE_TTL_SECONDS = 300;
+const CODE_TTL_SECONDS = 300;
 /** Real openids are 28 characters and unionids 29, of these. */
-export const ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+const ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 const VERSION = 1;
 const NONCE_BYTES = 6;
 const MAC_BYTES = 12;

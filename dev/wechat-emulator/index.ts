@@ -13,7 +13,7 @@ import { listen } from "../listen.ts";
 import { selfSignedCert } from "../sts-emulator/tls.ts";
 import { type CodeGrant, FAULTS, type Fault, mintCode, type ReadCode, readCode, type WechatApp } from "./codes.ts";
 
-export { FAULTS, type Fault, type WechatApp } from "./codes.ts";
+export { FAULTS } from "./codes.ts";
 
 export interface WechatEmulatorOptions {
   /** the mini-programs it serves; default one made-up app */
@@ -29,7 +29,7 @@ export interface WechatEmulatorOptions {
   readonly onSecret?: (kind: "session_key", value: string) => void;
 }
 
-export interface WechatCall {
+interface WechatCall {
   readonly appid: string;
   /** the user, when the code named one */
   readonly openid?: string;

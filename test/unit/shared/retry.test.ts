@@ -18,7 +18,11 @@ describe("retryWithin", () => {
   it("tries transient failures again after a jittered, growing wait, and names the attempts", async () => {
     const given = policy();
     const limits: number[] = [];
-    const error = await retryWithin(given, async (limitMs) => (limits.push(limitMs), failure(true))).catch((caught: BrokerError) => caught);
+    const failing = async (limitMs: number) => {
+      limits.push(limitMs);
+      return failure(true);
+    };
+    const error = await retryWithin(given, failing).catch((caught: BrokerError) => caught);
     expect(limits).toEqual([1000, 1000, 1000]);
     expect(given.clock.slept).toEqual([50, 100]);
     expect(error).toMatchObject({ code: "UpstreamError", detail: "code=X attempts=3" });
@@ -26,7 +30,11 @@ describe("retryWithin", () => {
 
   it("stops at once on a failure that would only repeat, and returns the first success", async () => {
     let calls = 0;
-    await expect(retryWithin(policy(), async () => (calls++, failure(false)))).rejects.toMatchObject({ detail: "code=X" });
+    const once = async () => {
+      calls += 1;
+      return failure(false);
+    };
+    await expect(retryWithin(policy(), once)).rejects.toMatchObject({ detail: "code=X" });
     expect(calls).toBe(1);
     expect(await retryWithin(policy(), async (_, number) => (number < 2 ? failure(true) : { value: "ok" }))).toBe("ok");
   });
@@ -35,7 +43,11 @@ describe("retryWithin", () => {
     const limits: number[] = [];
     const given = policy({ budgetMs: 1500 });
     // Each attempt times out: it takes all the time it was given.
-    const timingOut = async (limitMs: number) => (limits.push(limitMs), given.clock.advance(limitMs), failure(true));
+    const timingOut = async (limitMs: number) => {
+      limits.push(limitMs);
+      given.clock.advance(limitMs);
+      return failure(true);
+    };
     await expect(retryWithin(given, timingOut)).rejects.toMatchObject({ code: "UpstreamError" });
     expect(limits).toEqual([1000, 450]);
     await expect(retryWithin(policy({ budgetMs: 50 }), async () => ({ value: "never" }))).rejects.toMatchObject({ code: "UpstreamTimeout" });
