@@ -37,8 +37,9 @@ const DEFAULT_MAX_LIFETIME_SECONDS = 86_400;
 const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
 /**
  * SHA-256 (hex) of every JWT secret this repository publishes: the dev secret `npm start`
- * fills in (dev/defaults.ts), the benchmark's and the tests'. test/unit/identity/settings.test.ts
- * finds them in the repository and fails on one missing here.
+ * fills in (dev/defaults.ts), the benchmark's and the tests', and the one an earlier deploy
+ * guide showed. test/unit/identity/settings.test.ts finds them in the repository and fails on
+ * one missing here.
  */
 const PUBLISHED_SECRETS = new Set([
   "afc27a9f4941a70fc84de8c566b5fc855b90e9cec701c84f16cb10badc3d702e",
@@ -46,6 +47,7 @@ const PUBLISHED_SECRETS = new Set([
   "802dbfd9e5fa1e3442a783792d98c458ee49df0720c3e3b15170815256a0d6a5",
   "c62e4615bd39e222572f3a1bf7c2132ea1e65b17ec805047bd6b2842c593493f",
   "3923fb8348df77529b04f6f536b8204856d0501d031063de795c57ad693b288f",
+  "3eb1bd439947eb762998e566ccc2e099c791118b2f40579cc4f7da2b5061b7f9",
 ]);
 /** A claim name as JWT_REQUIRED_CLAIMS may name it: no `=`, `,` or space (`cognito:groups` and URLs are fine). */
 const CLAIM_NAME = /^[^\s=,]+$/;

@@ -65,7 +65,7 @@ export function parseSts(env: Env, region: string): StsConfig {
   return {
     mode,
     roleArn,
-    endpoint: parseEndpoint(read(env, "STS_ENDPOINT") ?? "sts.tencentcloudapi.com"),
+    endpoint: parseEndpoint("STS_ENDPOINT", read(env, "STS_ENDPOINT") ?? "sts.tencentcloudapi.com"),
     region,
     credentials: parseStsCredentials(env, mode),
     timeoutMs: parseInteger("STS_TIMEOUT_MS", read(env, "STS_TIMEOUT_MS"), DEFAULT_STS_TIMEOUT_MS, 100, 30_000),
@@ -99,15 +99,18 @@ function parseStsCredentials(env: Env, mode: StsConfig["mode"]): StsCredentialSo
   return { kind: "execution-role" };
 }
 
-/** STS_ENDPOINT: a host (`sts.internal.tencentcloudapi.com`) or a URL (`http://127.0.0.1:9100`). */
-function parseEndpoint(value: string): StsConfig["endpoint"] {
+/**
+ * A Tencent Cloud API endpoint as the SDK takes it: a host (`sts.internal.tencentcloudapi.com`)
+ * or a URL (`http://127.0.0.1:9100`). STS_ENDPOINT here; the deployer's DEPLOY_API_ENDPOINT too.
+ */
+export function parseEndpoint(variable: string, value: string): StsConfig["endpoint"] {
   if (!value.includes("://")) {
-    if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(value)) throw configError("STS_ENDPOINT", "is not a host name", "e.g. sts.tencentcloudapi.com");
+    if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(value)) throw configError(variable, "is not a host name", "e.g. sts.tencentcloudapi.com");
     return { host: value, protocol: "https://" };
   }
-  const url = parseFetchUrl("STS_ENDPOINT", value);
+  const url = parseFetchUrl(variable, value);
   if (url.pathname !== "/" || url.search || url.hash) {
-    throw configError("STS_ENDPOINT", "must not have a path", "give only scheme, host and port");
+    throw configError(variable, "must not have a path", "give only scheme, host and port");
   }
   return { host: url.host, protocol: url.protocol === "http:" ? "http://" : "https://" };
 }

@@ -45,6 +45,16 @@ describe("the deployable bundles", () => {
     }
   });
 
+  it("carry nothing of the deployer: no scripts/deploy, no SCF SDK", () => {
+    for (const name of listFunctions()) {
+      const inputs = Object.keys(outputOf(name)!.inputs);
+      expect(
+        inputs.filter((file) => file.startsWith("scripts/deploy") || file.includes("tencentcloud-sdk-nodejs-scf/")),
+        name,
+      ).toEqual([]);
+    }
+  });
+
   it("leave out what each shim replaces (scripts/shims/index.ts), and carry the shims instead", () => {
     const inputs = Object.keys(outputOf("issue-credentials")!.inputs);
     for (const shim of SHIMS) {

@@ -120,10 +120,9 @@ describe("secrets published in this repository", () => {
   it("are refused whenever STS is not the local emulator, and accepted beside it", () => {
     for (const [value, file] of published) {
       const env = { JWT_SECRET: value };
-      expect(
-        message(() => parse(env)),
-        `${file}: a secret published there must be in lib/identity/settings.ts`,
-      ).toMatch(/^JWT_SECRET is a secret published in this repository .*: use a random secret of your own/);
+      expect(message(() => parse(env)) ?? "accepted", `${file}: a secret published there must be in lib/identity/settings.ts`).toMatch(
+        /^JWT_SECRET is a secret published in this repository .*: use a random secret of your own/,
+      );
       expect(
         message(() => parse(env, true)),
         file,
