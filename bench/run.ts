@@ -10,12 +10,15 @@ import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type StsEmulator, startStsEmulator } from "../dev/sts-emulator/index.ts";
 import { bundleFunctions, ROOT } from "../scripts/bundle.ts";
+import { exitOnHelp } from "../scripts/help.ts";
 import { type Invocation, invokeBundle, runNode } from "../test/support/bundle.ts";
 import { bearer, brokerEnv, functionUrlEvent } from "../test/support/harness.ts";
 import { hsToken, rsaKey, signWith, startKeyServer } from "../test/support/tokens.ts";
 import { LOOP, type LoopResult } from "./loop.ts";
 import { quickNote, sized } from "./quick.ts";
 import { mean, median, percentile } from "./stats.ts";
+
+exitOnHelp("usage: npm run bench\n  Cold start, warm path, overhead and memory of the bundle beside an empty handler and Tencent's demo; takes minutes.");
 
 const COLD_ROUNDS = sized(15, 1);
 const WARM_ROUNDS = sized(8, 1);

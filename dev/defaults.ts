@@ -14,11 +14,6 @@ export const DEV_JWT_SECRET = "cos-sts-broker local development secret, never de
 export const DEV_BUCKET = "examplebucket-1250000000";
 export const DEV_REGION = "ap-guangzhou";
 
-/** Real STS configuration present: talk to real STS, no emulator, no embedded defaults. */
-export function usesRealSts(env: Env): boolean {
-  return ["STS_SECRET_ID", "TENCENTCLOUD_SECRETID", "STS_ENDPOINT"].some((name) => readVar(env, name) !== undefined);
-}
-
 export interface DevSts {
   readonly url: string;
   readonly secretId: string;

@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { type App, type AppDeps, createApp } from "../lib/broker/app.ts";
 import { type HttpHandler, type HttpRequest, MAX_BODY_BYTES } from "../lib/broker/http.ts";
-import { listen } from "./listen.ts";
+import { type ListenOptions, listen } from "./listen.ts";
 
 export interface LocalServer {
   readonly url: string;
@@ -15,10 +15,7 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-export interface LocalServerOptions extends AppDeps {
-  readonly host?: string;
-  readonly port?: number;
-}
+export type LocalServerOptions = AppDeps & Pick<ListenOptions, "host" | "port" | "name">;
 
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const app = createApp(options);

@@ -16,7 +16,8 @@ import { resourceOf } from "../lib/cam/policy.ts";
 import { type Grant, grantFor } from "../lib/grant/compose.ts";
 import type { Env } from "../lib/shared/env.ts";
 import { BrokerError } from "../lib/shared/errors.ts";
-import { devEnv, loadDotEnv, usesRealSts } from "./defaults.ts";
+import { devEnv, loadDotEnv } from "./defaults.ts";
+import { cloudMode } from "./mode.ts";
 
 const USAGE = `usage: npm run policy -- --sub <subject> [--profile <name>] [--key <key> | --filename <name>]
          [--source-ip <ip>] [--claim name=value ...]
@@ -27,6 +28,7 @@ const USAGE = `usage: npm run policy -- --sub <subject> [--profile <name>] [--ke
            (request context for --can; HTTPS and --source-ip are assumed)`;
 
 class UsageError extends Error {}
+class HelpRequested extends Error {}
 
 interface Options {
   readonly sub: string;
@@ -64,7 +66,7 @@ function parseOptions(args: string[]): Options {
     throw new UsageError((error as Error).message);
   }
   const { values, positionals } = parsed;
-  if (values.help) throw new UsageError("");
+  if (values.help) throw new HelpRequested();
   if (!values.sub) throw new UsageError("--sub is required");
   // `--can PutObject users/bob/x` (two words) or `--can "PutObject users/bob/x"` (one).
   const canWords = values.can === undefined ? [] : [...values.can.trim().split(/\s+/), ...positionals];
@@ -100,11 +102,14 @@ function pairs(items: readonly string[], flag: string, nameOf: (name: string) =>
   return Object.fromEntries(entries);
 }
 
-/** The same environment `npm start` would run on; the embedded STS key is never used here. */
+/**
+ * The same environment `npm start` would run on; the embedded STS key is never used here. A
+ * configuration with no STS key still gets its policy shown: no STS is called.
+ */
 function configuredEnv(): Env {
   loadDotEnv();
   const env: Env = { ...process.env };
-  return usesRealSts(env) ? env : devEnv(env, { url: "http://127.0.0.1:9100", secretId: "unused-by-npm-run-policy", secretKey: "unused" });
+  return cloudMode(env).kind === "real" ? env : devEnv(env, { url: "http://127.0.0.1:9100", secretId: "unused-by-npm-run-policy", secretKey: "unused" });
 }
 
 function explainGrant(options: Options, config: Config, grant: Grant): string[] {
@@ -150,8 +155,10 @@ function main(): number {
 try {
   process.exitCode = main();
 } catch (error) {
-  if (error instanceof UsageError) {
-    console.error(error.message ? `${error.message}\n${USAGE}` : USAGE);
+  if (error instanceof HelpRequested) {
+    console.log(USAGE);
+  } else if (error instanceof UsageError) {
+    console.error(`${error.message}\n${USAGE}`);
     process.exitCode = 2;
   } else if (error instanceof BrokerError) {
     console.error(`${error.code === "ConfigError" ? "configuration" : `refused (${error.code})`}: ${error.message}`);

@@ -75,7 +75,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteS
     }
     send(404, "text/plain", "not found\n");
   });
-  const { origin, close } = await listen(server, options);
+  const { origin, close } = await listen(server, { host: options.host, port: options.port, name: "upload page" });
   return {
     url: `${origin}/`,
     origin,

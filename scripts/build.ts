@@ -5,5 +5,10 @@
  */
 import { buildDist } from "./deploy/build.ts";
 import { deployEnv } from "./deploy/cli.ts";
+import { exitOnHelp } from "./help.ts";
+
+exitOnHelp(
+  "usage: npm run build\n  Bundles every function into dist/<function>/index.js and writes dist/serverless.yml; STS_PROFILES_FILE, if set, is compiled in.",
+);
 
 await buildDist(deployEnv(), (line) => console.log(line));

@@ -70,7 +70,7 @@ export async function startCosServer(options: CosServerOptions): Promise<CosServ
   };
   const listener = (req: IncomingMessage, res: ServerResponse) => void handle(req, res, state);
   const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, listener) : createHttpServer(listener);
-  const listening = await listen(server, { host, port: options.port, tls: Boolean(tls) });
+  const listening = await listen(server, { host, port: options.port, tls: Boolean(tls), name: "COS server" });
   return {
     url: listening.origin,
     port: listening.port,

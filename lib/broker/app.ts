@@ -37,7 +37,7 @@ export function createApp(deps: AppDeps = {}): App {
     config = loadConfig(env);
   } catch (caught) {
     const error = caught instanceof BrokerError ? caught : new BrokerError("ConfigError", "configuration could not be read");
-    logger.event("config_error", { code: error.code, message: error.message });
+    logger.event("config_error", { code: error.code, message: error.message }, "error");
     return { ok: false, error, handle: refuseAll(error, logger) };
   }
   for (const warning of config.profileWarnings) logger.event("profile_warning", { ...warning });

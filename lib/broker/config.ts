@@ -11,9 +11,9 @@ import { longestPolicyLength } from "../grant/policy.ts";
 import { compilePrefixTemplate, type PrefixTemplate } from "../grant/prefix.ts";
 import { builtInProfiles, type Profile, type ProfileWarning, parseProfiles, profileRuleError } from "../grant/profiles.ts";
 import { JWT_VARIABLES, type JwtConfig, parseJwt } from "../identity/settings.ts";
-import { configError, type Env, isLoopbackHost, parseInteger, readVar } from "../shared/env.ts";
+import { collectProblems, configError, type Env, isLoopbackHost, parseInteger, readVar } from "../shared/env.ts";
 import type { CacheSettings } from "../sts/settings.ts";
-import { MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, parseCache, parseDuration, parseSts, STS_VARIABLES, type StsConfig } from "../sts/settings.ts";
+import { MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, parseCache, parseDuration, parseSts, STS_VARIABLES, type StsConfig, stsMode } from "../sts/settings.ts";
 import type { RateLimit } from "./rate-limit.ts";
 
 export interface Config extends GrantSettings {
@@ -51,31 +51,39 @@ export const CONFIG_VARIABLES: readonly string[] = [...BROKER_VARIABLES, ...JWT_
 /** readVar limited to the list above, so this file cannot read a variable it does not name. */
 const read: (env: Env, name: (typeof BROKER_VARIABLES)[number]) => string | undefined = readVar;
 
+/** Every problem found is reported at once (ConfigProblems), so one start shows them all. */
 export function loadConfig(env: Env): Config {
-  const { bucket, appid } = parseBucket(read(env, "COS_BUCKET"));
-  const region = parseRegion(read(env, "COS_REGION"));
-  const sts = parseSts(env, region);
-  const prefixTemplate = parsePrefixTemplate(read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/");
-  const maxPolicyLength = parseInteger("STS_MAX_POLICY_LENGTH", read(env, "STS_MAX_POLICY_LENGTH"), DEFAULT_MAX_POLICY_LENGTH, 512, 16_384);
-  const { profiles, warnings, variable } = loadProfiles(env, sts.mode);
-  checkAreasApart(profiles, prefixTemplate, variable);
-  checkPolicyLengths(profiles, variable, { bucket, appid, region }, prefixTemplate, maxPolicyLength);
-  return {
-    bucket,
-    appid,
+  const problems = collectProblems();
+  const bucketParts = problems.take(() => parseBucket(read(env, "COS_BUCKET")));
+  const region = problems.take(() => parseRegion(read(env, "COS_REGION")));
+  const sts = problems.take(() => parseSts(env, problems.valueOr(region, "")));
+  // The mode bounds durations; without a valid STS configuration, what STS_ROLE_ARN implies.
+  const mode = problems.valueOr(sts, undefined)?.mode ?? stsMode(env);
+  const {
+    bucketParts: bucket,
+    loaded,
+    perMinute,
+    burst,
+    ...settings
+  } = problems.settle({
+    bucketParts,
     region,
-    jwt: parseJwt(env, { localSts: isLoopbackHost(sts.endpoint.host) }),
-    prefixTemplate,
     sts,
-    durationSeconds: parseDuration(env, sts.mode),
-    corsOrigins: parseOrigins(read(env, "CORS_ORIGINS")),
-    cosEndpoint: parseOptionalUrl("COS_ENDPOINT", read(env, "COS_ENDPOINT")),
-    profiles,
-    profileWarnings: warnings,
-    maxPolicyLength,
-    cache: parseCache(env),
-    rateLimit: parseRateLimit(env),
-  };
+    jwt: problems.take(() => parseJwt(env, { localSts: isLoopbackHost(problems.valueOr(sts, undefined)?.endpoint.host ?? "") })),
+    prefixTemplate: problems.take(() => parsePrefixTemplate(read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/")),
+    maxPolicyLength: problems.take(() => parseInteger("STS_MAX_POLICY_LENGTH", read(env, "STS_MAX_POLICY_LENGTH"), DEFAULT_MAX_POLICY_LENGTH, 512, 16_384)),
+    loaded: problems.take(() => loadProfiles(env, mode)),
+    durationSeconds: problems.take(() => parseDuration(env, mode)),
+    corsOrigins: problems.take(() => parseOrigins(read(env, "CORS_ORIGINS"))),
+    cosEndpoint: problems.take(() => parseOptionalUrl("COS_ENDPOINT", read(env, "COS_ENDPOINT"))),
+    cache: problems.take(() => parseCache(env)),
+    perMinute: problems.take(() => parseInteger("RATE_LIMIT_PER_MINUTE", read(env, "RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_PER_MINUTE, 1, 60_000)),
+    burst: problems.take(() => parseInteger("RATE_LIMIT_BURST", read(env, "RATE_LIMIT_BURST"), DEFAULT_RATE_BURST, 1, 10_000)),
+  });
+  // Need every value above, so they run once they are all valid.
+  checkAreasApart(loaded.profiles, settings.prefixTemplate, loaded.variable);
+  checkPolicyLengths(loaded.profiles, loaded.variable, { ...bucket, region: settings.region }, settings.prefixTemplate, settings.maxPolicyLength);
+  return { ...bucket, ...settings, profiles: loaded.profiles, profileWarnings: loaded.warnings, rateLimit: { perMinute, burst } };
 }
 
 /**
@@ -189,11 +197,4 @@ function parseOptionalUrl(variable: string, value: string | undefined): string |
     // fall through to the error below
   }
   throw configError(variable, "is not an http(s) URL", "e.g. http://127.0.0.1:9200");
-}
-
-function parseRateLimit(env: Env): RateLimit {
-  return {
-    perMinute: parseInteger("RATE_LIMIT_PER_MINUTE", read(env, "RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_PER_MINUTE, 1, 60_000),
-    burst: parseInteger("RATE_LIMIT_BURST", read(env, "RATE_LIMIT_BURST"), DEFAULT_RATE_BURST, 1, 10_000),
-  };
 }

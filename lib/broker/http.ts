@@ -9,6 +9,7 @@ import { type MonotonicMs, systemClock } from "../shared/clock.ts";
 import { BrokerError, type ErrorCode } from "../shared/errors.ts";
 import type { Audit } from "../shared/log.ts";
 import { type Logger, millisSince, type Outcome } from "../shared/log.ts";
+import { checkFields } from "./fields.ts";
 import type { Broker } from "./issue.ts";
 
 export interface HttpRequest {
@@ -100,7 +101,7 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
       return finish(jsonResponse(200, credentials, cors), "issued");
     } catch (caught) {
       const error = caught instanceof BrokerError ? caught : unexpected(caught);
-      const response = errorResponse(error, request.requestId, cors);
+      const response = errorResponse(error, request.requestId, cors, request.headers.authorization);
       return finish(response, refusalOutcome(response.status), error);
     }
   };
@@ -127,18 +128,17 @@ function bearerToken(header: string | undefined): string {
 type Params = Pick<GrantRequest, "profile" | "key" | "scope" | "filename">;
 
 /**
- * The body or the query, measured now (a cheap length check) and parsed only when the broker
+ * The body or the query, measured now (a cheap length check) and read only when the broker
  * asks, after the token is verified (docs/contract.md, The request).
  */
 function queryReader(query: Readonly<Record<string, string>>): () => Params {
   const bytes = Object.entries(query).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value) + 2, 0);
   if (bytes > MAX_BODY_BYTES) throw new BrokerError("PayloadTooLarge", `the query string must be at most ${MAX_BODY_BYTES} bytes`);
-  return () => ({
-    profile: query.profile,
-    key: query.key,
-    scope: query.scope === undefined ? undefined : parseJson(query.scope, "scope"),
-    filename: query.filename,
-  });
+  return () => {
+    checkFields(Object.keys(query), "the query string");
+    const scope = query.scope === undefined ? undefined : parseJson(query.scope, "scope");
+    return { profile: query.profile, key: query.key, scope, filename: query.filename };
+  };
 }
 
 /** A JSON object, or a bare array: the scope list as Tencent's ScopeLimit demo posts it. */
@@ -156,6 +156,7 @@ function bodyParams(body: string | undefined): Params {
   if (typeof parsed !== "object" || parsed === null) {
     throw new BrokerError("BadRequest", "the request body must be a JSON object");
   }
+  checkFields(Object.keys(parsed), "the request body");
   const { profile, key, scope, filename } = parsed as Record<string, unknown>;
   return { profile, key, scope, filename };
 }
@@ -166,6 +167,15 @@ function parseJson(text: string, what: string): unknown {
   } catch {
     throw new BrokerError("BadRequest", `${what} is not valid JSON`);
   }
+}
+
+/**
+ * RFC 6750 section 3.1: a request with no bearer token at all (no header, another scheme,
+ * nothing after "Bearer") gets the bare challenge, with no error code; a token that was
+ * presented and failed gets `error="invalid_token"`.
+ */
+function challenge(authorization: string | undefined): string {
+  return /^Bearer\s+\S/i.test(authorization ?? "") ? 'Bearer error="invalid_token"' : "Bearer";
 }
 
 const refusalOutcome = (status: number): Outcome => (status >= 500 ? "failed" : "refused");
@@ -203,9 +213,9 @@ function jsonResponse(status: number, body: unknown, extraHeaders: Readonly<Reco
   return { status, headers: { ...BASE_HEADERS, ...extraHeaders }, body: JSON.stringify(body) };
 }
 
-function errorResponse(error: BrokerError, requestId: string, cors?: Readonly<Record<string, string>>): HttpResponse {
+function errorResponse(error: BrokerError, requestId: string, cors?: Readonly<Record<string, string>>, authorization?: string): HttpResponse {
   const headers: Record<string, string> = { ...cors };
-  if (error.code === "InvalidToken") headers["WWW-Authenticate"] = 'Bearer error="invalid_token"';
+  if (error.code === "InvalidToken") headers["WWW-Authenticate"] = challenge(authorization);
   if (error.code === "MethodNotAllowed") headers.Allow = ALLOWED_METHODS;
   if (error.retryAfter !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(error.retryAfter)));
   const body = { error: { code: error.code, message: error.message }, requestId };

@@ -39,7 +39,7 @@ export interface CredentialResponse {
   prefix: string;
   profile: string;
   allowActions: string[];
-  /** Only when the broker chose the key: the full object key to upload to. */
+  /** When the grant is narrowed to one object (a `key` or a `filename`): its full object key. */
   key?: string;
 }
 
@@ -96,7 +96,7 @@ export function createBroker(deps: BrokerDeps): Broker {
         prefix: grant.prefix,
         profile: grant.profile.name,
         allowActions: [...grant.allowActions],
-        ...(grant.chosenKey ? { key: grant.key } : {}),
+        ...(grant.key ? { key: grant.key } : {}),
       };
     },
   };

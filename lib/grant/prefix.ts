@@ -139,9 +139,19 @@ export function checkKeyInPrefix(key: unknown, prefix: string, what: string): st
   return key;
 }
 
-/** A `key` relative to the user's prefix, as a full object key. */
+/**
+ * A `key` relative to the user's prefix, as a full object key. A key that already starts with
+ * the prefix is almost surely a full key sent by mistake: granting `<prefix><prefix>...`
+ * would answer 200 for an object the client never meant, so it is refused instead.
+ */
 export function keyUnderPrefix(relative: unknown, prefix: string): string {
   if (typeof relative !== "string" || relative.length === 0) throw new BrokerError("ScopeNotAllowed", "key must be a non-empty string");
   if (relative.startsWith("/")) throw new BrokerError("ScopeNotAllowed", "key must not start with '/'");
+  if (relative.startsWith(prefix)) {
+    throw new BrokerError(
+      "BadRequest",
+      `key is relative to your prefix ${prefix}: send it without that prefix, e.g. "photos/cat.png" for ${prefix}photos/cat.png`,
+    );
+  }
   return checkKeyInPrefix(prefix + relative, prefix, "key");
 }

@@ -4,7 +4,7 @@
  * (docs/identity-providers.md; docs/contract.md, Configuration).
  */
 import { createHash } from "node:crypto";
-import { configError, type Env, parseFetchUrl, parseInteger, readVar } from "../shared/env.ts";
+import { collectProblems, configError, type Env, parseFetchUrl, parseInteger, readVar } from "../shared/env.ts";
 
 /** Where keys for asymmetric tokens come from: a JWKS URL, or the first issuer's discovery document. */
 export type KeySetSource = { readonly source: "jwks"; readonly url: URL } | { readonly source: "discovery"; readonly issuer: string };
@@ -36,7 +36,7 @@ const MIN_JWT_SECRET_BYTES = 32;
 const DEFAULT_MAX_LIFETIME_SECONDS = 86_400;
 const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
 /**
- * SHA-256 (hex) of every JWT secret this repository publishes: the dev secret `npm start`
+ * SHA-256 (hex) of every JWT secret this repository publishes or has published: the dev secret `npm start`
  * fills in (dev/defaults.ts), the benchmark's and the tests', and the one an earlier deploy
  * guide showed. test/unit/identity/settings.test.ts finds them in the repository and fails on
  * one missing here.
@@ -66,30 +66,34 @@ export const JWT_VARIABLES = [
 /** readVar limited to the list above, so this module cannot read a variable it does not name. */
 const read: (env: Env, name: (typeof JWT_VARIABLES)[number]) => string | undefined = readVar;
 
+/** Every problem found is reported at once (ConfigProblems), as lib/broker/config.ts does. */
 export function parseJwt(env: Env, rules: JwtRules): JwtConfig {
-  const issuers = parseList(read(env, "JWT_ISSUER"));
-  if (issuers?.some((issuer) => CONTROL.test(issuer)))
-    throw configError("JWT_ISSUER", "holds a control character", "write the issuers as your tokens spell them");
-  const secret = parseSecret(read(env, "JWT_SECRET"), rules);
-  const keySet = parseKeySet(read(env, "JWT_JWKS_URL"), issuers, secret !== undefined);
-  if (!secret && !keySet) {
-    throw configError("JWT_SECRET", "is not set, nor JWT_JWKS_URL, nor JWT_ISSUER", "set one of them so the broker can verify login tokens");
-  }
-  return {
+  const problems = collectProblems();
+  const issuers = problems.take(() => parseIssuers(read(env, "JWT_ISSUER")));
+  const settled = problems.settle({
     issuers,
     audience: parseList(read(env, "JWT_AUDIENCE")),
-    requiredClaims: parseRequiredClaims(read(env, "JWT_REQUIRED_CLAIMS")),
-    maxLifetimeSeconds: parseInteger(
-      "JWT_MAX_TOKEN_LIFETIME_SECONDS",
-      read(env, "JWT_MAX_TOKEN_LIFETIME_SECONDS"),
-      DEFAULT_MAX_LIFETIME_SECONDS,
-      60,
-      366 * 86_400,
+    requiredClaims: problems.take(() => parseRequiredClaims(read(env, "JWT_REQUIRED_CLAIMS"))),
+    maxLifetimeSeconds: problems.take(() =>
+      parseInteger("JWT_MAX_TOKEN_LIFETIME_SECONDS", read(env, "JWT_MAX_TOKEN_LIFETIME_SECONDS"), DEFAULT_MAX_LIFETIME_SECONDS, 60, 366 * 86_400),
     ),
-    clockToleranceSeconds: parseInteger("JWT_CLOCK_TOLERANCE_SECONDS", read(env, "JWT_CLOCK_TOLERANCE_SECONDS"), DEFAULT_CLOCK_TOLERANCE_SECONDS, 0, 300),
-    secret,
-    keySet,
-  };
+    clockToleranceSeconds: problems.take(() =>
+      parseInteger("JWT_CLOCK_TOLERANCE_SECONDS", read(env, "JWT_CLOCK_TOLERANCE_SECONDS"), DEFAULT_CLOCK_TOLERANCE_SECONDS, 0, 300),
+    ),
+    secret: problems.take(() => parseSecret(read(env, "JWT_SECRET"), rules)),
+    keySet: problems.take(() => parseKeySet(read(env, "JWT_JWKS_URL"), problems.valueOr(issuers, undefined), read(env, "JWT_SECRET") !== undefined)),
+  });
+  if (!settled.secret && !settled.keySet) {
+    throw configError("JWT_SECRET", "is not set, nor JWT_JWKS_URL, nor JWT_ISSUER", "set one of them so the broker can verify login tokens");
+  }
+  return settled;
+}
+
+function parseIssuers(value: string | undefined): string[] | undefined {
+  const issuers = parseList(value);
+  if (issuers?.some((issuer) => CONTROL.test(issuer)))
+    throw configError("JWT_ISSUER", "holds a control character", "write the issuers as your tokens spell them");
+  return issuers;
 }
 
 function parseList(value: string | undefined): string[] | undefined {

@@ -54,3 +54,49 @@ export function parseFetchUrl(variable: string, value: string): URL {
   }
   return url;
 }
+
+/** A ConfigError that lists every problem found, so one start reports them all, not one per restart. */
+export class ConfigProblems extends BrokerError {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super("ConfigError", problems.length === 1 ? (problems[0] ?? "") : `${problems.length} configuration problems: ${problems.join(" | ")}`);
+    this.problems = problems;
+  }
+}
+
+/** What a parse yields when it failed; `settle` proves none did. Private, so no other type matches it. */
+class Failed {
+  declare private readonly brand: "failed";
+}
+const FAILED = new Failed();
+type Taken<T> = T | Failed;
+
+export interface ProblemCollector {
+  /** Runs one parser; a ConfigError is noted (every problem, if it listed several) instead of thrown. */
+  take<T>(parse: () => T): Taken<T>;
+  /** A taken value, or `fallback` when its parse failed (for parsers that depend on it). */
+  valueOr<T, F>(taken: Taken<T>, fallback: F): T | F;
+  /** Throws one ConfigProblems naming every problem noted; otherwise the values, none failed. */
+  settle<T extends object>(values: T): { [K in keyof T]: Exclude<T[K], Failed> };
+}
+
+export function collectProblems(): ProblemCollector {
+  const problems: string[] = [];
+  return {
+    take(parse) {
+      try {
+        return parse();
+      } catch (error) {
+        if (!(error instanceof BrokerError) || error.code !== "ConfigError") throw error;
+        problems.push(...(error instanceof ConfigProblems ? error.problems : [error.message]));
+        return FAILED;
+      }
+    },
+    valueOr: <T, F>(taken: Taken<T>, fallback: F) => (taken instanceof Failed ? fallback : (taken as T)),
+    settle(values) {
+      if (problems.length > 0) throw new ConfigProblems(problems);
+      return values as { [K in keyof typeof values]: Exclude<(typeof values)[K], Failed> };
+    },
+  };
+}

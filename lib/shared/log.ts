@@ -69,7 +69,8 @@ export type LogSink = (line: string) => void;
 export interface Logger {
   request(entry: RequestLogEntry): void;
   check(entry: CheckLogEntry): void;
-  event(name: string, fields?: Readonly<Record<string, string | number | boolean | undefined>>): void;
+  /** A line that is not about one request: cold-start findings (`error` when the instance cannot issue), dev servers' calls. */
+  event(name: string, fields?: Readonly<Record<string, string | number | boolean | undefined>>, level?: "info" | "error"): void;
 }
 
 const stdoutSink: LogSink = (line) => {
@@ -88,6 +89,6 @@ export function createLogger(sink: LogSink = stdoutSink, clock: Clock = systemCl
       write({ level: entry.status >= 500 ? "error" : "info", event: "request", ...entry, ...audit, ...clipped });
     },
     check: (entry) => write({ level: entry.outcome === "failed" ? "error" : "info", event: "credential_check", ...entry }),
-    event: (name, fields = {}) => write({ level: "info", event: name, ...fields }),
+    event: (name, fields = {}, level = "info") => write({ level, event: name, ...fields }),
   };
 }

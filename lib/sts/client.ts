@@ -8,7 +8,7 @@ import { Client } from "tencentcloud-sdk-nodejs-sts/tencentcloud/services/sts/v2
 import { type Clock, systemClock } from "../shared/clock.ts";
 import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
-import type { StsConfig } from "./settings.ts";
+import { durationLimits, type StsConfig } from "./settings.ts";
 
 export interface CredentialRequest {
   /** The session policy as `encodePolicy` returns it (URL-encoded JSON), what STS's Policy parameter takes. */
@@ -105,7 +105,8 @@ export function createStsClient(config: StsConfig, env: Env = process.env, deps:
       // An answer without credentials is a malformed one: worth another try.
       if (caught instanceof BrokerError) return { error: caught, transient: true };
       const error = caught as SdkError;
-      return { error: stsError(error, signal.aborted, timeoutMs), transient: isTransient(error, signal.aborted) };
+      const lifetime = { mode: config.mode, seconds: request.durationSeconds };
+      return { error: stsError(error, signal.aborted, timeoutMs, lifetime), transient: isTransient(error, signal.aborted) };
     }
   };
 
@@ -188,7 +189,13 @@ const isThrottled = ({ code, httpCode }: SdkError) => (code ? THROTTLED.has(code
 const MISCONFIGURED =
   /^(AuthFailure\.(?!SignatureExpire)|ResourceNotFound\.|UnauthorizedOperation|InvalidParameter\.(GrantOtherResource|OverTimeError|PolicyTooLong|AccessKeyNotSupport))/;
 
-export function stsError(error: SdkError, timedOut: boolean, timeoutMs: number): BrokerError {
+/** The lifetime asked for, to explain STS's refusal of it. */
+interface Lifetime {
+  readonly mode: StsConfig["mode"];
+  readonly seconds: number;
+}
+
+export function stsError(error: SdkError, timedOut: boolean, timeoutMs: number, lifetime?: Lifetime): BrokerError {
   // The SDK's own messages for network failures name only the endpoint URL.
   const network = !error.code && !error.httpCode && error.message ? `network=${error.message.slice(0, 160)}` : undefined;
   const detail = [error.code && `code=${error.code}`, error.requestId && `requestId=${error.requestId}`, error.httpCode && `http=${error.httpCode}`, network]
@@ -201,6 +208,11 @@ export function stsError(error: SdkError, timedOut: boolean, timeoutMs: number):
   }
   if (isThrottled(error)) {
     return new BrokerError("UpstreamThrottled", "STS is throttling requests; retry shortly", { ...options, retryAfter: 1 });
+  }
+  if (code === "InvalidParameter.OverTimeError" && lifetime) {
+    // With GetFederationToken, usually the root account's key asked for more than its 7200 s.
+    const message = `STS refused credentials for ${lifetime.seconds} s (${code}): ${durationLimits(lifetime.mode)}; lower STS_DURATION_SECONDS or the profile's durationSeconds`;
+    return new BrokerError("ConfigError", lifetime.mode === "GetFederationToken" ? `${message}, or use a sub-account's key` : message, options);
   }
   if (code && MISCONFIGURED.test(code)) {
     return new BrokerError("ConfigError", `STS refused the broker's configuration (${code}); see the function's log`, options);

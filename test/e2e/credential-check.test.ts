@@ -201,7 +201,7 @@ describe("the credential check, failing", () => {
 
   it("names CHECK_PROFILE when it names no profile", async () => {
     const { byName } = await run({ CHECK_PROFILE: "nope" });
-    expect(byName.issuance!.detail).toBe("CHECK_PROFILE 'nope': ScopeNotAllowed: no such profile, or not allowed");
+    expect(byName.issuance!.detail).toBe("CHECK_PROFILE 'nope': ScopeNotAllowed: no such profile; the profiles are upload, read, list, read-write, delete");
     expect(stack.emulator.stsCallCount()).toBe(0);
   });
 });

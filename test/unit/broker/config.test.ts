@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CONFIG_VARIABLES, loadConfig } from "../../../lib/broker/config.ts";
 import { builtInProfiles } from "../../../lib/grant/profiles.ts";
-import type { Env } from "../../../lib/shared/env.ts";
+import { ConfigProblems, type Env } from "../../../lib/shared/env.ts";
 import { PLATFORM_VARIABLES } from "../../../lib/sts/settings.ts";
 
 const base: Env = {
@@ -88,7 +88,12 @@ describe("loadConfig", () => {
     ["http JWKS off loopback", { JWT_SECRET: undefined, JWT_JWKS_URL: "http://id.example.com/jwks" }, /JWT_JWKS_URL must use https/],
     ["bad issuer URL", { JWT_SECRET: undefined, JWT_ISSUER: "not a url" }, /JWT_ISSUER is not a URL/],
     ["duration too short", { STS_DURATION_SECONDS: "60" }, /STS_DURATION_SECONDS .*120/],
-    ["duration over federation max", { STS_DURATION_SECONDS: "7201" }, /GetFederationToken allows at most 7200/],
+    [
+      "duration over federation max",
+      { STS_DURATION_SECONDS: "129601" },
+      /GetFederationToken allows at most 129600 s with a sub-account's key, 7200 s with the root account's/,
+    ],
+    ["duration over AssumeRole max", { STS_ROLE_ARN: "qcs::cam::uin/1:roleName/r", STS_DURATION_SECONDS: "43201" }, /AssumeRole allows at most 43200 s/],
     ["duration not a number", { STS_DURATION_SECONDS: "15m" }, /STS_DURATION_SECONDS/],
     ["bad role ARN", { STS_ROLE_ARN: "arn:aws:iam::1:role/x" }, /STS_ROLE_ARN is not a role ARN/],
     ["half a key", { STS_SECRET_KEY: undefined }, /STS_SECRET_KEY is missing/],
@@ -114,8 +119,8 @@ describe("loadConfig", () => {
     ["reuse under two minutes", { CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "60" }, /CREDENTIAL_CACHE_MIN_REMAINING_SECONDS must be a whole number from 120/],
     [
       "reuse longer than any lifetime",
-      { CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "43201" },
-      /CREDENTIAL_CACHE_MIN_REMAINING_SECONDS must be a whole number from 120 to 43200/,
+      { CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "129601" },
+      /CREDENTIAL_CACHE_MIN_REMAINING_SECONDS must be a whole number from 120 to 129600/,
     ],
     ["a zero rate", { RATE_LIMIT_PER_MINUTE: "0" }, /RATE_LIMIT_PER_MINUTE/],
     ["a fractional rate", { RATE_LIMIT_PER_MINUTE: "0.5" }, /RATE_LIMIT_PER_MINUTE/],
@@ -125,6 +130,33 @@ describe("loadConfig", () => {
     expect(error?.code).toBe("ConfigError");
     expect(error?.message).toMatch(message);
     expect(error?.message).toMatch(/: \S/);
+  });
+
+  it("reports every bad variable at once, each naming its fix", () => {
+    const error = failure({
+      COS_BUCKET: undefined,
+      COS_REGION: "Guangzhou",
+      JWT_SECRET: "short",
+      STS_TIMEOUT_MS: "0",
+      STS_MAX_ATTEMPTS: "9",
+      CREDENTIAL_CACHE_MAX_ENTRIES: "-1",
+      RATE_LIMIT_BURST: "0",
+    });
+    expect(error).toBeInstanceOf(ConfigProblems);
+    const { problems } = error as ConfigProblems;
+    const named = problems.map((problem) => problem.split(" ")[0]);
+    expect(named).toEqual(["COS_BUCKET", "COS_REGION", "STS_TIMEOUT_MS", "STS_MAX_ATTEMPTS", "JWT_SECRET", "CREDENTIAL_CACHE_MAX_ENTRIES", "RATE_LIMIT_BURST"]);
+    for (const problem of problems) expect(problem).toMatch(/: \S/);
+    expect(error?.message).toBe(`7 configuration problems: ${problems.join(" | ")}`);
+  });
+
+  it("one bad variable is reported alone, as it always was", () => {
+    expect(failure({ COS_BUCKET: undefined })?.message).toMatch(/^COS_BUCKET is required: set it/);
+  });
+
+  it("accepts GetFederationToken lifetimes up to a sub-account's 129600 s", () => {
+    expect(load({ STS_DURATION_SECONDS: "129600" }).durationSeconds).toBe(129_600);
+    expect(load({ STS_PROFILES: JSON.stringify({ a: { actions: ["GetObject"], durationSeconds: 86_400 } }) }).profiles.get("a")?.durationSeconds).toBe(86_400);
   });
 
   it("never echoes a secret value", () => {
@@ -224,7 +256,7 @@ describe("loadConfig: profiles", () => {
     ["an unreadable file", { STS_PROFILES_FILE: "/nonexistent/profiles.json" }, /STS_PROFILES_FILE names a file that cannot be read \(ENOENT\)/],
     [
       "a profile over the API's duration limit",
-      { STS_PROFILES: JSON.stringify({ a: { actions: ["GetObject"], durationSeconds: 7201 } }) },
+      { STS_PROFILES: JSON.stringify({ a: { actions: ["GetObject"], durationSeconds: 129_601 } }) },
       /profile 'a' breaks rule duration-out-of-range/,
     ],
   ])("refuses %s", (_why, over, message) => {

@@ -38,7 +38,7 @@ const request = (over: Partial<HttpRequest> = {}): HttpRequest => ({
 describe("createHttpHandler", () => {
   it("answers 200 JSON with no-store, and passes the body's fields to the broker", async () => {
     const { handle, calls } = setup();
-    const response = await handle(request({ body: JSON.stringify({ profile: "upload", key: "a.png", extra: 1 }) }));
+    const response = await handle(request({ body: JSON.stringify({ profile: "upload", key: "a.png" }) }));
     expect(response.status).toBe(200);
     expect(response.headers).toMatchObject({ "Content-Type": "application/json", "Cache-Control": "no-store" });
     expect(JSON.parse(response.body)).toEqual({ ok: true });
@@ -64,19 +64,68 @@ describe("createHttpHandler", () => {
     expect(calls[0]?.token).toBe("a.b.c");
   });
 
-  it.each<[string, Partial<HttpRequest>]>([
-    ["no header", { headers: {} }],
-    ["another scheme", { headers: { authorization: "Basic YTpi" } }],
-    ["an empty bearer", { headers: { authorization: "Bearer " } }],
-    ["two tokens", { headers: { authorization: "Bearer a b" } }],
-    ["a token only in the query", { headers: {}, query: { token: "a.b.c", access_token: "a.b.c" } }],
-  ])("answers 401 with WWW-Authenticate for %s, without calling the broker", async (_why, over) => {
+  // RFC 6750 section 3.1: no error code when the request carries no bearer token at all.
+  it.each<[string, Partial<HttpRequest>, string]>([
+    ["no header", { headers: {} }, "Bearer"],
+    ["another scheme", { headers: { authorization: "Basic YTpi" } }, "Bearer"],
+    ["an empty bearer", { headers: { authorization: "Bearer " } }, "Bearer"],
+    ["a token only in the query", { headers: {}, query: { token: "a.b.c", access_token: "a.b.c" } }, "Bearer"],
+    ["two tokens", { headers: { authorization: "Bearer a b" } }, 'Bearer error="invalid_token"'],
+  ])("answers 401 for %s, with WWW-Authenticate: %s, without calling the broker", async (_why, over, challenge) => {
     const { handle, calls } = setup();
     const response = await handle(request(over));
     expect(response.status).toBe(401);
-    expect(response.headers["WWW-Authenticate"]).toBe('Bearer error="invalid_token"');
+    expect(response.headers["WWW-Authenticate"]).toBe(challenge);
     expect(JSON.parse(response.body)).toEqual({ error: { code: "InvalidToken", message: expect.any(String) }, requestId: "req-1" });
     expect(calls).toHaveLength(0);
+  });
+
+  it('answers a token that fails verification with error="invalid_token"', async () => {
+    const { handle } = setup(async () => {
+      throw new BrokerError("InvalidToken", "the login token is expired");
+    });
+    const response = await handle(request());
+    expect(response.status).toBe(401);
+    expect(response.headers["WWW-Authenticate"]).toBe('Bearer error="invalid_token"');
+  });
+
+  describe("fields it does not know", () => {
+    const READS = "The broker reads only profile, key, scope and filename.";
+    it.each<[string, Partial<HttpRequest>, string]>([
+      ["the SDKs' spelling Key", { body: '{"Key":"a.jpg"}' }, "unknown field 'Key' in the request body; did you mean 'key'?"],
+      ["a typo", { body: '{"filname":"a.jpg"}' }, "unknown field 'filname' in the request body; did you mean 'filename'?"],
+      ["a field beside known ones", { body: '{"profile":"upload","Scope":[]}' }, "unknown field 'Scope' in the request body; did you mean 'scope'?"],
+      ["a query parameter on GET", { method: "GET", query: { Key: "a.jpg" } }, "unknown field 'Key' in the query string; did you mean 'key'?"],
+      [
+        "a token in the query",
+        { method: "GET", query: { access_token: "a.b.c" } },
+        "unknown field 'access_token' in the query string; send the login token only as 'Authorization: Bearer <jwt>'.",
+      ],
+      ["a name like nothing known", { body: '{"bucket":"b"}' }, "unknown field 'bucket' in the request body."],
+    ])("answers 400 for %s, naming it, without calling the broker", async (_why, over, message) => {
+      const { handle, calls } = setup();
+      const response = await handle(request(over));
+      expect(response.status).toBe(400);
+      expect(JSON.parse(response.body).error).toEqual({ code: "BadRequest", message: `${message} ${READS}` });
+      expect(calls).toHaveLength(0);
+    });
+
+    it("does not echo a field name that could carry anything", async () => {
+      const { handle } = setup();
+      const name = `eyJhbGciOiJIUzI1NiJ9.${"x".repeat(60)}`;
+      const response = await handle(request({ body: JSON.stringify({ [name]: 1 }) }));
+      expect(response.status).toBe(400);
+      expect(response.body).not.toContain("eyJ");
+      expect(JSON.parse(response.body).error.message).toMatch(/^unknown field in the request body\./);
+    });
+
+    it("accepts every documented field", async () => {
+      const { handle, calls } = setup();
+      const body = { profile: "p", key: "k", scope: [], filename: "f" };
+      expect((await handle(request({ body: JSON.stringify(body) }))).status).toBe(200);
+      expect((await handle(request({ method: "GET", query: { profile: "p", key: "k", scope: "[]", filename: "f" } }))).status).toBe(200);
+      expect(calls).toHaveLength(2);
+    });
   });
 
   it.each(["PUT", "DELETE", "PATCH", "HEAD", "TRACE"])("answers 405 with Allow for %s", async (method) => {

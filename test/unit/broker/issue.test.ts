@@ -127,8 +127,15 @@ describe("grantFor and the broker with profiles", () => {
     expect(requests[0]?.durationSeconds).toBe(600);
     const policy = JSON.parse(decodeURIComponent(requests[0]!.encodedPolicy));
     expect(policy.statement[0].resource).toEqual([`qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/${response.key}`]);
-    // The 200 shape gains `key` only when the broker chose one.
-    expect(await broker.issue(asking(await hsToken(alice), { key: "a.png" }), {})).not.toHaveProperty("key");
+  });
+
+  it("echoes the full object key of every narrowed grant, and none for the whole prefix or a scope", async () => {
+    const broker = createBroker({ config: custom, stsClient: recordingStsClient([]), verifyToken: createTokenVerifier(custom.jwt), clock: fakeClock(NOW) });
+    const token = await hsToken(alice);
+    expect((await broker.issue(asking(token, { key: "photos/a.png" }), {})).key).toBe("users/alice/photos/a.png");
+    expect(await broker.issue(asking(token), {})).not.toHaveProperty("key");
+    const scope = [{ action: "name/cos:PutObject", bucket: custom.bucket, region: custom.region, prefix: "users/alice/a.png" }];
+    expect(await broker.issue(asking(token, { scope }), {})).not.toHaveProperty("key");
   });
 
   it.each<[string, object, string]>([

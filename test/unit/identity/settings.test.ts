@@ -134,3 +134,22 @@ describe("secrets published in this repository", () => {
     expect(message(() => parse({ JWT_SECRET: DEV_JWT_SECRET }))).not.toContain(DEV_JWT_SECRET);
   });
 });
+
+describe("parseJwt: several problems", () => {
+  it("are reported at once", () => {
+    const env = { JWT_SECRET: "short", JWT_REQUIRED_CLAIMS: "azp", JWT_CLOCK_TOLERANCE_SECONDS: "600" };
+    const problems = (() => {
+      try {
+        parse(env);
+        return [];
+      } catch (error) {
+        return (error as { problems?: readonly string[] }).problems ?? [];
+      }
+    })();
+    expect(problems).toEqual([
+      expect.stringMatching(/^JWT_REQUIRED_CLAIMS has 'azp'/),
+      expect.stringMatching(/^JWT_CLOCK_TOLERANCE_SECONDS must be/),
+      expect.stringMatching(/^JWT_SECRET is shorter than 32 bytes/),
+    ]);
+  });
+});

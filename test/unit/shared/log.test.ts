@@ -7,8 +7,9 @@ describe("createLogger", () => {
     const lines: string[] = [];
     const logger = createLogger((line) => lines.push(line), fakeClock(Date.UTC(2026, 0, 1)));
     logger.request({ requestId: "r", outcome: "failed", status: 502, method: "POST", latencyMs: 3, code: "UpstreamError" });
-    logger.event("config_error", { code: "ConfigError" });
-    expect(lines).toHaveLength(2);
+    logger.event("profile_warning", { profile: "p" });
+    logger.event("config_error", { code: "ConfigError" }, "error");
+    expect(lines).toHaveLength(3);
     expect(JSON.parse(lines[0]!)).toEqual({
       time: "2026-01-01T00:00:00.000Z",
       level: "error",
@@ -27,7 +28,8 @@ describe("createLogger", () => {
       cached: null,
       sourceIp: null,
     });
-    expect(JSON.parse(lines[1]!)).toMatchObject({ level: "info", event: "config_error" });
+    expect(JSON.parse(lines[1]!)).toMatchObject({ level: "info", event: "profile_warning" });
+    expect(JSON.parse(lines[2]!)).toMatchObject({ level: "error", event: "config_error" });
     expect(lines.every((line) => !line.includes("\n"))).toBe(true);
   });
 
