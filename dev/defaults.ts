@@ -6,7 +6,10 @@ import { existsSync } from "node:fs";
 import { SignJWT } from "jose";
 import { type Env, readVar } from "../lib/shared/env.ts";
 
-/** Public on purpose: it signs dev tokens only, and npm start fills it in only on embedded defaults, never beside real STS keys. */
+/**
+ * Public on purpose: it signs dev tokens only. npm start fills it in only on embedded defaults,
+ * and the broker refuses it unless STS is a loopback emulator (lib/identity/settings.ts).
+ */
 export const DEV_JWT_SECRET = "cos-sts-broker local development secret, never deploy";
 export const DEV_BUCKET = "examplebucket-1250000000";
 export const DEV_REGION = "ap-guangzhou";

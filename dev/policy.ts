@@ -142,7 +142,7 @@ function main(): number {
   const options = parseOptions(process.argv.slice(2));
   const config = loadConfig(configuredEnv());
   for (const warning of config.profileWarnings) console.error(`warning: profile '${warning.profile}' (${warning.rule}): ${warning.message}`);
-  const claims = { ...options.claims, sub: options.sub, ...(config.jwt.issuer ? { iss: config.jwt.issuer } : {}) };
+  const claims = { ...options.claims, sub: options.sub, iss: config.jwt.issuers?.[0] ?? "" };
   const request = { profile: options.profile, key: options.key, filename: options.filename, sourceIp: options.sourceIp };
   const grant = grantFor(config, claims, request, Date.now());
   console.log(explainGrant(options, config, grant).join("\n"));

@@ -17,12 +17,12 @@ export interface SiteConfig {
   /** extra cos-js-sdk-v5 options, e.g. Domain and Protocol of a loopback COS server */
   readonly cos?: Readonly<Record<string, string>>;
   /** true when /dev-token is served */
-  readonly devTokens?: boolean;
+  readonly devTokens: boolean;
 }
 
 export interface SiteServerOptions {
   readonly config: () => SiteConfig;
-  /** mints a login token for a name; absent: no /dev-token route */
+  /** mints a login token for a name, served while config() says devTokens; absent: no /dev-token route */
   readonly devToken?: (sub: string) => Promise<string>;
   readonly host?: string;
   readonly port?: number;
@@ -63,7 +63,8 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteS
       return;
     }
     if (url.pathname === "/config.json") return send(200, "application/json", JSON.stringify(options.config()));
-    if (url.pathname === "/dev-token" && options.devToken) {
+    // Only while the page's own config says so: dev tokens work beside the STS emulator only.
+    if (url.pathname === "/dev-token" && options.devToken && options.config().devTokens) {
       const sub = url.searchParams.get("sub") ?? "";
       if (!SUBJECT.test(sub)) return send(400, "application/json", JSON.stringify({ error: "sub must be 1-64 characters of letters, digits, _ . @ -" }));
       options.devToken(sub).then(

@@ -11,7 +11,6 @@ import type { CosServer } from "./cos-server/index.ts";
 import { DEV_JWT_SECRET, mintToken } from "./defaults.ts";
 import { type EmbeddedCloud, startEmbeddedCloud } from "./embedded.ts";
 import { type LocalServer, startLocalServer } from "./local-server.ts";
-import { cloudMode } from "./mode.ts";
 import { type SiteConfig, type SiteServer, startSiteServer } from "./site.ts";
 import type { StsEmulator, StsEmulatorOptions } from "./sts-emulator/index.ts";
 
@@ -50,17 +49,19 @@ export async function startDevStack(given: Env, options: DevStackOptions = {}): 
   try {
     let broker: LocalServer | undefined;
     let cos: CosServer | undefined;
-    const devTokens = readVar(given, "JWT_SECRET") === DEV_JWT_SECRET || (cloudMode(given).kind === "emulator" && !hasJwtSource(given));
+    // Known once the cloud is up: the dev secret signs tokens beside the STS emulator only.
+    let devTokens = false;
     const site = await startSiteServer({
       host,
       port: options.sitePort ?? 0,
       config: () => siteConfig(broker, cos, devTokens),
-      devToken: devTokens ? (sub) => mintToken({ sub }) : undefined,
+      devToken: (sub) => mintToken({ sub }),
     });
     opened.push(site);
     const cloud = await startEmbeddedCloud(given, { host, emulator: options.emulator, corsOrigins: [site.origin], onCall: logCosCall(logger) });
     opened.push(cloud);
     cos = cloud.cos;
+    devTokens = cloud.emulator !== undefined && readVar(cloud.env, "JWT_SECRET") === DEV_JWT_SECRET;
     const env = withOrigin(cloud.env, site.origin);
     broker = await startLocalServer({ env, port: options.port ?? 0, host, logger, name: "broker" });
     opened.push(broker);
@@ -92,8 +93,6 @@ function withOrigin(given: Env, origin: string): Env {
     .filter(Boolean);
   return { ...given, CORS_ORIGINS: [...new Set([...origins, origin])].join(",") };
 }
-
-const hasJwtSource = (env: Env) => ["JWT_SECRET", "JWT_JWKS_URL", "JWT_ISSUER"].some((name) => readVar(env, name) !== undefined);
 
 /**
  * The loopback COS server is reached as `<bucket>.cos.<region>.localhost:<port>`: browsers

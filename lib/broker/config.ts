@@ -5,12 +5,13 @@
  */
 import { readFileSync } from "node:fs";
 import type { BucketRef } from "../cam/policy.ts";
+import { checkAreasApart } from "../grant/areas.ts";
 import type { GrantSettings } from "../grant/compose.ts";
 import { longestPolicyLength } from "../grant/policy.ts";
 import { compilePrefixTemplate, type PrefixTemplate } from "../grant/prefix.ts";
 import { builtInProfiles, type Profile, type ProfileWarning, parseProfiles, profileRuleError } from "../grant/profiles.ts";
 import { JWT_VARIABLES, type JwtConfig, parseJwt } from "../identity/settings.ts";
-import { collectProblems, configError, type Env, parseInteger, readVar } from "../shared/env.ts";
+import { collectProblems, configError, type Env, isLoopbackHost, parseInteger, readVar } from "../shared/env.ts";
 import type { CacheSettings } from "../sts/settings.ts";
 import { MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, parseCache, parseDuration, parseSts, STS_VARIABLES, type StsConfig, stsMode } from "../sts/settings.ts";
 import type { RateLimit } from "./rate-limit.ts";
@@ -68,7 +69,7 @@ export function loadConfig(env: Env): Config {
     bucketParts,
     region,
     sts,
-    jwt: problems.take(() => parseJwt(env)),
+    jwt: problems.take(() => parseJwt(env, { localSts: isLoopbackHost(problems.valueOr(sts, undefined)?.endpoint.host ?? "") })),
     prefixTemplate: problems.take(() => parsePrefixTemplate(read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/")),
     maxPolicyLength: problems.take(() => parseInteger("STS_MAX_POLICY_LENGTH", read(env, "STS_MAX_POLICY_LENGTH"), DEFAULT_MAX_POLICY_LENGTH, 512, 16_384)),
     loaded: problems.take(() => loadProfiles(env, mode)),
@@ -79,7 +80,8 @@ export function loadConfig(env: Env): Config {
     perMinute: problems.take(() => parseInteger("RATE_LIMIT_PER_MINUTE", read(env, "RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_PER_MINUTE, 1, 60_000)),
     burst: problems.take(() => parseInteger("RATE_LIMIT_BURST", read(env, "RATE_LIMIT_BURST"), DEFAULT_RATE_BURST, 1, 10_000)),
   });
-  // Needs every value above, so it runs once they are all valid.
+  // Need every value above, so they run once they are all valid.
+  checkAreasApart(loaded.profiles, settings.prefixTemplate, loaded.variable);
   checkPolicyLengths(loaded.profiles, loaded.variable, { ...bucket, region: settings.region }, settings.prefixTemplate, settings.maxPolicyLength);
   return { ...bucket, ...settings, profiles: loaded.profiles, profileWarnings: loaded.warnings, rateLimit: { perMinute, burst } };
 }

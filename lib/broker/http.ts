@@ -3,12 +3,14 @@
  * error code into an HTTP status. Adapters (SCF events, the local server) only translate
  * into and out of these types.
  */
+
+import type { GrantRequest } from "../grant/compose.ts";
 import { type MonotonicMs, systemClock } from "../shared/clock.ts";
 import { BrokerError, type ErrorCode } from "../shared/errors.ts";
 import type { Audit } from "../shared/log.ts";
 import { type Logger, millisSince, type Outcome } from "../shared/log.ts";
 import { checkFields } from "./fields.ts";
-import type { Broker, IssueRequest } from "./issue.ts";
+import type { Broker } from "./issue.ts";
 
 export interface HttpRequest {
   readonly method: string;
@@ -93,8 +95,9 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
         throw new BrokerError("MethodNotAllowed", `use POST or GET, not ${method.slice(0, 16)}`);
       }
       const token = bearerToken(request.headers.authorization);
-      const params = method === "GET" ? queryParams(request.query) : bodyParams(request.body);
-      const credentials = await broker.issue({ token, ...params, sourceIp: request.sourceIp, remainingMs: request.remainingMs }, audit);
+      const params = method === "GET" ? queryReader(request.query) : bodyReader(request.body);
+      const ask = () => ({ ...params(), sourceIp: request.sourceIp, remainingMs: request.remainingMs });
+      const credentials = await broker.issue({ token, ask }, audit);
       return finish(jsonResponse(200, credentials, cors), "issued");
     } catch (caught) {
       const error = caught instanceof BrokerError ? caught : unexpected(caught);
@@ -122,19 +125,31 @@ function bearerToken(header: string | undefined): string {
   return match[1];
 }
 
-type Params = Pick<IssueRequest, "profile" | "key" | "scope" | "filename">;
+type Params = Pick<GrantRequest, "profile" | "key" | "scope" | "filename">;
 
-function queryParams(query: Readonly<Record<string, string>>): Params {
-  checkFields(Object.keys(query), "the query string");
-  const scope = query.scope === undefined ? undefined : parseJson(query.scope, "scope");
-  return { profile: query.profile, key: query.key, scope, filename: query.filename };
+/**
+ * The body or the query, measured now (a cheap length check) and read only when the broker
+ * asks, after the token is verified (docs/contract.md, The request).
+ */
+function queryReader(query: Readonly<Record<string, string>>): () => Params {
+  const bytes = Object.entries(query).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value) + 2, 0);
+  if (bytes > MAX_BODY_BYTES) throw new BrokerError("PayloadTooLarge", `the query string must be at most ${MAX_BODY_BYTES} bytes`);
+  return () => {
+    checkFields(Object.keys(query), "the query string");
+    const scope = query.scope === undefined ? undefined : parseJson(query.scope, "scope");
+    return { profile: query.profile, key: query.key, scope, filename: query.filename };
+  };
 }
 
 /** A JSON object, or a bare array: the scope list as Tencent's ScopeLimit demo posts it. */
-function bodyParams(body: string | undefined): Params {
+function bodyReader(body: string | undefined): () => Params {
   if (body !== undefined && Buffer.byteLength(body) > MAX_BODY_BYTES) {
     throw new BrokerError("PayloadTooLarge", `the request body must be at most ${MAX_BODY_BYTES} bytes`);
   }
+  return () => bodyParams(body);
+}
+
+function bodyParams(body: string | undefined): Params {
   if (body === undefined || body.trim() === "") return {};
   const parsed = parseJson(body, "the request body");
   if (Array.isArray(parsed)) return { scope: parsed };

@@ -4,17 +4,27 @@
  */
 import { type GrantRequest, grantFor } from "../grant/compose.ts";
 import { subjectHash } from "../grant/prefix.ts";
-import type { TokenVerifier, VerifiedClaims } from "../identity/verify.ts";
+import type { VerifiedClaims } from "../identity/claims.ts";
+import type { TokenVerifier } from "../identity/verify.ts";
 import { type Clock, systemClock } from "../shared/clock.ts";
 import type { Audit } from "../shared/log.ts";
 import type { StsClient } from "../sts/client.ts";
 import type { Config } from "./config.ts";
 import type { RateCheck } from "./rate-limit.ts";
 
-export interface IssueRequest extends GrantRequest {
-  readonly token: string;
+/** What the client asks for, with how long the invocation has left. */
+export interface ClientAsk extends GrantRequest {
   /** Milliseconds the invocation has left, when the platform says. */
   readonly remainingMs?: number;
+}
+
+export interface IssueRequest {
+  readonly token: string;
+  /**
+   * Reads what the client asks for (the body or the query): called only once the token is
+   * verified and the rate limit passed, so nothing a stranger sends is parsed.
+   */
+  readonly ask: () => ClientAsk;
 }
 
 /** A superset of what qcloud-cos-sts returns (docs/contract.md, The response). */
@@ -45,7 +55,7 @@ export interface BrokerDeps {
 export interface Broker {
   issue(request: IssueRequest, audit: Audit): Promise<CredentialResponse>;
   /** The same use case for claims already verified: the credential check's canary holds no login token. */
-  issueFor(claims: VerifiedClaims, request: Omit<IssueRequest, "token">, audit: Audit): Promise<CredentialResponse>;
+  issueFor(claims: VerifiedClaims, request: ClientAsk, audit: Audit): Promise<CredentialResponse>;
 }
 
 /** Leave the function this long to answer after an STS deadline. */
@@ -60,7 +70,7 @@ export function createBroker(deps: BrokerDeps): Broker {
       const claims = await verifyToken(request.token);
       audit.subject = subjectHash(claims);
       deps.checkRate?.(audit.subject);
-      return broker.issueFor(claims, request, audit);
+      return broker.issueFor(claims, request.ask(), audit);
     },
 
     async issueFor(claims, request, audit) {

@@ -10,8 +10,8 @@ import type { CredentialResponse } from "../broker/issue.ts";
 import type { CamPolicy } from "../cam/policy.ts";
 import { encodePolicy } from "../grant/policy.ts";
 import { prefixFor, subjectHash } from "../grant/prefix.ts";
+import type { VerifiedClaims } from "../identity/claims.ts";
 import { fetchSigningKeys } from "../identity/key-sources.ts";
-import type { VerifiedClaims } from "../identity/verify.ts";
 import { after, type Clock, type EpochMs, systemClock } from "../shared/clock.ts";
 import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
@@ -145,7 +145,7 @@ function lint(deps: StepDeps, state: RunState): StepOutcome {
   if (!app.ok) return failed(app.error.message);
   const { config } = app;
   const { subject, claims: extra } = deps.config;
-  const claims: VerifiedClaims = { ...extra, sub: subject, ...(config.jwt.issuer ? { iss: config.jwt.issuer } : {}) };
+  const claims: VerifiedClaims = { ...extra, sub: subject, iss: config.jwt.issuers?.[0] ?? "" };
   let prefix: string;
   try {
     prefix = prefixFor(config.prefixTemplate, claims);
@@ -228,10 +228,10 @@ async function cleanUp(state: RunState, plan: ProbePlan, keys: readonly string[]
 }
 
 async function checkSigningKeys(app: Extract<App, { ok: true }>, fetchImpl: FetchLike | undefined): Promise<StepOutcome> {
-  const { jwt } = app.config;
-  if (jwt.source === "secret") return skipped("not configured: login tokens are verified with JWT_SECRET");
-  const keys = await fetchSigningKeys(jwt, fetchImpl);
-  const where = `${keys.url}${jwt.source === "discovery" ? ", found by OIDC discovery" : ""}`;
+  const { keySet } = app.config.jwt;
+  if (!keySet) return skipped("not configured: login tokens are verified with JWT_SECRET");
+  const keys = await fetchSigningKeys(keySet, fetchImpl);
+  const where = `${keys.url}${keySet.source === "discovery" ? ", found by OIDC discovery" : ""}`;
   if (keys.usable === 0) return failed(`${where} holds ${keys.total} key(s), none usable to sign login tokens`);
   return passed(`${keys.usable} signing key(s) of ${keys.total} at ${where}`);
 }

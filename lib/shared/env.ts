@@ -28,6 +28,15 @@ export function parseInteger(variable: string, value: string | undefined, fallba
   return number;
 }
 
+/** A `host[:port]` on the loopback interface: a local emulator, never a cloud service. */
+export function isLoopbackHost(host: string): boolean {
+  try {
+    return LOOPBACK_HOSTS.has(new URL(`http://${host}`).hostname);
+  } catch {
+    return false;
+  }
+}
+
 /** Key material and webhooks go over https; plain http only to a loopback server (tests, local dev). */
 export function isSecureOrLoopback(url: URL): boolean {
   return url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname));

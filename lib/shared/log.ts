@@ -57,6 +57,12 @@ export function millisSince(started: MonotonicMs): number {
 
 /** Every request line carries these keys, null when the request ended before they were known. */
 const AUDIT_FIELDS = ["subject", "profile", "prefix", "key", "stsRequestId", "cached", "sourceIp"] as const;
+/** Fields a client chooses (any method; a Function URL's address header) are cut to these lengths. */
+const MAX_METHOD_CHARS = 16;
+/** The longest IPv6 address with a zone fits. */
+const MAX_SOURCE_IP_CHARS = 64;
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
 export type LogSink = (line: string) => void;
 
@@ -76,7 +82,11 @@ export function createLogger(sink: LogSink = stdoutSink, clock: Clock = systemCl
   return {
     request: (entry) => {
       const audit = Object.fromEntries(AUDIT_FIELDS.map((name) => [name, entry[name] ?? null]));
-      write({ level: entry.status >= 500 ? "error" : "info", event: "request", ...entry, ...audit });
+      const clipped = {
+        method: clip(entry.method, MAX_METHOD_CHARS),
+        sourceIp: entry.sourceIp === undefined ? null : clip(entry.sourceIp, MAX_SOURCE_IP_CHARS),
+      };
+      write({ level: entry.status >= 500 ? "error" : "info", event: "request", ...entry, ...audit, ...clipped });
     },
     check: (entry) => write({ level: entry.outcome === "failed" ? "error" : "info", event: "credential_check", ...entry }),
     event: (name, fields = {}, level = "info") => write({ level, event: name, ...fields }),

@@ -69,7 +69,7 @@ function cosPolicy(config: Config, check: CheckConfig): Document {
     for (const action of profile.actions) add(resourceOf(ref, isBucketAction(action) ? "" : `${base}*`), action);
   }
   // The check deletes its probe object with a second, DeleteObject-only credential (lib/check/run.ts).
-  const claims = { ...check.claims, sub: check.subject, ...(config.jwt.issuer ? { iss: config.jwt.issuer } : {}) };
+  const claims = { ...check.claims, sub: check.subject, iss: config.jwt.issuers?.[0] ?? "" };
   add(resourceOf(ref, `${prefixFor(config.prefixTemplate, claims)}${PROBE_OBJECT}`), "name/cos:DeleteObject");
   return {
     version: "2.0",
@@ -79,11 +79,10 @@ function cosPolicy(config: Config, check: CheckConfig): Document {
 
 /** `users/{sub}/` -> `users/`: what every user's prefix starts with. */
 function fixedPart(template: PrefixTemplate): string {
-  const end = template.parts.findIndex((part) => !("literal" in part));
-  return template.parts
-    .slice(0, end === -1 ? undefined : end)
-    .map((part) => ("literal" in part ? part.literal : ""))
-    .join("");
+  const end = template.segments.findIndex((segment) => !("literal" in segment));
+  const literal = template.segments.slice(0, end === -1 ? undefined : end).map((segment) => `${"literal" in segment ? segment.literal : ""}/`);
+  const placeholder = template.segments[end];
+  return literal.join("") + (placeholder && !("literal" in placeholder) ? placeholder.before : "");
 }
 
 interface RoleInfo {

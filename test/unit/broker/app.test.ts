@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../../lib/broker/app.ts";
 import { createLogger } from "../../../lib/shared/log.ts";
@@ -8,7 +9,7 @@ const request = { method: "POST", path: "/", headers: {}, query: {}, body: undef
 describe("createApp", () => {
   it("wires a working handler from a valid environment", async () => {
     const app = createApp({
-      env: { COS_BUCKET: "b-1250000000", COS_REGION: "ap-guangzhou", JWT_SECRET: "s".repeat(32), STS_SECRET_ID: "i", STS_SECRET_KEY: "k" },
+      env: { COS_BUCKET: "b-1250000000", COS_REGION: "ap-guangzhou", JWT_SECRET: randomBytes(32).toString("base64"), STS_SECRET_ID: "i", STS_SECRET_KEY: "k" },
       logger: createLogger(capturingSink(() => {})),
     });
     expect(app.ok).toBe(true);

@@ -1,20 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { createHttpHandler, type HttpRequest, MAX_BODY_BYTES, STATUS_OF } from "../../../lib/broker/http.ts";
-import type { Broker, IssueRequest } from "../../../lib/broker/issue.ts";
+import type { Broker, ClientAsk } from "../../../lib/broker/issue.ts";
 import { BrokerError, type ErrorCode } from "../../../lib/shared/errors.ts";
 import { createLogger } from "../../../lib/shared/log.ts";
 import { capturingSink } from "../../support/capture.ts";
 
 const ORIGIN = "https://app.example.com";
 
-function setup(behaviour: (request: IssueRequest) => Promise<unknown> = async () => ({ ok: true })) {
-  const calls: IssueRequest[] = [];
+type Asked = ClientAsk & { readonly token: string };
+
+/** A broker that accepts every token, then reads what the client asks for, as the real one does once a token is verified. */
+function setup(behaviour: (request: Asked) => Promise<unknown> = async () => ({ ok: true })) {
+  const calls: Asked[] = [];
   const lines: Record<string, unknown>[] = [];
   const broker: Pick<Broker, "issue"> = {
     issue: async (request, audit) => {
-      calls.push(request);
       audit.subject = "hash";
-      return (await behaviour(request)) as never;
+      const asked = { token: request.token, ...request.ask() };
+      calls.push(asked);
+      return (await behaviour(asked)) as never;
     },
   };
   const handle = createHttpHandler({ broker, corsOrigins: [ORIGIN], logger: createLogger(capturingSink((line) => lines.push(JSON.parse(line)))) });
@@ -142,9 +146,25 @@ describe("createHttpHandler", () => {
     expect((await handle(request({ method: "GET", query: { scope: "[" } }))).status).toBe(400);
   });
 
-  it("answers 413 for a body over the limit", async () => {
-    const { handle } = setup();
+  it("answers 413 for a body or a query over the limit, before the broker sees the token", async () => {
+    const { handle, calls } = setup();
     expect((await handle(request({ body: `{"key":"${"x".repeat(MAX_BODY_BYTES)}"}` }))).status).toBe(413);
+    const response = await handle(request({ method: "GET", query: { key: "k", scope: "x".repeat(MAX_BODY_BYTES) } }));
+    expect(response.status).toBe(413);
+    expect(JSON.parse(response.body).error.message).toBe(`the query string must be at most ${MAX_BODY_BYTES} bytes`);
+    expect(calls).toHaveLength(0);
+  });
+
+  it("parses nothing for a broker that refuses the token: a bad token with a bad body is 401", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const broker: Pick<Broker, "issue"> = {
+      issue: async () => {
+        throw new BrokerError("InvalidToken", "token signature is invalid");
+      },
+    };
+    const handle = createHttpHandler({ broker, corsOrigins: [], logger: createLogger(capturingSink((line) => lines.push(JSON.parse(line)))) });
+    expect((await handle(request({ body: "{" }))).status).toBe(401);
+    expect((await handle(request({ method: "GET", query: { scope: "[" } }))).status).toBe(401);
   });
 
   it("maps every error code to its status, with Retry-After where due", async () => {

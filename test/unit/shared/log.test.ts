@@ -33,6 +33,16 @@ describe("createLogger", () => {
     expect(lines.every((line) => !line.includes("\n"))).toBe(true);
   });
 
+  it("cuts the fields a client chooses (method, source IP) to a bounded length", () => {
+    const lines: string[] = [];
+    const logger = createLogger((line) => lines.push(line), fakeClock(Date.UTC(2026, 0, 1)));
+    logger.request({ requestId: "r", outcome: "refused", status: 405, method: "X".repeat(10_000), latencyMs: 1, sourceIp: "1".repeat(10_000) });
+    logger.request({ requestId: "r", outcome: "refused", status: 405, method: "PATCH", latencyMs: 1, sourceIp: "2001:db8::1" });
+    const [long, short] = lines.map((line) => JSON.parse(line) as { method: string; sourceIp: string });
+    expect(long).toMatchObject({ method: `${"X".repeat(15)}…`, sourceIp: `${"1".repeat(63)}…` });
+    expect(short).toMatchObject({ method: "PATCH", sourceIp: "2001:db8::1" });
+  });
+
   it("writes the credential check's report as one line, at error level when it failed", () => {
     const lines: string[] = [];
     const logger = createLogger((line) => lines.push(line), fakeClock(Date.UTC(2026, 0, 1)));
