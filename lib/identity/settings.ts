@@ -4,7 +4,7 @@
  * (docs/identity-providers.md; docs/contract.md, Configuration).
  */
 import { createHash } from "node:crypto";
-import { configError, type Env, parseFetchUrl, parseInteger, readVar } from "../shared/env.ts";
+import { collectProblems, configError, type Env, parseFetchUrl, parseInteger, readVar } from "../shared/env.ts";
 
 /** Where keys for asymmetric tokens come from: a JWKS URL, or the first issuer's discovery document. */
 export type KeySetSource = { readonly source: "jwks"; readonly url: URL } | { readonly source: "discovery"; readonly issuer: string };
@@ -36,9 +36,10 @@ const MIN_JWT_SECRET_BYTES = 32;
 const DEFAULT_MAX_LIFETIME_SECONDS = 86_400;
 const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
 /**
- * SHA-256 (hex) of every secret this repository publishes: the dev JWT secret and the dev
- * WeChat app secret `npm start` fills in (dev/defaults.ts), the benchmark's and the tests'. test/unit/identity/settings.test.ts
- * finds them in the repository and fails on one missing here.
+ * SHA-256 (hex) of every secret this repository publishes or has published: the dev JWT secret
+ * and the dev WeChat app secret `npm start` fills in (dev/defaults.ts), the benchmark's and the
+ * tests', and the one an earlier deploy guide showed. test/unit/identity/settings.test.ts finds
+ * them in the repository and fails on one missing here.
  */
 const PUBLISHED_SECRETS = new Set([
   "afc27a9f4941a70fc84de8c566b5fc855b90e9cec701c84f16cb10badc3d702e",
@@ -47,6 +48,7 @@ const PUBLISHED_SECRETS = new Set([
   "c62e4615bd39e222572f3a1bf7c2132ea1e65b17ec805047bd6b2842c593493f",
   "3923fb8348df77529b04f6f536b8204856d0501d031063de795c57ad693b288f",
   "84e0c0eafaa95a34c293f278ac52e45ce537bab5e752a00e6959a13ae103b65a",
+  "3eb1bd439947eb762998e566ccc2e099c791118b2f40579cc4f7da2b5061b7f9",
 ]);
 
 /** A secret anyone can read in this repository: fit only for the loopback emulators. */
@@ -71,34 +73,38 @@ const read: (env: Env, name: (typeof JWT_VARIABLES)[number]) => string | undefin
 /** Any login-token source named: a secret, a JWKS, or an issuer. */
 export const hasJwtSource = (env: Env): boolean => ["JWT_SECRET", "JWT_JWKS_URL", "JWT_ISSUER"].some((name) => readVar(env, name) !== undefined);
 
+/** Every problem found is reported at once (ConfigProblems), as lib/broker/config.ts does. */
 export function parseJwt(env: Env, rules: JwtRules): JwtConfig {
-  const issuers = parseList(read(env, "JWT_ISSUER"));
-  if (issuers?.some((issuer) => CONTROL.test(issuer)))
-    throw configError("JWT_ISSUER", "holds a control character", "write the issuers as your tokens spell them");
-  const secret = parseSecret(read(env, "JWT_SECRET"), rules);
-  const keySet = parseKeySet(read(env, "JWT_JWKS_URL"), issuers, secret !== undefined);
-  if (!secret && !keySet) {
+  const problems = collectProblems();
+  const issuers = problems.take(() => parseIssuers(read(env, "JWT_ISSUER")));
+  const settled = problems.settle({
+    issuers,
+    audience: parseList(read(env, "JWT_AUDIENCE")),
+    requiredClaims: problems.take(() => parseRequiredClaims(read(env, "JWT_REQUIRED_CLAIMS"))),
+    maxLifetimeSeconds: problems.take(() =>
+      parseInteger("JWT_MAX_TOKEN_LIFETIME_SECONDS", read(env, "JWT_MAX_TOKEN_LIFETIME_SECONDS"), DEFAULT_MAX_LIFETIME_SECONDS, 60, 366 * 86_400),
+    ),
+    clockToleranceSeconds: problems.take(() =>
+      parseInteger("JWT_CLOCK_TOLERANCE_SECONDS", read(env, "JWT_CLOCK_TOLERANCE_SECONDS"), DEFAULT_CLOCK_TOLERANCE_SECONDS, 0, 300),
+    ),
+    secret: problems.take(() => parseSecret(read(env, "JWT_SECRET"), rules)),
+    keySet: problems.take(() => parseKeySet(read(env, "JWT_JWKS_URL"), problems.valueOr(issuers, undefined), read(env, "JWT_SECRET") !== undefined)),
+  });
+  if (!settled.secret && !settled.keySet) {
     throw configError(
       "JWT_SECRET",
       "is not set, nor JWT_JWKS_URL, nor JWT_ISSUER",
       "set one of them so the broker can verify login tokens (or WECHAT_APPID and WECHAT_APP_SECRET for WeChat login alone)",
     );
   }
-  return {
-    issuers,
-    audience: parseList(read(env, "JWT_AUDIENCE")),
-    requiredClaims: parseRequiredClaims(read(env, "JWT_REQUIRED_CLAIMS")),
-    maxLifetimeSeconds: parseInteger(
-      "JWT_MAX_TOKEN_LIFETIME_SECONDS",
-      read(env, "JWT_MAX_TOKEN_LIFETIME_SECONDS"),
-      DEFAULT_MAX_LIFETIME_SECONDS,
-      60,
-      366 * 86_400,
-    ),
-    clockToleranceSeconds: parseInteger("JWT_CLOCK_TOLERANCE_SECONDS", read(env, "JWT_CLOCK_TOLERANCE_SECONDS"), DEFAULT_CLOCK_TOLERANCE_SECONDS, 0, 300),
-    secret,
-    keySet,
-  };
+  return settled;
+}
+
+function parseIssuers(value: string | undefined): string[] | undefined {
+  const issuers = parseList(value);
+  if (issuers?.some((issuer) => CONTROL.test(issuer)))
+    throw configError("JWT_ISSUER", "holds a control character", "write the issuers as your tokens spell them");
+  return issuers;
 }
 
 function parseList(value: string | undefined): string[] | undefined {

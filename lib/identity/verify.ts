@@ -34,6 +34,8 @@ export function createTokenVerifier(config: JwtConfig, deps: AuthDeps = {}): Tok
   // Each source verifies only its own algorithm family: HS* the secret, the rest the key set.
   const bySecret = config.secret && hmacVerifier(config.secret);
   const byKeySet = config.keySet && keySetVerifier(keyResolver(config.keySet, fetchImpl, deps.keyTiming));
+  const verifyPayload: PayloadVerifier =
+    bySecret && byKeySet ? (token, rules) => (isHmacToken(token) ? bySecret : byKeySet)(token, rules) : (bySecret ?? byKeySet ?? refuseAll);
 
   return async (token) => {
     if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) {
@@ -49,8 +51,6 @@ export function createTokenVerifier(config: JwtConfig, deps: AuthDeps = {}): Tok
     };
     let payload: JWTPayload;
     try {
-      const verifyPayload = isHmacToken(token) ? bySecret : byKeySet;
-      if (!verifyPayload) throw new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
       payload = await verifyPayload(token, claimRules);
     } catch (error) {
       throw tokenError(error);
@@ -58,6 +58,11 @@ export function createTokenVerifier(config: JwtConfig, deps: AuthDeps = {}): Tok
     return verifiedClaims(payload, config, Math.floor(nowMs / 1000));
   };
 }
+
+/** No source configured (settings.ts refuses that): nothing verifies. */
+const refuseAll: PayloadVerifier = () => {
+  throw new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
+};
 
 /** Which family a token claims to be signed with; its header is parsed again by the verifier. */
 function isHmacToken(token: string): boolean {

@@ -124,4 +124,18 @@ describe("identities that only look different", () => {
     expect(line.method.length).toBeLessThanOrEqual(64);
     expect(line.sourceIp.length).toBeLessThanOrEqual(64);
   });
+
+  it("keys the rate limit on the identity the prefix is built from: two spellings of one issuer share one bucket", async () => {
+    const spelled = await startHarness({
+      env: { JWT_ISSUER: "https://accounts.google.com,accounts.google.com", RATE_LIMIT_BURST: "1", RATE_LIMIT_PER_MINUTE: "1" },
+    });
+    try {
+      const ask = async (iss: string) =>
+        (await spelled.handler(functionUrlEvent({ headers: bearer(await hsToken({ iss, sub: "110169484474386276334" })) }), context())).statusCode;
+      expect(await ask("https://accounts.google.com")).toBe(200);
+      expect(await ask("accounts.google.com")).toBe(429);
+    } finally {
+      await spelled.close();
+    }
+  });
 });

@@ -1,6 +1,12 @@
 /** Login tokens for tests: honest ones, and the forgeries docs/identity-providers.md says must fail. Every one goes to the leak ledger. */
+import { execFile } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:http";
-import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { exportJWK, generateKeyPair, importPKCS8, type JWK, type JWTPayload, SignJWT } from "jose";
 import { listen } from "../../dev/listen.ts";
 import { recordSecret } from "./capture.ts";
 
@@ -41,6 +47,35 @@ export interface KeyPairInfo {
 export async function rsaKey(kid = "rsa-1", alg = "RS256"): Promise<KeyPairInfo> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   return { kid, alg, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: "sig" } };
+}
+
+/**
+ * An RSA key published with its self-signed certificate, as Auth0, Keycloak and Entra ID
+ * publish theirs: `x5c` and `x5t` beside `n` and `e`. Made by the openssl CLI, since Node
+ * cannot write a certificate.
+ */
+export async function certifiedKey(kid: string, alg = "RS256", use: "sig" | "enc" = "sig"): Promise<KeyPairInfo> {
+  const dir = await mkdtemp(join(tmpdir(), "provider-key-"));
+  try {
+    const [keyPath, certPath] = [join(dir, "key.pem"), join(dir, "cert.pem")];
+    const args = ["req", "-x509", "-nodes", "-newkey", "rsa:2048", "-days", "2", "-subj", `/CN=${kid}`, "-keyout", keyPath, "-out", certPath];
+    await promisify(execFile)("openssl", args);
+    const certificate = new X509Certificate(await readFile(certPath));
+    const privateKey = await importPKCS8(await readFile(keyPath, "utf8"), alg);
+    const der = certificate.raw;
+    const publicJwk: JWK = {
+      ...(await exportJWK(certificate.publicKey)),
+      kid,
+      alg,
+      use,
+      x5c: [der.toString("base64")],
+      x5t: createHash("sha1").update(der).digest("base64url"),
+      "x5t#S256": createHash("sha256").update(der).digest("base64url"),
+    };
+    return { kid, alg, privateKey, publicJwk };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export async function signWith(key: KeyPairInfo, claims: JWTPayload = { sub: "alice" }, header: Record<string, unknown> = {}): Promise<string> {
