@@ -106,10 +106,10 @@ export async function requestCredentials(request) {
   const error = data !== null && typeof data === "object" ? data.error : undefined;
   if (typeof error?.code !== "string")
     throw new BrokerError(answer.status, "BadResponse", `the broker answered HTTP ${answer.status} without a credential or an error`);
-  const retryAfter = Number(answer.retryAfter);
+  const retryAfter = answer.retryAfter === undefined ? Number.NaN : Number(answer.retryAfter);
   throw new BrokerError(answer.status, error.code, String(error.message ?? error.code), {
     requestId: typeof data?.requestId === "string" ? data.requestId : undefined,
-    retryAfter: Number.isFinite(retryAfter) && answer.retryAfter !== undefined ? retryAfter : undefined,
+    retryAfter: Number.isFinite(retryAfter) ? retryAfter : undefined,
   });
 }
 

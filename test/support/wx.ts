@@ -36,7 +36,9 @@ export interface WxControl {
   chosen?: string;
 }
 
-export function installWx(options: WxOptions = {}): WxControl {
+export function installWx(given: WxOptions | NonNullable<WxOptions["cos"]> = {}): WxControl {
+  // The COS server's address alone is what this took before it learned wx.login.
+  const options: WxOptions = "hostname" in given ? { cos: given } : given;
   const control: WxControl = {
     login: () => {
       throw new Error("no user is signed in to WeChat on this phone");
