@@ -13,7 +13,7 @@ import { encodePolicy } from "../grant/policy.ts";
 import { prefixFor, subjectHash } from "../grant/prefix.ts";
 import type { VerifiedClaims } from "../identity/claims.ts";
 import { fetchSigningKeys } from "../identity/key-sources.ts";
-import { wechatIdentity } from "../identity/wechat.ts";
+import { probeWechatLogin, wechatIdentity } from "../identity/wechat.ts";
 import { after, type Clock, type EpochMs, systemClock } from "../shared/clock.ts";
 import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
@@ -46,7 +46,7 @@ export interface CheckReport {
   readonly alert?: AlertResult;
 }
 
-const CHECK_NAMES = ["configuration", "issuance", "credential sanity", "fence probe", "identity provider keys"] as const;
+const CHECK_NAMES = ["configuration", "issuance", "credential sanity", "fence probe", "identity provider keys", "WeChat login"] as const;
 
 /** Stop the checks this long before the budget ends, so the alert still has time to go out. */
 const ALERT_RESERVE_MS = 3000;
@@ -120,13 +120,14 @@ export interface Issued {
 
 function credentialSteps(deps: StepDeps): Step[] {
   const state: RunState = { sent: [] };
-  const [configuration, issuance, sanity, probe, keys] = CHECK_NAMES;
+  const [configuration, issuance, sanity, probe, keys, wechat] = CHECK_NAMES;
   return [
     { name: configuration, run: async () => lint(deps, state) },
     { name: issuance, needs: [configuration], run: async (context) => issue(deps, state, context.timeLeftMs()) },
     { name: sanity, needs: [issuance], run: async () => checkLifetime(state.issued!, deps.config.maxSkewSeconds) },
     { name: probe, needs: [issuance], run: async (context) => probeWithCanary(state, context) },
     { name: keys, needs: [configuration], run: async () => checkSigningKeys(state.app!, deps.fetch) },
+    { name: wechat, needs: [configuration], run: async (context) => checkWechatLogin(state.app!, deps, context.timeLeftMs()) },
   ];
 }
 
@@ -234,6 +235,12 @@ async function cleanUp(state: RunState, plan: ProbePlan, keys: readonly string[]
 export function canary(config: Config, subject: string, extra: Readonly<Record<string, unknown>>): VerifiedClaims {
   if (!config.jwt && config.wechat) return { ...extra, ...wechatIdentity(config.wechat.login.appid, subject) };
   return { ...extra, sub: subject, iss: config.jwt?.issuers?.[0] ?? "" };
+}
+
+async function checkWechatLogin(app: Extract<App, { ok: true }>, deps: StepDeps, timeLeftMs: number): Promise<StepOutcome> {
+  const wechat = app.config.wechat;
+  if (!wechat) return skipped("not configured: WeChat login is off");
+  return passed(await probeWechatLogin(wechat.login, { fetch: deps.fetch, clock: deps.clock }, timeLeftMs));
 }
 
 async function checkSigningKeys(app: Extract<App, { ok: true }>, fetchImpl: FetchLike | undefined): Promise<StepOutcome> {

@@ -154,3 +154,22 @@ function parseObject(text: string): Record<string, unknown> | undefined {
     return undefined;
   }
 }
+
+/** A code WeChat never gave: what the credential check exchanges. */
+const PROBE_CODE = "cosstsbrokercredentialcheck";
+
+/**
+ * The credential check's probe of WeChat login (docs/scheduled-check.md): an unknown code comes
+ * back as "invalid code" only once WeChat accepted the appid and the secret, so that answer
+ * proves both and the way there. Resolves with what it proved; rejects with the BrokerError otherwise.
+ */
+export async function probeWechatLogin(config: WechatConfig, deps: WechatDeps = {}, budgetMs?: number): Promise<string> {
+  try {
+    await createWechatLogin(config, deps)(PROBE_CODE, budgetMs);
+  } catch (error) {
+    if (error instanceof BrokerError && error.code === "InvalidToken")
+      return `${config.endpoint.host} accepts WECHAT_APPID ${config.appid} and its secret (a made-up code is refused as such)`;
+    throw error;
+  }
+  throw new BrokerError("UpstreamError", "WeChat's login service signed in a made-up code");
+}

@@ -47,7 +47,10 @@ describe("requestCredentials", () => {
   it("carries Retry-After as seconds", async () => {
     const token = await hsToken({ sub: "hasty" });
     const answers = await Promise.all([1, 2, 3, 4, 5, 6].map(() => requestCredentials({ url, token: () => token }).catch((error: unknown) => error)));
-    expect(answers.at(-1)).toMatchObject({ status: 429, code: "TooManyRequests", retryAfter: expect.any(Number) });
+    // Whichever arrived sixth was refused.
+    expect(answers.filter((answer) => answer instanceof BrokerError)).toEqual([
+      expect.objectContaining({ status: 429, code: "TooManyRequests", retryAfter: expect.any(Number) }),
+    ]);
   });
 
   it("says when the broker cannot be reached, or answers something that is not the broker's", async () => {

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { requestCredentials } from "../../client/index.js";
 import config from "../../examples/mini-program/config.js";
 import { fencesOf, ROOT } from "../docs/blocks.ts";
@@ -50,6 +50,19 @@ beforeEach(() => {
   wechat.emulator.clearFaults();
 });
 
+/** Taps "Choose a photo and upload", and resolves once the upload the choice started has finished. */
+function chooseAndUpload(page: PageInstance): Promise<void> {
+  const upload = page.upload;
+  return new Promise((resolve, reject) => {
+    page.upload = (...args: unknown[]) => {
+      const finished = upload.apply(page, args) as Promise<void>;
+      finished.then(resolve, reject);
+      return finished;
+    };
+    page.chooseAndUpload();
+  });
+}
+
 /** The page opened by a WeChat user: wx.login gives a fresh code for `openid` each time. */
 async function signedIn(openid: string): Promise<PageInstance> {
   phone.login = () => wechat.emulator.mint(openid);
@@ -65,8 +78,8 @@ describe("the mini-program example", () => {
 
     const from = stack.cos.calls.length;
     phone.chosen = photo;
-    page.chooseAndUpload();
-    await vi.waitFor(() => expect(page.data.status).toBe("Uploaded wx/o_alice/photo.jpg"));
+    await chooseAndUpload(page);
+    expect(page.data.status).toBe("Uploaded wx/o_alice/photo.jpg");
     expect(stack.cos.storage.get(BUCKET, "wx/o_alice/photo.jpg").body.toString()).toBe("a small photo");
     expect(stack.cos.calls.slice(from).map((call) => [call.operation, call.status])).toEqual([
       ["PutObject", 200],
