@@ -101,7 +101,7 @@ describe("Authorization: WeChat <code>", () => {
     expect(response.statusCode).toBe(504);
     expect(parse(response).error).toEqual({
       code: "UpstreamTimeout",
-      message: expect.stringMatching(/^WeChat's login service did not answer within 1\d{3} ms$/),
+      message: expect.stringMatching(/^WeChat's login service did not answer within \d+ ms$/),
     });
     expect([wechat.emulator.calls.length, h.emulator.stsCallCount()]).toEqual([exchanges + 1, stsCalls]);
   });
