@@ -103,7 +103,7 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
       return finish(jsonResponse(200, credentials, cors), "issued");
     } catch (caught) {
       const error = caught instanceof BrokerError ? caught : unexpected(caught);
-      const response = errorResponse(error, request.requestId, cors, request.headers.authorization);
+      const response = errorResponse(error, request.requestId, cors, { authorization: request.headers.authorization, schemes });
       return finish(response, refusalOutcome(response.status), error);
     }
   };
@@ -187,14 +187,14 @@ function parseJson(text: string, what: string): unknown {
 }
 
 /**
- * RFC 6750 section 3.1: a request with no bearer token at all (no header, another scheme,
- * nothing after "Bearer") gets the bare challenge, with no error code; a token that was
- * presented and failed gets `error="invalid_token"`. A WeChat code that failed is answered in
- * its own scheme, the same way (docs/mini-programs.md).
+ * RFC 6750 section 3.1: a request with no credential at all (no header, another scheme,
+ * nothing after the scheme) gets the bare challenge of each scheme the broker takes, with no
+ * error code; a token or a WeChat code that was presented and failed gets its own scheme's
+ * `error="invalid_token"` (docs/mini-programs.md).
  */
-function challenge(authorization: string | undefined): string {
-  if (/^WeChat\s+\S/i.test(authorization ?? "")) return 'WeChat error="invalid_token"';
-  return /^Bearer\s+\S/i.test(authorization ?? "") ? 'Bearer error="invalid_token"' : "Bearer";
+function challenge(authorization: string | undefined, schemes: readonly Credential["scheme"][]): string {
+  const presented = schemes.find((scheme) => new RegExp(`^${scheme}\\s+\\S`, "i").test(authorization ?? ""));
+  return presented ? `${presented} error="invalid_token"` : schemes.join(", ");
 }
 
 const refusalOutcome = (status: number): Outcome => (status >= 500 ? "failed" : "refused");
@@ -232,9 +232,14 @@ function jsonResponse(status: number, body: unknown, extraHeaders: Readonly<Reco
   return { status, headers: { ...BASE_HEADERS, ...extraHeaders }, body: JSON.stringify(body) };
 }
 
-function errorResponse(error: BrokerError, requestId: string, cors?: Readonly<Record<string, string>>, authorization?: string): HttpResponse {
+function errorResponse(
+  error: BrokerError,
+  requestId: string,
+  cors?: Readonly<Record<string, string>>,
+  asked: { authorization?: string; schemes: readonly Credential["scheme"][] } = { schemes: ["Bearer"] },
+): HttpResponse {
   const headers: Record<string, string> = { ...cors };
-  if (error.code === "InvalidToken") headers["WWW-Authenticate"] = challenge(authorization);
+  if (error.code === "InvalidToken") headers["WWW-Authenticate"] = challenge(asked.authorization, asked.schemes);
   if (error.code === "MethodNotAllowed") headers.Allow = ALLOWED_METHODS;
   if (error.retryAfter !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(error.retryAfter)));
   const body = { error: { code: error.code, message: error.message }, requestId };

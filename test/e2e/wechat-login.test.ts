@@ -155,6 +155,7 @@ describe("which logins a broker takes", () => {
     try {
       const refused = await only.handler(functionUrlEvent({ headers: bearer(await hsToken({ sub: "alice" })) }), context());
       expect(refused.statusCode).toBe(401);
+      expect(refused.headers["WWW-Authenticate"]).toBe("WeChat");
       expect(parse(refused).error.message).toBe("send the code wx.login gave as 'Authorization: WeChat <code>'; this broker takes no login tokens");
       const issued = await only.handler(functionUrlEvent({ headers: { authorization: `WeChat ${code("o_gina")}` } }), context());
       expect(parse(issued).prefix).toBe("wx/o_gina/");
@@ -164,7 +165,9 @@ describe("which logins a broker takes", () => {
   });
 
   it("names both ways when both are on, and only the token when WeChat is off", async () => {
-    const both = parse(await h.handler(functionUrlEvent({}), context()));
+    const none = await h.handler(functionUrlEvent({}), context());
+    expect(none.headers["WWW-Authenticate"]).toBe("Bearer, WeChat");
+    const both = parse(none);
     expect(both.error.message).toBe("send the login token as 'Authorization: Bearer <jwt>', or the code wx.login gave as 'Authorization: WeChat <code>'");
     const tokensOnly = await startHarness();
     try {
