@@ -9,6 +9,7 @@
 import { type Env, readVar } from "../lib/shared/env.ts";
 import { type CosServer, type CosServerOptions, credentialsFrom, startCosServer } from "./cos-server/index.ts";
 import { DEV_WECHAT_APP_SECRET, DEV_WECHAT_APPID, devEnv } from "./defaults.ts";
+import { PortInUse } from "./listen.ts";
 import { type CloudMode, cloudMode } from "./mode.ts";
 import { type StsEmulator, type StsEmulatorOptions, startStsEmulator } from "./sts-emulator/index.ts";
 import { startWechatEmulator, type WechatEmulator, type WechatEmulatorOptions } from "./wechat-emulator/index.ts";
@@ -47,16 +48,12 @@ export async function startEmbeddedCloud(given: Env, options: EmbeddedCloudOptio
   const [key] = emulator.keys;
   const wechat =
     readVar(given, "WECHAT_APP_SECRET") === undefined
-      ? await startWechatEmulator({ ...wechatOptions, host: cosOptions.host, apps: [devApp(given)] })
+      ? await onPreferredPort(wechatOptions?.port, (port) => startWechatEmulator({ ...wechatOptions, port, host: cosOptions.host, apps: [devApp(given)] }))
       : undefined;
   const env = devEnv(given, { url: emulator.url, secretId: key?.secretId ?? "", secretKey: key?.secretKey ?? "" }, wechat?.url ?? "");
-  const cos = await startCosServer({
-    ...cosOptions,
-    port: cosPort,
-    credentials: credentialsFrom(emulator),
-    region: env.COS_REGION!,
-    buckets: [env.COS_BUCKET!],
-  });
+  const cos = await onPreferredPort(cosPort, (port) =>
+    startCosServer({ ...cosOptions, port, credentials: credentialsFrom(emulator), region: env.COS_REGION!, buckets: [env.COS_BUCKET!] }),
+  );
   env.COS_ENDPOINT = readVar(env, "COS_ENDPOINT") ?? cos.url;
   return {
     env,
@@ -68,6 +65,16 @@ export async function startEmbeddedCloud(given: Env, options: EmbeddedCloudOptio
       await Promise.all([cos.close(), emulator.close(), wechat?.close()]);
     },
   };
+}
+
+/** The COS server's and WeChat emulator's fixed ports are a convenience: when one is taken, any free port does (npm start prints it). */
+async function onPreferredPort<T>(port: number | undefined, start: (port: number | undefined) => Promise<T>): Promise<T> {
+  try {
+    return await start(port);
+  } catch (error) {
+    if (error instanceof PortInUse && port) return start(0);
+    throw error;
+  }
 }
 
 /** The dev mini-program, or WECHAT_APPID with the dev secret: what the emulator serves and devEnv names. */

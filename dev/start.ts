@@ -19,12 +19,7 @@ const USAGE = `usage: npm start [-- --json]
   the local STS emulator and COS server unless STS_SECRET_ID/STS_SECRET_KEY are set (shell or .env).
   --json   print the JSON log lines the deployed function writes, instead of one readable line per request`;
 /** Which variable moves each server (docs/local-development.md). */
-const PORT_VARIABLE: Readonly<Record<string, string>> = {
-  broker: "PORT",
-  "upload page": "SITE_PORT (default PORT+1)",
-  "COS server": "PORT (it takes PORT+2)",
-  "WeChat emulator": "PORT (it takes PORT+3)",
-};
+const PORT_VARIABLE: Readonly<Record<string, string>> = { broker: "PORT", "upload page": "SITE_PORT (default PORT+1)" };
 
 class UsageError extends Error {}
 
@@ -37,7 +32,7 @@ async function main(): Promise<void> {
   const sitePort = Number(readVar(env, "SITE_PORT") ?? (port === 0 ? 0 : port + 1));
   const print = (line: string) => console.log(line);
   const logger = json ? createLogger() : createLogger(readableSink(print));
-  // Fixed ports next to the broker's, so a mini-program's config.js can keep pointing at them.
+  // Ports next to the broker's, so a mini-program's config.js can keep pointing at them (free ones when taken).
   const next = (offset: number) => (port === 0 ? 0 : port + offset);
   const stack = await startDevStack(env, { port, sitePort, cosPort: next(2), wechat: { port: next(3) }, host: readVar(env, "HOST") ?? "127.0.0.1", logger });
   if (!stack.broker.app.ok) {
