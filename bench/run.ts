@@ -17,6 +17,7 @@ import { hsToken, rsaKey, signWith, startKeyServer } from "../test/support/token
 import { LOOP, type LoopResult } from "./loop.ts";
 import { quickNote, sized } from "./quick.ts";
 import { mean, median, percentile } from "./stats.ts";
+import { benchWechat } from "./wechat.ts";
 
 exitOnHelp("usage: npm run bench\n  Cold start, warm path, overhead and memory of the bundle beside an empty handler and Tencent's demo; takes minutes.");
 
@@ -153,6 +154,7 @@ async function main(): Promise<void> {
       number,
     ];
     const [brokerWarm, demoWarm, reuseWarm] = [warmFigures("broker"), warmFigures("demo"), warmFigures("reuse")];
+    const wechatWarm = await benchWechat({ work, bundle: broker("slim"), env, rounds: WARM_ROUNDS, count: WARM_COUNT, loop });
     const [hs, rs] = [overheadFigures("HS256"), overheadFigures("RS256")];
     const rows = [
       ["bundle size, issue-credentials", `${kb(size(slimMeta))} slim`, `${kb(size(naiveMeta))} naive (the SDK's dependencies as published)`, ""],
@@ -179,6 +181,12 @@ async function main(): Promise<void> {
         `${brokerWarm.rps.toFixed(0)} req/s, p50 ${ms(brokerWarm.p50, 2)}, p99 ${ms(brokerWarm.p99, 2)}`,
         `qcloud-cos-sts getCredential: ${demoWarm.rps.toFixed(0)} req/s, p50 ${ms(demoWarm.p50, 2)}, p99 ${ms(demoWarm.p99, 2)}`,
         `>= demo req/s: ${verdict(brokerWarm.rps >= demoWarm.rps)}`,
+      ],
+      [
+        `warm path: WeChat login, one jscode2session exchange per request, WeChat emulator over TLS (${WARM_ROUNDS} x ${WARM_COUNT} requests)`,
+        `${wechatWarm.rps.toFixed(0)} req/s, p50 ${ms(wechatWarm.p50, 2)}, p99 ${ms(wechatWarm.p99, 2)}`,
+        `the HS256 token path above: ${brokerWarm.rps.toFixed(0)} req/s`,
+        "",
       ],
       [
         "warm path, credential reuse on (the default): one user asking again",

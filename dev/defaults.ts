@@ -12,6 +12,9 @@ import { type Env, readVar } from "../lib/shared/env.ts";
  */
 export const DEV_JWT_SECRET = "cos-sts-broker local development secret, never deploy";
 export const DEV_BUCKET = "examplebucket-1250000000";
+/** The made-up mini-program the WeChat emulator serves by default; the broker accepts this secret only beside the emulators. */
+export const DEV_WECHAT_APPID = "wx0000000000000000";
+export const DEV_WECHAT_APP_SECRET = "00000000000000000000000000000000";
 export const DEV_REGION = "ap-guangzhou";
 
 export interface DevSts {
@@ -20,8 +23,11 @@ export interface DevSts {
   readonly secretKey: string;
 }
 
-/** The embedded defaults: the given (loopback) STS, and a dev bucket, region and JWT secret unless set. */
-export function devEnv(env: Env, sts: DevSts): Record<string, string | undefined> {
+/**
+ * The embedded defaults: the given (loopback) STS, a dev bucket, region and JWT secret unless
+ * set, and unless a WeChat app secret is set, the dev mini-program at the given (loopback) WeChat emulator.
+ */
+export function devEnv(env: Env, sts: DevSts, wechatUrl: string): Record<string, string | undefined> {
   const filled: Record<string, string | undefined> = {
     ...env,
     STS_ENDPOINT: sts.url,
@@ -31,6 +37,13 @@ export function devEnv(env: Env, sts: DevSts): Record<string, string | undefined
     COS_REGION: readVar(env, "COS_REGION") ?? DEV_REGION,
   };
   if (!["JWT_SECRET", "JWT_JWKS_URL", "JWT_ISSUER"].some((name) => readVar(env, name))) filled.JWT_SECRET = DEV_JWT_SECRET;
+  if (!readVar(env, "WECHAT_APP_SECRET")) {
+    Object.assign(filled, {
+      WECHAT_APPID: readVar(env, "WECHAT_APPID") ?? DEV_WECHAT_APPID,
+      WECHAT_APP_SECRET: DEV_WECHAT_APP_SECRET,
+      WECHAT_API_ENDPOINT: wechatUrl,
+    });
+  }
   return filled;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Serves examples/static-site for `npm start`: the page, cos-js-sdk-v5 straight from
- * node_modules, a /config.json that points the page at this broker (and at the loopback COS
+ * node_modules, the client helper (client/index.js), a /config.json that points the page at this broker (and at the loopback COS
  * server), and, on embedded defaults only, /dev-token to mint a login token for a name.
  * None of this is deployed: a real site is plain files with its own config.json.
  */
@@ -36,6 +36,7 @@ export interface SiteServer {
 
 const ROOT = resolve(import.meta.dirname, "../examples/static-site");
 const SDK = createRequire(import.meta.url).resolve("cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js");
+const CLIENT = resolve(import.meta.dirname, "../client/index.js");
 /** Only these paths exist; nothing is resolved from the URL, so nothing else can be reached. */
 const FILES: Readonly<Record<string, readonly [string, string]>> = {
   "/": [resolve(ROOT, "index.html"), "text/html; charset=utf-8"],
@@ -43,6 +44,7 @@ const FILES: Readonly<Record<string, readonly [string, string]>> = {
   "/app.js": [resolve(ROOT, "app.js"), "text/javascript; charset=utf-8"],
   "/style.css": [resolve(ROOT, "style.css"), "text/css; charset=utf-8"],
   "/vendor/cos-js-sdk-v5.min.js": [SDK, "text/javascript; charset=utf-8"],
+  "/vendor/cos-sts-broker-client.js": [CLIENT, "text/javascript; charset=utf-8"],
 };
 const SUBJECT = /^[\w.@-]{1,64}$/;
 

@@ -13,6 +13,7 @@ import { type EmbeddedCloud, startEmbeddedCloud } from "./embedded.ts";
 import { type LocalServer, startLocalServer } from "./local-server.ts";
 import { type SiteConfig, type SiteServer, startSiteServer } from "./site.ts";
 import type { StsEmulator, StsEmulatorOptions } from "./sts-emulator/index.ts";
+import type { WechatEmulator, WechatEmulatorOptions } from "./wechat-emulator/index.ts";
 
 export interface DevStack {
   /** the environment the broker runs on, defaults filled in */
@@ -23,6 +24,7 @@ export interface DevStack {
   readonly site: SiteServer;
   readonly emulator?: StsEmulator;
   readonly cos?: CosServer;
+  readonly wechat?: WechatEmulator;
   close(): Promise<void>;
 }
 
@@ -36,6 +38,10 @@ export interface DevStackOptions {
   readonly logger?: Logger;
   /** passed to the STS emulator on embedded defaults */
   readonly emulator?: StsEmulatorOptions;
+  /** passed to the WeChat emulator on embedded defaults */
+  readonly wechat?: Omit<WechatEmulatorOptions, "apps" | "host">;
+  /** the COS server's port on embedded defaults; 0 for any */
+  readonly cosPort?: number;
 }
 
 export async function startDevStack(given: Env, options: DevStackOptions = {}): Promise<DevStack> {
@@ -58,14 +64,21 @@ export async function startDevStack(given: Env, options: DevStackOptions = {}): 
       devToken: (sub) => mintToken({ sub }),
     });
     opened.push(site);
-    const cloud = await startEmbeddedCloud(given, { host, emulator: options.emulator, corsOrigins: [site.origin], onCall: logCosCall(logger) });
+    const cloud = await startEmbeddedCloud(given, {
+      host,
+      emulator: options.emulator,
+      wechat: options.wechat,
+      cosPort: options.cosPort,
+      corsOrigins: [site.origin],
+      onCall: logCosCall(logger),
+    });
     opened.push(cloud);
     cos = cloud.cos;
     devTokens = cloud.emulator !== undefined && readVar(cloud.env, "JWT_SECRET") === DEV_JWT_SECRET;
     const env = withOrigin(cloud.env, site.origin);
     broker = await startLocalServer({ env, port: options.port ?? 0, host, logger, name: "broker" });
     opened.push(broker);
-    return { env, mode: cloud.mode, broker, site, emulator: cloud.emulator, cos, close: closeAll };
+    return { env, mode: cloud.mode, broker, site, emulator: cloud.emulator, cos, wechat: cloud.wechat, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

@@ -32,7 +32,9 @@ async function main(): Promise<void> {
   const sitePort = Number(readVar(env, "SITE_PORT") ?? (port === 0 ? 0 : port + 1));
   const print = (line: string) => console.log(line);
   const logger = json ? createLogger() : createLogger(readableSink(print));
-  const stack = await startDevStack(env, { port, sitePort, host: readVar(env, "HOST") ?? "127.0.0.1", logger });
+  // Ports next to the broker's, so a mini-program's config.js can keep pointing at them (free ones when taken).
+  const next = (offset: number) => (port === 0 ? 0 : port + offset);
+  const stack = await startDevStack(env, { port, sitePort, cosPort: next(2), wechat: { port: next(3) }, host: readVar(env, "HOST") ?? "127.0.0.1", logger });
   if (!stack.broker.app.ok) {
     const { error } = stack.broker.app;
     const problems = error instanceof ConfigProblems ? error.problems : [error.message];
@@ -60,7 +62,7 @@ function readOptions(): boolean {
 }
 
 async function printWelcome(stack: DevStack, json: boolean): Promise<void> {
-  const { broker, emulator, cos, env, mode } = stack;
+  const { broker, emulator, cos, wechat, env, mode } = stack;
   const url = broker.url;
   const lines = [`cos-sts-broker listening on ${url}`];
   if (emulator && cos) {
@@ -77,7 +79,17 @@ async function printWelcome(stack: DevStack, json: boolean): Promise<void> {
       `COS: bucket ${env.COS_BUCKET} (${env.COS_REGION})`,
     );
   }
+  if (wechat) {
+    lines.push(
+      `WeChat: local login emulator at ${wechat.url} for the dev mini-program ${env.WECHAT_APPID}.`,
+      "A user's login code: npm run wxcode -- --openid o_alice, sent as 'Authorization: WeChat <code>' (docs/mini-programs.md).",
+    );
+  }
   lines.push("", `Open ${stack.site.url} to sign in and upload from a browser.`);
+  if (wechat && cos) {
+    const domain = `{Bucket}.cos.{Region}.localhost:${cos.port}`;
+    lines.push(`Mini-program: examples/mini-program/config.js takes brokerUrl ${url}/, cos Domain ${domain} (http:) and devLogin ${wechat.url}.`);
+  }
   if (readVar(env, "JWT_SECRET") === DEV_JWT_SECRET) {
     const token = await mintToken({ sub: "alice" });
     lines.push(

@@ -13,8 +13,8 @@ import type { Metafile } from "esbuild";
  * in the commit message.
  */
 export const BUDGETS_KB: Readonly<Record<string, number>> = {
-  // 105.0 KB when set
-  "issue-credentials": 120,
+  // 120.2 KB when set: lib grew by WeChat login, issue 11's identity rules and issue 13's config checks
+  "issue-credentials": 136,
   // 929.1 KB when set (the COS SDK for the probe)
   "credential-check": 1024,
 };

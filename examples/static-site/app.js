@@ -1,8 +1,10 @@
 // A static page that uploads straight to Tencent COS with cos-js-sdk-v5, using short-lived
-// credentials from cos-sts-broker. No framework, no build step: config.json next to this
+// credentials from cos-sts-broker through its client helper (client/index.js, served here as
+// vendor/cos-sts-broker-client.js). No framework, no build step: config.json next to this
 // file says where the broker is (docs/local-development.md, "The upload page").
 // Every result shows under the button that caused it, in words, with what the broker or COS
 // answered beside it for developers.
+import { BrokerError, cosAuthorization, errorOf, requestCredentials } from "./vendor/cos-sts-broker-client.js";
 
 const state = { config: null, token: "", session: null, clients: null, generation: 0 };
 const $ = (id) => document.getElementById(id);
@@ -34,27 +36,24 @@ function report(where, kind, text, answer) {
   box.scrollIntoView({ block: "nearest" });
 }
 
-// ---- the broker -------------------------------------------------------------------------
+// ---- the broker and COS ------------------------------------------------------------------
 
-/** POST {profile, scope} with the login token; the answer is the broker's JSON. */
-async function requestCredentials(profile, scope) {
-  let response;
-  try {
-    response = await fetch(state.config.brokerUrl, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" },
-      body: JSON.stringify(scope ? { profile, scope } : { profile }),
-    });
-  } catch {
-    throw new Outcome(`Could not reach the credential broker at ${state.config.brokerUrl}. Is it running, and does its CORS_ORIGINS list ${location.origin}?`, {
-      from: "The browser",
-      message: "no answer, or the answer was blocked (CORS)",
-    });
+/** Where the broker is and who is asking: the login token pasted or minted on this page. */
+const broker = () => ({ url: state.config.brokerUrl, token: () => state.token });
+
+/** The broker's refusal, its code and message as the client helper hands them over, in words. */
+function brokerOutcome(error) {
+  if (error.code === "NetworkError") {
+    return new Outcome(
+      `Could not reach the credential broker at ${state.config.brokerUrl}. Is it running, and does its CORS_ORIGINS list ${location.origin}?`,
+      {
+        from: "The browser",
+        message: "no answer, or the answer was blocked (CORS)",
+      },
+    );
   }
-  const data = await response.json().catch(() => ({}));
-  if (response.ok) return data;
-  const answer = { from: "The broker", status: response.status, code: data.error?.code, message: data.error?.message };
-  throw new Outcome(brokerWords(answer, response.headers.get("Retry-After")), answer);
+  const answer = { from: "The broker", status: error.status, code: error.code, message: error.message };
+  return new Outcome(brokerWords(answer, error.retryAfter), answer);
 }
 
 function brokerWords({ status, code }, retryAfter) {
@@ -68,39 +67,20 @@ function brokerWords({ status, code }, retryAfter) {
   return "The broker could not give credentials.";
 }
 
-// ---- COS clients --------------------------------------------------------------------------
+/** One credential, for the user's bucket, region and folder. */
+function credentials(profile) {
+  return requestCredentials({ ...broker(), profile }).catch((error) => {
+    throw error instanceof BrokerError ? brokerOutcome(error) : error;
+  });
+}
 
 /**
- * One cos-js-sdk-v5 client per permission profile. getAuthorization is wired as Tencent's
- * guide shows (https://cloud.tencent.com/document/product/436/11459): credentials from your
- * server, StartTime from the server's clock, ExpiredTime from STS, and with ScopeLimit the
- * SDK's options.Scope sent along so each credential covers exactly one request's object.
+ * One cos-js-sdk-v5 client per permission profile, its getAuthorization from the client helper:
+ * credentials from the broker with StartTime from its clock, and with ScopeLimit the SDK's
+ * options.Scope sent along so each credential covers exactly one request's object.
  */
 function cosFor(profile, scopeLimit) {
-  const client = new COS({
-    ...(state.config.cos ?? {}),
-    getAuthorization(options, callback) {
-      client.brokerFailure = null;
-      requestCredentials(profile, scopeLimit ? options.Scope : undefined).then(
-        (data) => {
-          callback({
-            TmpSecretId: data.credentials.tmpSecretId,
-            TmpSecretKey: data.credentials.tmpSecretKey,
-            SecurityToken: data.credentials.sessionToken,
-            StartTime: data.startTime,
-            ExpiredTime: data.expiredTime,
-            ScopeLimit: scopeLimit,
-          });
-        },
-        (error) => {
-          // The SDK only learns "no credentials"; keep the broker's reason to show instead.
-          client.brokerFailure = error;
-          callback({});
-        },
-      );
-    },
-  });
-  return client;
+  return new COS({ ...(state.config.cos ?? {}), getAuthorization: cosAuthorization({ ...broker(), profile, scopeLimit }) });
 }
 
 /** Runs one SDK call; a failure becomes an Outcome naming what went wrong. */
@@ -108,18 +88,19 @@ function call(client, method, params, what) {
   return new Promise((resolve, reject) => {
     client[method](params, (error, data) => {
       if (!error) return resolve(data);
-      reject(client.brokerFailure ?? cosFailure(error, what));
+      // The broker's refusal when getAuthorization got none, else COS's answer (client/index.js, errorOf).
+      const failure = errorOf(error, client.options.getAuthorization);
+      reject(failure instanceof BrokerError ? brokerOutcome(failure) : cosFailure(failure, what));
     });
   });
 }
 
-function cosFailure(error, what) {
-  const code = error.code ?? error.error?.Code;
-  const answer = { from: "COS", status: error.statusCode, code, message: error.message };
-  if (!error.statusCode && !code) {
-    return new Outcome(`Could not reach COS: a network error, or the bucket's CORS rules do not allow ${location.origin}.`, answer);
+function cosFailure({ status, code, message }, what) {
+  if (code === "NetworkError") {
+    return new Outcome(`Could not reach COS: a network error, or the bucket's CORS rules do not allow ${location.origin}.`, { from: "COS", message });
   }
-  if (code === "AccessDenied" && /expired/i.test(error.message ?? "")) {
+  const answer = { from: "COS", status, code, message };
+  if (code === "AccessDenied" && /expired/i.test(message)) {
     return new Outcome("The request's signature expired before it reached COS: check this computer's clock.", answer);
   }
   if (code === "AccessDenied") return new Outcome(`Your credentials do not allow you to ${what}.`, answer);
@@ -158,7 +139,7 @@ async function signIn() {
   report("signin", "busy", "Signing in…");
   const generation = state.generation;
   // The first credential tells us the user's bucket, region and folder.
-  const session = await requestCredentials("upload");
+  const session = await credentials("upload");
   if (generation !== state.generation) return;
   state.session = session;
   state.clients = { uploader: cosFor("upload", false), scopedUploader: cosFor("upload", true), lister: cosFor("list", false) };

@@ -10,7 +10,7 @@ import { BrokerError, type ErrorCode } from "../shared/errors.ts";
 import type { Audit } from "../shared/log.ts";
 import { type Logger, millisSince, type Outcome } from "../shared/log.ts";
 import { checkFields } from "./fields.ts";
-import type { Broker } from "./issue.ts";
+import type { Broker, Credential } from "./issue.ts";
 
 export interface HttpRequest {
   readonly method: string;
@@ -62,10 +62,12 @@ export interface HttpDeps {
   readonly broker: Pick<Broker, "issue">;
   readonly corsOrigins: readonly string[];
   readonly logger: Logger;
+  /** How callers may sign in: login tokens, WeChat login, or both; default login tokens. */
+  readonly schemes?: readonly Credential["scheme"][];
 }
 
 export function createHttpHandler(deps: HttpDeps): HttpHandler {
-  const { broker, corsOrigins, logger } = deps;
+  const { broker, corsOrigins, logger, schemes = ["Bearer"] } = deps;
 
   return async (request) => {
     const started = systemClock.monotonic();
@@ -94,14 +96,14 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
       if (method !== "GET" && method !== "POST") {
         throw new BrokerError("MethodNotAllowed", `use POST or GET, not ${method.slice(0, 16)}`);
       }
-      const token = bearerToken(request.headers.authorization);
+      const credential = credentialOf(request.headers.authorization, schemes);
       const params = method === "GET" ? queryReader(request.query) : bodyReader(request.body);
       const ask = () => ({ ...params(), sourceIp: request.sourceIp, remainingMs: request.remainingMs });
-      const credentials = await broker.issue({ token, ask }, audit);
+      const credentials = await broker.issue({ credential, ask, remainingMs: request.remainingMs }, audit);
       return finish(jsonResponse(200, credentials, cors), "issued");
     } catch (caught) {
       const error = caught instanceof BrokerError ? caught : unexpected(caught);
-      const response = errorResponse(error, request.requestId, cors, request.headers.authorization);
+      const response = errorResponse(error, request.requestId, cors, { authorization: request.headers.authorization, schemes });
       return finish(response, refusalOutcome(response.status), error);
     }
   };
@@ -118,18 +120,33 @@ function corsHeaders(origin: string | undefined, allowed: readonly string[]): Re
   return { "Access-Control-Allow-Origin": origin, Vary: "Origin", "Access-Control-Expose-Headers": "Retry-After" };
 }
 
-/** `Authorization: Bearer <jwt>`, scheme case-insensitive. A token in the query string is never read. */
-function bearerToken(header: string | undefined): string {
-  const match = /^Bearer +([^\s]+) *$/i.exec(header ?? "");
-  if (!match?.[1]) throw new BrokerError("InvalidToken", "send the login token as 'Authorization: Bearer <jwt>'");
-  return match[1];
+/**
+ * `Authorization: Bearer <jwt>` or `Authorization: WeChat <code>`, schemes case-insensitive and
+ * only those the broker takes. A token in the query string is never read.
+ */
+function credentialOf(header: string | undefined, schemes: readonly Credential["scheme"][]): Credential {
+  const [, scheme = "", value = ""] = /^(Bearer|WeChat) +([^\s]+) *$/i.exec(header ?? "") ?? [];
+  const credential: Credential | undefined = /^bearer$/i.test(scheme)
+    ? { scheme: "Bearer", token: value }
+    : /^wechat$/i.test(scheme)
+      ? { scheme: "WeChat", code: value }
+      : undefined;
+  if (!credential || !schemes.includes(credential.scheme)) throw new BrokerError("InvalidToken", howToSignIn(schemes));
+  return credential;
+}
+
+function howToSignIn(schemes: readonly Credential["scheme"][]): string {
+  const bearer = "send the login token as 'Authorization: Bearer <jwt>'";
+  const code = "the code wx.login gave as 'Authorization: WeChat <code>'";
+  if (!schemes.includes("WeChat")) return bearer;
+  return schemes.includes("Bearer") ? `${bearer}, or ${code}` : `send ${code}; this broker takes no login tokens`;
 }
 
 type Params = Pick<GrantRequest, "profile" | "key" | "scope" | "filename">;
 
 /**
- * The body or the query, measured now (a cheap length check) and read only when the broker
- * asks, after the token is verified (docs/contract.md, The request).
+ * The body or the query, measured now (a cheap length check) and parsed only when the broker
+ * asks, after the caller is identified (docs/contract.md, The request).
  */
 function queryReader(query: Readonly<Record<string, string>>): () => Params {
   const bytes = Object.entries(query).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value) + 2, 0);
@@ -170,12 +187,14 @@ function parseJson(text: string, what: string): unknown {
 }
 
 /**
- * RFC 6750 section 3.1: a request with no bearer token at all (no header, another scheme,
- * nothing after "Bearer") gets the bare challenge, with no error code; a token that was
- * presented and failed gets `error="invalid_token"`.
+ * RFC 6750 section 3.1: a request with no credential at all (no header, another scheme,
+ * nothing after the scheme) gets the bare challenge of each scheme the broker takes, with no
+ * error code; a token or a WeChat code that was presented and failed gets its own scheme's
+ * `error="invalid_token"` (docs/mini-programs.md).
  */
-function challenge(authorization: string | undefined): string {
-  return /^Bearer\s+\S/i.test(authorization ?? "") ? 'Bearer error="invalid_token"' : "Bearer";
+function challenge(authorization: string | undefined, schemes: readonly Credential["scheme"][]): string {
+  const presented = schemes.find((scheme) => new RegExp(`^${scheme}\\s+\\S`, "i").test(authorization ?? ""));
+  return presented ? `${presented} error="invalid_token"` : schemes.join(", ");
 }
 
 const refusalOutcome = (status: number): Outcome => (status >= 500 ? "failed" : "refused");
@@ -213,9 +232,14 @@ function jsonResponse(status: number, body: unknown, extraHeaders: Readonly<Reco
   return { status, headers: { ...BASE_HEADERS, ...extraHeaders }, body: JSON.stringify(body) };
 }
 
-function errorResponse(error: BrokerError, requestId: string, cors?: Readonly<Record<string, string>>, authorization?: string): HttpResponse {
+function errorResponse(
+  error: BrokerError,
+  requestId: string,
+  cors?: Readonly<Record<string, string>>,
+  asked: { authorization?: string; schemes: readonly Credential["scheme"][] } = { schemes: ["Bearer"] },
+): HttpResponse {
   const headers: Record<string, string> = { ...cors };
-  if (error.code === "InvalidToken") headers["WWW-Authenticate"] = challenge(authorization);
+  if (error.code === "InvalidToken") headers["WWW-Authenticate"] = challenge(asked.authorization, asked.schemes);
   if (error.code === "MethodNotAllowed") headers.Allow = ALLOWED_METHODS;
   if (error.retryAfter !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(error.retryAfter)));
   const body = { error: { code: error.code, message: error.message }, requestId };

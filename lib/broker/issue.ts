@@ -1,15 +1,18 @@
 /**
- * The use case: a login token and what the client asks for -> fenced COS credentials,
- * or a BrokerError. Knows nothing of HTTP or SCF; dependencies come in as parameters.
+ * The use case: who the caller is (a login token, or a wx.login code) and what they ask for ->
+ * fenced COS credentials, or a BrokerError. Knows nothing of HTTP or SCF; dependencies come in
+ * as parameters.
  */
 import { type GrantRequest, grantFor } from "../grant/compose.ts";
 import { subjectHash } from "../grant/prefix.ts";
 import type { VerifiedClaims } from "../identity/claims.ts";
 import type { TokenVerifier } from "../identity/verify.ts";
+import type { WechatLogin } from "../identity/wechat.ts";
 import { type Clock, systemClock } from "../shared/clock.ts";
+import { BrokerError } from "../shared/errors.ts";
 import type { Audit } from "../shared/log.ts";
 import type { StsClient } from "../sts/client.ts";
-import type { Config } from "./config.ts";
+import { type Config, grantSettingsFor } from "./config.ts";
 import type { RateCheck } from "./rate-limit.ts";
 
 /** What the client asks for, with how long the invocation has left. */
@@ -18,8 +21,13 @@ export interface ClientAsk extends GrantRequest {
   readonly remainingMs?: number;
 }
 
+/** How the caller says who they are (docs/contract.md, The request). */
+export type Credential = { readonly scheme: "Bearer"; readonly token: string } | { readonly scheme: "WeChat"; readonly code: string };
+
 export interface IssueRequest {
-  readonly token: string;
+  readonly credential: Credential;
+  /** Milliseconds the invocation had left when the request arrived, when the platform says. */
+  readonly remainingMs?: number;
   /**
    * Reads what the client asks for (the body or the query): called only once the token is
    * verified and the rate limit passed, so nothing a stranger sends is parsed.
@@ -45,7 +53,10 @@ export interface CredentialResponse {
 
 export interface BrokerDeps {
   readonly config: Config;
-  readonly verifyToken: TokenVerifier;
+  /** Absent when no login-token source is configured. */
+  readonly verifyToken?: TokenVerifier;
+  /** Absent when WeChat login is off. */
+  readonly wechatLogin?: WechatLogin;
   readonly stsClient: StsClient;
   /** Per-subject rate limit (lib/broker/rate-limit.ts); throws TooManyRequests. */
   readonly checkRate?: RateCheck;
@@ -62,26 +73,39 @@ export interface Broker {
 const RESPONSE_MARGIN_MS = 500;
 
 export function createBroker(deps: BrokerDeps): Broker {
-  const { config, verifyToken, stsClient } = deps;
+  const { config, stsClient } = deps;
   const clock = deps.clock ?? systemClock;
+
+  /** The caller's verified identity, from whichever source their credential names. */
+  const identify = (credential: Credential, remainingMs: number | undefined): Promise<VerifiedClaims> => {
+    if (credential.scheme === "Bearer" && deps.verifyToken) return deps.verifyToken(credential.token);
+    // WeChat's retries leave STS one attempt's time (docs/mini-programs.md, When WeChat says no).
+    if (credential.scheme === "WeChat" && deps.wechatLogin) return deps.wechatLogin(credential.code, budget(remainingMs, config.sts.timeoutMs));
+    throw new BrokerError("InvalidToken", "this broker does not take that kind of login");
+  };
 
   const broker: Broker = {
     async issue(request, audit) {
-      const claims = await verifyToken(request.token);
+      const started = clock.monotonic();
+      const claims = await identify(request.credential, request.remainingMs);
       audit.subject = subjectHash(claims);
       deps.checkRate?.(audit.subject);
-      return broker.issueFor(claims, request.ask(), audit);
+      const ask = request.ask();
+      // What identifying the caller took (a WeChat exchange, a key fetch) is gone from STS's time.
+      const left = request.remainingMs === undefined ? ask.remainingMs : request.remainingMs - (clock.monotonic() - started);
+      return broker.issueFor(claims, { ...ask, remainingMs: left }, audit);
     },
 
     async issueFor(claims, request, audit) {
       audit.subject ??= subjectHash(claims);
       const nowMs = clock.now();
-      const grant = grantFor(config, claims, request, nowMs, audit);
+      // Each identity source fills in its own template (docs/contract.md, How users are kept apart).
+      const grant = grantFor(grantSettingsFor(config, claims), claims, request, nowMs, audit);
       const issued = await stsClient.requestCredentials({
         encodedPolicy: grant.encodedPolicy,
         subjectHash: audit.subject,
         durationSeconds: grant.durationSeconds,
-        budgetMs: stsBudget(request.remainingMs),
+        budgetMs: budget(request.remainingMs),
       });
       audit.stsRequestId = issued.requestId;
       audit.cached = issued.cached === true;
@@ -103,7 +127,10 @@ export function createBroker(deps: BrokerDeps): Broker {
   return broker;
 }
 
-/** All STS attempts together must end (in a 504 if STS hangs) well before the platform kills the function. */
-function stsBudget(remainingMs: number | undefined): number | undefined {
-  return remainingMs === undefined || !Number.isFinite(remainingMs) ? undefined : remainingMs - RESPONSE_MARGIN_MS;
+/**
+ * All attempts of an upstream call together must end (in a 504 if it hangs) well before the
+ * platform kills the function, leaving `reserveMs` for what still follows.
+ */
+function budget(remainingMs: number | undefined, reserveMs = 0): number | undefined {
+  return remainingMs === undefined || !Number.isFinite(remainingMs) ? undefined : remainingMs - RESPONSE_MARGIN_MS - reserveMs;
 }

@@ -38,18 +38,25 @@ const MAX_CLAIM_CHARS = 128;
 const SUB_HASH = /^[A-Za-z0-9_-]{43}$/;
 const SUB_HASH_CHARS = 43;
 
+export interface TemplateRules {
+  /** A shared area: no per-user placeholder needed (a profile's `"shared": true`). */
+  readonly allowShared?: boolean;
+  /** The placeholders that name one user; default {sub} and {sub_hash} (WeChat's add {openid}, {unionid}). */
+  readonly perUserClaims?: ReadonlySet<string>;
+}
+
 /**
- * Parses and checks PREFIX_TEMPLATE (or a profile's `prefix`). Each path segment may hold at
+ * Parses and checks PREFIX_TEMPLATE (or a profile's `prefix`, or WECHAT_PREFIX_TEMPLATE). Each path segment may hold at
  * most one placeholder: claims never contain "/", so whole-segment substitution is injective
  * and two users can never be mapped onto the same prefix (`{a}-{b}` would let "x-y","z" meet
  * "x","y-z"). Only `allowShared` lets a template do without a per-user placeholder.
  */
-export function compilePrefixTemplate(source: string, { allowShared = false } = {}): PrefixTemplate {
+export function compilePrefixTemplate(source: string, { allowShared = false, perUserClaims = PER_USER }: TemplateRules = {}): PrefixTemplate {
   const normalized = source.endsWith("/") ? source : `${source}/`;
   if (normalized.startsWith("/")) throw new Error("it must not start with '/'");
   const segments = normalized.slice(0, -1).split("/").map(compileSegment);
-  const perUser = segments.some((segment) => "claim" in segment && PER_USER.has(segment.claim));
-  if (!perUser && !allowShared) throw new Error("it has no per-user placeholder: include {sub} or {sub_hash}");
+  const perUser = segments.some((segment) => "claim" in segment && perUserClaims.has(segment.claim));
+  if (!perUser && !allowShared) throw new Error(`it has no per-user placeholder: include ${[...perUserClaims].map((claim) => `{${claim}}`).join(" or ")}`);
   return { source: normalized, segments, perUser };
 }
 

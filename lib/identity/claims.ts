@@ -16,6 +16,9 @@ export interface VerifiedClaims extends JWTPayload {
   readonly sub: string;
 }
 
+/** `iss` of every WeChat identity starts so (`wechat:<appid>`, lib/identity/wechat.ts); a login token may never claim it. */
+export const WECHAT_ISSUER_PREFIX = "wechat:";
+
 export interface ClaimRules {
   /** Accepted `iss` values; the identity's issuer is the first. */
   readonly issuers: readonly string[] | undefined;
@@ -40,6 +43,8 @@ export function verifiedClaims(claims: JWTPayload, rules: ClaimRules, nowSeconds
   }
   const iss = rules.issuers?.[0] ?? claims.iss ?? "";
   if (typeof iss !== "string" || AMBIGUOUS.test(iss)) throw refuse("token 'iss' claim must be a string without control characters");
+  // WeChat identities are `wechat:<appid>`; a token that said so could take a WeChat user's {sub_hash}.
+  if (iss.startsWith(WECHAT_ISSUER_PREFIX)) throw refuse(`token 'iss' claim must not start with '${WECHAT_ISSUER_PREFIX}', which names WeChat login`);
   checkRequiredClaims(claims, rules.requiredClaims);
   checkLifetime(claims, rules, nowSeconds);
   return { ...claims, iss, sub };

@@ -36,10 +36,10 @@ const MIN_JWT_SECRET_BYTES = 32;
 const DEFAULT_MAX_LIFETIME_SECONDS = 86_400;
 const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
 /**
- * SHA-256 (hex) of every JWT secret this repository publishes or has published: the dev secret `npm start`
- * fills in (dev/defaults.ts), the benchmark's and the tests', and the one an earlier deploy
- * guide showed. test/unit/identity/settings.test.ts finds them in the repository and fails on
- * one missing here.
+ * SHA-256 (hex) of every secret this repository publishes or has published: the dev JWT secret
+ * and the dev WeChat app secret `npm start` fills in (dev/defaults.ts), the benchmark's and the
+ * tests', and the one an earlier deploy guide showed. test/unit/identity/settings.test.ts finds
+ * them in the repository and fails on one missing here.
  */
 const PUBLISHED_SECRETS = new Set([
   "afc27a9f4941a70fc84de8c566b5fc855b90e9cec701c84f16cb10badc3d702e",
@@ -47,8 +47,12 @@ const PUBLISHED_SECRETS = new Set([
   "802dbfd9e5fa1e3442a783792d98c458ee49df0720c3e3b15170815256a0d6a5",
   "c62e4615bd39e222572f3a1bf7c2132ea1e65b17ec805047bd6b2842c593493f",
   "3923fb8348df77529b04f6f536b8204856d0501d031063de795c57ad693b288f",
+  "84e0c0eafaa95a34c293f278ac52e45ce537bab5e752a00e6959a13ae103b65a",
   "3eb1bd439947eb762998e566ccc2e099c791118b2f40579cc4f7da2b5061b7f9",
 ]);
+
+/** A secret anyone can read in this repository: fit only for the loopback emulators. */
+export const isPublishedSecret = (value: string): boolean => PUBLISHED_SECRETS.has(createHash("sha256").update(value).digest("hex"));
 /** A claim name as JWT_REQUIRED_CLAIMS may name it: no `=`, `,` or space (`cognito:groups` and URLs are fine). */
 const CLAIM_NAME = /^[^\s=,]+$/;
 /** Kept out of issuers so that `iss NUL sub` is one identity only. */
@@ -65,6 +69,9 @@ export const JWT_VARIABLES = [
 ] as const;
 /** readVar limited to the list above, so this module cannot read a variable it does not name. */
 const read: (env: Env, name: (typeof JWT_VARIABLES)[number]) => string | undefined = readVar;
+
+/** Any login-token source named: a secret, a JWKS, or an issuer. */
+export const hasJwtSource = (env: Env): boolean => ["JWT_SECRET", "JWT_JWKS_URL", "JWT_ISSUER"].some((name) => readVar(env, name) !== undefined);
 
 /** Every problem found is reported at once (ConfigProblems), as lib/broker/config.ts does. */
 export function parseJwt(env: Env, rules: JwtRules): JwtConfig {
@@ -84,7 +91,11 @@ export function parseJwt(env: Env, rules: JwtRules): JwtConfig {
     keySet: problems.take(() => parseKeySet(read(env, "JWT_JWKS_URL"), problems.valueOr(issuers, undefined), read(env, "JWT_SECRET") !== undefined)),
   });
   if (!settled.secret && !settled.keySet) {
-    throw configError("JWT_SECRET", "is not set, nor JWT_JWKS_URL, nor JWT_ISSUER", "set one of them so the broker can verify login tokens");
+    throw configError(
+      "JWT_SECRET",
+      "is not set, nor JWT_JWKS_URL, nor JWT_ISSUER",
+      "set one of them so the broker can verify login tokens (or WECHAT_APPID and WECHAT_APP_SECRET for WeChat login alone)",
+    );
   }
   return settled;
 }
@@ -117,7 +128,7 @@ function parseSecret(value: string | undefined, rules: JwtRules): Uint8Array<Arr
   if (value === undefined) return undefined;
   const fix = "use a random secret of your own, e.g. `openssl rand -base64 48`";
   if (Buffer.byteLength(value) < MIN_JWT_SECRET_BYTES) throw configError("JWT_SECRET", `is shorter than ${MIN_JWT_SECRET_BYTES} bytes`, fix);
-  if (!rules.localSts && PUBLISHED_SECRETS.has(createHash("sha256").update(value).digest("hex"))) {
+  if (!rules.localSts && isPublishedSecret(value)) {
     throw configError("JWT_SECRET", "is a secret published in this repository (anyone can sign tokens with it), and STS is not the local emulator", fix);
   }
   return new TextEncoder().encode(value);

@@ -55,6 +55,28 @@ export function parseFetchUrl(variable: string, value: string): URL {
   return url;
 }
 
+/** Where a cloud API is: its host, and https unless it is a loopback emulator. */
+export interface Endpoint {
+  readonly host: string;
+  readonly protocol: "https://" | "http://";
+}
+
+/**
+ * A Tencent Cloud API endpoint as the SDK takes it: a host (`sts.internal.tencentcloudapi.com`)
+ * or a URL (`http://127.0.0.1:9100`). STS_ENDPOINT, WECHAT_API_ENDPOINT, the deployer's DEPLOY_API_ENDPOINT.
+ */
+export function parseEndpoint(variable: string, value: string, example: string): Endpoint {
+  if (!value.includes("://")) {
+    if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(value)) throw configError(variable, "is not a host name", `e.g. ${example}`);
+    return { host: value, protocol: "https://" };
+  }
+  const url = parseFetchUrl(variable, value);
+  if (url.pathname !== "/" || url.search || url.hash) {
+    throw configError(variable, "must not have a path", "give only scheme, host and port");
+  }
+  return { host: url.host, protocol: url.protocol === "http:" ? "http://" : "https://" };
+}
+
 /** A ConfigError that lists every problem found, so one start reports them all, not one per restart. */
 export class ConfigProblems extends BrokerError {
   readonly problems: readonly string[];

@@ -8,6 +8,7 @@ import { Client } from "tencentcloud-sdk-nodejs-sts/tencentcloud/services/sts/v2
 import { type Clock, systemClock } from "../shared/clock.ts";
 import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
+import { type Attempt, retryWithin } from "../shared/retry.ts";
 import { durationLimits, type StsConfig } from "./settings.ts";
 
 export interface CredentialRequest {
@@ -56,12 +57,6 @@ export interface StsDeps {
   readonly clock?: Clock;
 }
 
-/** Full jitter: each wait is drawn from [0, min(cap, base * 2^(attempt-1))). */
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_CAP_MS = 1000;
-/** An attempt with less time than this cannot finish; do not start it. */
-const MIN_ATTEMPT_MS = 100;
-
 /** Fields of the SDK's TencentCloudSDKHttpException that the mapping reads. */
 interface SdkError {
   code?: string;
@@ -95,12 +90,12 @@ export function createStsClient(config: StsConfig, env: Env = process.env, deps:
     },
   });
 
-  const attempt = async (request: CredentialRequest, limitMs: number): Promise<Attempt> => {
+  const attempt = async (request: CredentialRequest, limitMs: number): Promise<Attempt<IssuedCredentials>> => {
     const timeoutMs = Math.max(1, Math.round(limitMs));
     const signal = AbortSignal.timeout(timeoutMs);
     try {
       const response = (await sdk.request(config.mode, stsParams(config, request), { signal })) as StsResponse;
-      return { credentials: credentialsFrom(response) };
+      return { value: credentialsFrom(response) };
     } catch (caught) {
       // An answer without credentials is a malformed one: worth another try.
       if (caught instanceof BrokerError) return { error: caught, transient: true };
@@ -111,24 +106,20 @@ export function createStsClient(config: StsConfig, env: Env = process.env, deps:
   };
 
   return {
-    async requestCredentials(request) {
-      const started = clock.monotonic();
-      const left = () => (request.budgetMs ?? Number.POSITIVE_INFINITY) - (clock.monotonic() - started);
-      if (left() < MIN_ATTEMPT_MS) throw new BrokerError("UpstreamTimeout", "not enough time left in this invocation to call STS");
-      for (let number = 1; ; number += 1) {
-        const outcome = await attempt(request, Math.min(config.timeoutMs, left()));
-        if ("credentials" in outcome) return outcome.credentials;
-        const wait = random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (number - 1));
-        if (!outcome.transient || number >= config.maxAttempts || left() - wait < MIN_ATTEMPT_MS) {
-          throw afterAttempts(outcome.error, number);
-        }
-        await clock.sleep(wait);
-      }
-    },
+    requestCredentials: (request) =>
+      retryWithin(
+        {
+          maxAttempts: config.maxAttempts,
+          attemptMs: config.timeoutMs,
+          budgetMs: request.budgetMs,
+          clock,
+          random,
+          tooLate: () => new BrokerError("UpstreamTimeout", "not enough time left in this invocation to call STS"),
+        },
+        (limitMs) => attempt(request, limitMs),
+      ),
   };
 }
-
-type Attempt = { readonly credentials: IssuedCredentials } | { readonly error: BrokerError; readonly transient: boolean };
 
 /**
  * Worth another try: timeouts, network failures, 5xx and 429 answers, malformed bodies,
@@ -139,13 +130,6 @@ export function isTransient(error: SdkError, timedOut: boolean): boolean {
   if (timedOut) return true;
   if (error.code) return isThrottled(error) || /^InternalError(\.|$)/.test(error.code);
   return error.httpCode === undefined || error.httpCode >= 500 || error.httpCode === 429;
-}
-
-/** The last attempt's error, with the attempt count for the log. */
-function afterAttempts(error: BrokerError, attempts: number): BrokerError {
-  if (attempts === 1) return error;
-  const detail = [error.detail, `attempts=${attempts}`].filter(Boolean).join(" ");
-  return new BrokerError(error.code, error.message, { detail, retryAfter: error.retryAfter, cause: error });
 }
 
 function stsParams(config: StsConfig, request: CredentialRequest): Record<string, unknown> {

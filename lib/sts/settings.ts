@@ -2,7 +2,7 @@
  * How the broker calls STS and reuses what it issued: the settings, read from the
  * environment (docs/contract.md, Configuration), and the lifetimes STS allows.
  */
-import { collectProblems, configError, type Env, parseFetchUrl, parseInteger, readVar } from "../shared/env.ts";
+import { collectProblems, configError, type Endpoint, type Env, parseEndpoint, parseInteger, readVar } from "../shared/env.ts";
 
 /** Where STS calls get their key: an explicit one, or the execution role's, read at each call. */
 type StsCredentialSource = { readonly kind: "explicit"; readonly secretId: string; readonly secretKey: string } | { readonly kind: "execution-role" };
@@ -10,7 +10,7 @@ type StsCredentialSource = { readonly kind: "explicit"; readonly secretId: strin
 export interface StsConfig {
   readonly mode: "AssumeRole" | "GetFederationToken";
   readonly roleArn: string | undefined;
-  readonly endpoint: { readonly host: string; readonly protocol: "https://" | "http://" };
+  readonly endpoint: Endpoint;
   readonly region: string;
   readonly credentials: StsCredentialSource;
   readonly timeoutMs: number;
@@ -81,7 +81,7 @@ export function parseSts(env: Env, region: string): StsConfig {
     roleArn,
     region,
     ...problems.settle({
-      endpoint: problems.take(() => parseEndpoint("STS_ENDPOINT", read(env, "STS_ENDPOINT") ?? "sts.tencentcloudapi.com")),
+      endpoint: problems.take(() => parseEndpoint("STS_ENDPOINT", read(env, "STS_ENDPOINT") ?? "sts.tencentcloudapi.com", "sts.tencentcloudapi.com")),
       credentials: problems.take(() => parseStsCredentials(env, mode)),
       timeoutMs: problems.take(() => parseInteger("STS_TIMEOUT_MS", read(env, "STS_TIMEOUT_MS"), DEFAULT_STS_TIMEOUT_MS, 100, 30_000)),
       maxAttempts: problems.take(() => parseInteger("STS_MAX_ATTEMPTS", read(env, "STS_MAX_ATTEMPTS"), DEFAULT_STS_MAX_ATTEMPTS, 1, 5)),
@@ -113,22 +113,6 @@ function parseStsCredentials(env: Env, mode: StsConfig["mode"]): StsCredentialSo
     );
   }
   return { kind: "execution-role" };
-}
-
-/**
- * A Tencent Cloud API endpoint as the SDK takes it: a host (`sts.internal.tencentcloudapi.com`)
- * or a URL (`http://127.0.0.1:9100`). STS_ENDPOINT here; the deployer's DEPLOY_API_ENDPOINT too.
- */
-export function parseEndpoint(variable: string, value: string): StsConfig["endpoint"] {
-  if (!value.includes("://")) {
-    if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(value)) throw configError(variable, "is not a host name", "e.g. sts.tencentcloudapi.com");
-    return { host: value, protocol: "https://" };
-  }
-  const url = parseFetchUrl(variable, value);
-  if (url.pathname !== "/" || url.search || url.hash) {
-    throw configError(variable, "must not have a path", "give only scheme, host and port");
-  }
-  return { host: url.host, protocol: url.protocol === "http:" ? "http://" : "https://" };
 }
 
 export function parseDuration(env: Env, mode: StsConfig["mode"]): number {

@@ -6,9 +6,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { loadDotEnv } from "../../dev/defaults.ts";
 import { type Clock, systemClock } from "../../lib/shared/clock.ts";
-import { type Env, readVar } from "../../lib/shared/env.ts";
+import { type Env, parseEndpoint, readVar } from "../../lib/shared/env.ts";
 import { BrokerError } from "../../lib/shared/errors.ts";
-import { parseEndpoint } from "../../lib/sts/settings.ts";
 import { ROOT } from "../bundle.ts";
 import { dryRunApi, type Identity, tencentCloudApi } from "./api.ts";
 import { cosCorsStore, dryRunCorsStore } from "./cors.ts";
@@ -72,7 +71,7 @@ export function realDeps(env: Env, dryRun: boolean, tuning: Tuning = CLOUD_PACE)
     identity,
     region: spec.region,
     clock,
-    ...(endpoint ? { endpoint: parseEndpoint("DEPLOY_API_ENDPOINT", endpoint) } : {}),
+    ...(endpoint ? { endpoint: parseEndpoint("DEPLOY_API_ENDPOINT", endpoint, "scf.tencentcloudapi.com") } : {}),
   });
   return { api, cors: cosCorsStore(identity, bucket), fetch, print, pace };
 }

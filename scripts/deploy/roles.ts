@@ -7,11 +7,12 @@
  * ListPolicies, GetPolicy, CreatePolicy, UpdatePolicy, AttachRolePolicy, DetachRolePolicy,
  * DeletePolicy, DeleteRole.
  */
-import type { Config } from "../../lib/broker/config.ts";
+import { type Config, grantSettingsFor } from "../../lib/broker/config.ts";
 import { isBucketAction } from "../../lib/cam/actions.ts";
 import { resourceOf } from "../../lib/cam/policy.ts";
 import type { CheckConfig } from "../../lib/check/config.ts";
 import { PROBE_OBJECT } from "../../lib/check/probe.ts";
+import { canary } from "../../lib/check/run.ts";
 import { type PrefixTemplate, prefixFor } from "../../lib/grant/prefix.ts";
 import { type CloudApi, isNotFound } from "./api.ts";
 import { MANAGED } from "./functions.ts";
@@ -64,13 +65,17 @@ function cosPolicy(config: Config, check: CheckConfig): Document {
   const ref = { bucket: config.bucket, region: config.region, appid: config.appid };
   const byResource = new Map<string, Set<string>>();
   const add = (resource: string, action: string) => byResource.set(resource, (byResource.get(resource) ?? new Set()).add(action));
+  // Each identity source's users: login tokens' under PREFIX_TEMPLATE, WeChat's under WECHAT_PREFIX_TEMPLATE.
+  const defaults = [...(config.jwt ? [config.prefixTemplate] : []), ...(config.wechat ? [config.wechat.prefixTemplate] : [])];
   for (const profile of config.profiles.values()) {
-    const base = fixedPart(profile.prefixTemplate ?? config.prefixTemplate);
-    for (const action of profile.actions) add(resourceOf(ref, isBucketAction(action) ? "" : `${base}*`), action);
+    for (const template of profile.prefixTemplate ? [profile.prefixTemplate] : defaults) {
+      const base = fixedPart(template);
+      for (const action of profile.actions) add(resourceOf(ref, isBucketAction(action) ? "" : `${base}*`), action);
+    }
   }
   // The check deletes its probe object with a second, DeleteObject-only credential (lib/check/run.ts).
-  const claims = { ...check.claims, sub: check.subject, iss: config.jwt.issuers?.[0] ?? "" };
-  add(resourceOf(ref, `${prefixFor(config.prefixTemplate, claims)}${PROBE_OBJECT}`), "name/cos:DeleteObject");
+  const claims = canary(config, check.subject, check.claims);
+  add(resourceOf(ref, `${prefixFor(grantSettingsFor(config, claims).prefixTemplate, claims)}${PROBE_OBJECT}`), "name/cos:DeleteObject");
   return {
     version: "2.0",
     statement: [...byResource].map(([resource, actions]) => ({ effect: "allow", action: [...actions].sort(), resource: [resource] })),

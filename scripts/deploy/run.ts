@@ -53,7 +53,7 @@ export interface Deployed {
 }
 
 /** Secret variables, shown as *** by --dry-run. */
-export const SECRET_VARIABLES: ReadonlySet<string> = new Set(["JWT_SECRET", "STS_SECRET_ID", "STS_SECRET_KEY", "ALERT_WEBHOOK_URL"]);
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set(["JWT_SECRET", "WECHAT_APP_SECRET", "STS_SECRET_ID", "STS_SECRET_KEY", "ALERT_WEBHOOK_URL"]);
 
 function specOf(options: RunOptions): DeploySpec {
   const spec = loadSpec(readYml(join(options.root, YML_FILE)), options.env, options.root);

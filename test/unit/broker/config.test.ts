@@ -180,7 +180,7 @@ describe("loadConfig", () => {
   it("parses CORS origins and audiences as lists", () => {
     const config = load({ CORS_ORIGINS: "https://a.example, http://localhost:5173", JWT_AUDIENCE: "app, admin" });
     expect(config.corsOrigins).toEqual(["https://a.example", "http://localhost:5173"]);
-    expect(config.jwt.audience).toEqual(["app", "admin"]);
+    expect(config.jwt?.audience).toEqual(["app", "admin"]);
   });
 
   it("reads no variable outside CONFIG_VARIABLES and PLATFORM_VARIABLES, on every path", () => {
@@ -210,6 +210,8 @@ describe("loadConfig", () => {
       }),
     );
     loadConfig(recording(role));
+    const wechat = { WECHAT_APPID: "wx1234567890abcdef", WECHAT_APP_SECRET: randomBytes(16).toString("hex"), WECHAT_API_ENDPOINT: "api2.weixin.qq.com" };
+    loadConfig(recording({ ...wechat, WECHAT_PREFIX_TEMPLATE: "mini/{openid}/" }));
     expect([...read].filter((name) => !listed.has(name))).toEqual([]);
     expect([...listed].filter((name) => !read.has(name))).toEqual([]);
   });
@@ -281,5 +283,60 @@ describe("loadConfig: profiles", () => {
     expect(load({ STS_PROFILES: JSON.stringify({ many }), STS_MAX_POLICY_LENGTH: "8192" }).maxPolicyLength).toBe(8192);
     // Built-ins can only outgrow it through a long template, and then that is what is named.
     expect(failure({ STS_MAX_POLICY_LENGTH: "512" })?.message).toMatch(/PREFIX_TEMPLATE: profile '(read-write|upload)' breaks rule policy-too-long/);
+  });
+});
+
+describe("loadConfig: WeChat login", () => {
+  const wechat = { WECHAT_APPID: "wx1234567890abcdef", WECHAT_APP_SECRET: randomBytes(16).toString("hex") };
+  const avatars = (prefix: string) => JSON.stringify({ avatar: { actions: ["PutObject"], prefix } });
+
+  it("runs on WeChat login alone, its users under wx/{openid}/", () => {
+    const config = load({ ...wechat, JWT_SECRET: "" });
+    expect(config.jwt).toBeUndefined();
+    expect(config.wechat).toMatchObject({ login: { appid: wechat.WECHAT_APPID }, prefixTemplate: { source: "wx/{openid}/" } });
+    expect(failure({ JWT_SECRET: "" })?.message).toMatch(/or WECHAT_APPID and WECHAT_APP_SECRET for WeChat login alone/);
+  });
+
+  it.each<[string, Env, RegExp]>([
+    [
+      "a claim WeChat users do not have",
+      { WECHAT_PREFIX_TEMPLATE: "wx/{tenant}/{openid}/" },
+      /^WECHAT_PREFIX_TEMPLATE has \{tenant\}, which WeChat users do not have/,
+    ],
+    [
+      "no per-user placeholder",
+      { WECHAT_PREFIX_TEMPLATE: "wx/" },
+      /^WECHAT_PREFIX_TEMPLATE is not usable \(it has no per-user placeholder: include \{sub\} or \{sub_hash\} or \{openid\} or \{unionid\}\)/,
+    ],
+    [
+      "the same area as login-token users",
+      { WECHAT_PREFIX_TEMPLATE: "users/{openid}/" },
+      /^WECHAT_PREFIX_TEMPLATE breaks rule prefix-overlap .*PREFIX_TEMPLATE 'users\/\{sub\}\/' for login-token users/,
+    ],
+    [
+      "an openid that can name login-token users' area",
+      { WECHAT_PREFIX_TEMPLATE: "{openid}/" },
+      /prefix-overlap .*segment 1 is '\{openid\}' in one and 'users' in the other/,
+    ],
+    [
+      "a {sub} both sources fill in",
+      { STS_PROFILES: avatars("avatars/{sub}/") },
+      /^STS_PROFILES: profile 'avatar' breaks rule prefix-overlap .*'avatars\/\{sub\}\/' for .* users can be or hold another user's area under profile 'avatar' prefix 'avatars\/\{sub\}\/' for/,
+    ],
+  ])("refuses %s", (_why, over, expected) => {
+    expect(failure({ ...wechat, ...over })?.message).toMatch(expected);
+  });
+
+  it("takes templates that keep the two sources apart", () => {
+    expect(load({ ...wechat, STS_PROFILES: avatars("avatars/{sub_hash}/") }).wechat?.prefixTemplate.source).toBe("wx/{openid}/");
+    expect(
+      load({
+        ...wechat,
+        WECHAT_PREFIX_TEMPLATE: "mini/{unionid}/",
+        STS_PROFILES: JSON.stringify({ pub: { actions: ["GetObject"], prefix: "public/", shared: true } }),
+      }),
+    ).toBeTruthy();
+    // A {sub} template is fine while only one source fills it in.
+    expect(load({ ...wechat, JWT_SECRET: "", STS_PROFILES: avatars("avatars/{sub}/") }).jwt).toBeUndefined();
   });
 });

@@ -7,7 +7,7 @@ import { capturingSink } from "../../support/capture.ts";
 
 const ORIGIN = "https://app.example.com";
 
-type Asked = ClientAsk & { readonly token: string };
+type Asked = ClientAsk & { readonly token?: string; readonly code?: string };
 
 /** A broker that accepts every token, then reads what the client asks for, as the real one does once a token is verified. */
 function setup(behaviour: (request: Asked) => Promise<unknown> = async () => ({ ok: true })) {
@@ -16,7 +16,8 @@ function setup(behaviour: (request: Asked) => Promise<unknown> = async () => ({ 
   const broker: Pick<Broker, "issue"> = {
     issue: async (request, audit) => {
       audit.subject = "hash";
-      const asked = { token: request.token, ...request.ask() };
+      const credential = request.credential;
+      const asked = { ...(credential?.scheme === "Bearer" ? { token: credential.token } : { code: credential?.code }), ...request.ask() };
       calls.push(asked);
       return (await behaviour(asked)) as never;
     },

@@ -24,7 +24,7 @@ const env = {
 const config = loadConfig(env);
 const NOW = Date.UTC(2026, 0, 1, 0, 0, 0);
 /** A request as the HTTP layer makes it: the token, and what the client asks for. */
-const asking = (token: string, ask: ClientAsk = {}): IssueRequest => ({ token, ask: () => ask });
+const asking = (token: string, ask: ClientAsk = {}): IssueRequest => ({ credential: { scheme: "Bearer", token }, ask: () => ask });
 
 const recordingStsClient = (requests: CredentialRequest[]): StsClient => ({
   async requestCredentials(request) {
@@ -42,7 +42,7 @@ const recordingStsClient = (requests: CredentialRequest[]): StsClient => ({
 
 function setup() {
   const requests: CredentialRequest[] = [];
-  const broker = createBroker({ config, stsClient: recordingStsClient(requests), verifyToken: createTokenVerifier(config.jwt), clock: fakeClock(NOW + 400) });
+  const broker = createBroker({ config, stsClient: recordingStsClient(requests), verifyToken: createTokenVerifier(config.jwt!), clock: fakeClock(NOW + 400) });
   return { broker, requests };
 }
 
@@ -99,7 +99,7 @@ describe("createBroker", () => {
       asked += 1;
       return { profile: "nope", key: "*" };
     };
-    await expect(broker.issue({ token: "x.y.z", ask }, audit)).rejects.toMatchObject({ code: "InvalidToken" });
+    await expect(broker.issue({ credential: { scheme: "Bearer", token: "x.y.z" }, ask }, audit)).rejects.toMatchObject({ code: "InvalidToken" });
     expect(audit).toEqual({});
     expect(asked).toBe(0);
     expect(requests).toHaveLength(0);
@@ -118,7 +118,7 @@ describe("grantFor and the broker with profiles", () => {
     const broker = createBroker({
       config: custom,
       stsClient: recordingStsClient(requests),
-      verifyToken: createTokenVerifier(custom.jwt),
+      verifyToken: createTokenVerifier(custom.jwt!),
       clock: fakeClock(NOW),
     });
     const response = await broker.issue(asking(await hsToken(alice), { profile: "avatar", filename: "Me.PNG" }), {});
@@ -130,7 +130,7 @@ describe("grantFor and the broker with profiles", () => {
   });
 
   it("echoes the full object key of every narrowed grant, and none for the whole prefix or a scope", async () => {
-    const broker = createBroker({ config: custom, stsClient: recordingStsClient([]), verifyToken: createTokenVerifier(custom.jwt), clock: fakeClock(NOW) });
+    const broker = createBroker({ config: custom, stsClient: recordingStsClient([]), verifyToken: createTokenVerifier(custom.jwt!), clock: fakeClock(NOW) });
     const token = await hsToken(alice);
     expect((await broker.issue(asking(token, { key: "photos/a.png" }), {})).key).toBe("users/alice/photos/a.png");
     expect(await broker.issue(asking(token), {})).not.toHaveProperty("key");
