@@ -5,7 +5,7 @@
  * build through here.
  */
 
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build, type Metafile, type Plugin } from "esbuild";
 import { SHIMMED, shimFor } from "./shims/index.ts";
@@ -22,6 +22,12 @@ const NODE_TARGET = "node20.19";
  * terminal colours (debug/src/node.js), so its absence at run time changes nothing.
  */
 export const OPTIONAL_MODULES = ["supports-color"];
+
+/**
+ * Files a function ships beside its bundle, copied from its folder with their mode: the web
+ * function's start command (functions/server/scf_bootstrap, executable).
+ */
+export const SHIPPED_FILES: Readonly<Record<string, readonly string[]>> = { server: ["scf_bootstrap"] };
 
 /** The single list of functions: every folder under functions/ with an index.ts. */
 export function listFunctions(root = ROOT): string[] {
@@ -61,6 +67,9 @@ export async function bundleFunctions(options: BundleOptions): Promise<Metafile>
   });
   // This repository is "type": "module"; the bundles are CommonJS wherever they are loaded from.
   writeFileSync(join(options.outDir, "package.json"), '{ "type": "commonjs" }\n');
+  for (const name of Object.keys(entries)) {
+    for (const file of SHIPPED_FILES[name] ?? []) copyFileSync(join(ROOT, "functions", name, file), join(options.outDir, name, file));
+  }
   return result.metafile;
 }
 
