@@ -18,9 +18,8 @@ export const ENV_VARIABLES: readonly string[] = [...CONFIG_VARIABLES, ...SERVER_
 
 /** Answers 200 while the instance can issue, 503 while misconfigured or shutting down; nothing else. */
 export const HEALTH_PATH = "/healthz";
-/** A slow client may take this long to send its headers, and its whole request. */
-const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 20_000;
+/** How often Node looks for requests past their timeout (its default, 30 s, would let a 10 s limit run to 40). */
+const TIMEOUT_CHECK_MS = 1000;
 
 export interface ServerOptions extends AppDeps {
   readonly settings: ServerSettings;
@@ -44,13 +43,18 @@ export async function startServer(options: ServerOptions): Promise<BrokerServer>
   const inFlight = new Set<ServerResponse>();
   let draining = false;
 
-  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, connectionsCheckingInterval: TIMEOUT_CHECK_MS }, (req, res) => {
     if (isHealthCheck(req)) return health(res, app.ok && !draining);
     inFlight.add(res);
     res.on("close", () => inFlight.delete(res));
     serve(req, res).catch(() => res.destroy());
   });
-  Object.assign(server, { keepAliveTimeout: settings.keepAliveTimeoutMs, headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS });
+  // Headers and body alike within REQUEST_TIMEOUT_MS: headersTimeout may not exceed requestTimeout.
+  Object.assign(server, {
+    keepAliveTimeout: settings.keepAliveTimeoutMs,
+    headersTimeout: settings.requestTimeoutMs,
+    requestTimeout: settings.requestTimeoutMs,
+  });
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) => refuseMalformed(error, socket, logger));
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -15,16 +15,28 @@ export interface ServerSettings {
   /** A header a trusted front end sets to its request id (`x-scf-request-id` on an SCF web function). */
   readonly requestIdHeader?: string;
   readonly keepAliveTimeoutMs: number;
+  /** How long a client may take to send its whole request (headers and body). */
+  readonly requestTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
 }
 
-export const SERVER_VARIABLES: readonly string[] = ["PORT", "HOST", "TRUST_PROXY", "REQUEST_ID_HEADER", "KEEP_ALIVE_TIMEOUT_MS", "SHUTDOWN_TIMEOUT_MS"];
+export const SERVER_VARIABLES: readonly string[] = [
+  "PORT",
+  "HOST",
+  "TRUST_PROXY",
+  "REQUEST_ID_HEADER",
+  "KEEP_ALIVE_TIMEOUT_MS",
+  "REQUEST_TIMEOUT_MS",
+  "SHUTDOWN_TIMEOUT_MS",
+];
 
 /** SCF web functions listen on 0.0.0.0:9000 (cloud.tencent.com/document/product/583/56124); containers follow. */
 const DEFAULT_PORT = 9000;
 const DEFAULT_HOST = "0.0.0.0";
 /** Node's own default; behind a load balancer, set it above the balancer's idle timeout. */
 const DEFAULT_KEEP_ALIVE_MS = 5000;
+/** A request is at most 16 KB of body and 32 KB of headers: a client that takes longer is stalling. */
+const DEFAULT_REQUEST_MS = 10_000;
 /** Kubernetes waits 30 s after SIGTERM by default; a request the broker answers takes seconds at most. */
 const DEFAULT_SHUTDOWN_MS = 10_000;
 
@@ -37,6 +49,7 @@ export function loadServerSettings(env: Env): ServerSettings {
     trustProxy: problems.take(() => parseTrustProxy(readVar(env, "TRUST_PROXY"))),
     requestIdHeader: problems.take(() => checkHeaderName(header)),
     keepAliveTimeoutMs: problems.take(() => parseInteger("KEEP_ALIVE_TIMEOUT_MS", readVar(env, "KEEP_ALIVE_TIMEOUT_MS"), DEFAULT_KEEP_ALIVE_MS, 1000, 600_000)),
+    requestTimeoutMs: problems.take(() => parseInteger("REQUEST_TIMEOUT_MS", readVar(env, "REQUEST_TIMEOUT_MS"), DEFAULT_REQUEST_MS, 1000, 300_000)),
     shutdownTimeoutMs: problems.take(() => parseInteger("SHUTDOWN_TIMEOUT_MS", readVar(env, "SHUTDOWN_TIMEOUT_MS"), DEFAULT_SHUTDOWN_MS, 0, 600_000)),
   });
 }
