@@ -201,6 +201,12 @@ describe("serverless.yml, the source", () => {
     for (const { key, value } of variables) expect(value).toBe(`\${env:${key}}`);
   });
 
+  it("switches to a web function exactly as docs/deploy.md tells a reader to", () => {
+    const docs = readFileSync(join(ROOT, "docs/deploy.md"), "utf8");
+    const shown = /```yaml\n(functions:\n {2}issue-credentials:\n(?: {4}.*\n)+)```/.exec(docs)?.[1];
+    expect(parse(shown ?? "")).toEqual({ functions: { [WEB_VARIANT.function]: { type: WEB_VARIANT.type, src: WEB_VARIANT.src } } });
+  });
+
   it("sets no variable with a name the platform reserves", () => {
     const names = Object.values(source.inputs.functions).flatMap((fn) => (fn.environments ?? []).map(({ key }) => key));
     expect(names.filter((variable) => RESERVED.test(variable))).toEqual([]);
