@@ -7,8 +7,7 @@
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { build, type Metafile, type Plugin } from "esbuild";
-import { SHIMMED, shimFor } from "./shims/index.ts";
+import { build, type Metafile } from "esbuild";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 /** Where `npm run build` writes, relative to ROOT; serverless.yml uploads this folder. */
@@ -36,8 +35,6 @@ export interface BundleOptions {
   readonly outDir: string;
   /** Entry file per bundle name; default: functions/<name>/index.ts for every function. */
   readonly entries?: Readonly<Record<string, string>>;
-  /** false builds the naive bundle, with the SDK's dependencies as published (benchmark baseline). */
-  readonly slim?: boolean;
   /** STS_PROFILES_FILE at build time: its text is compiled in as __STS_PROFILES_JSON__. */
   readonly profilesFile?: string;
 }
@@ -57,22 +54,11 @@ export async function bundleFunctions(options: BundleOptions): Promise<Metafile>
     metafile: true,
     logLevel: "warning",
     define: { __STS_PROFILES_JSON__: profilesDefine(options.profilesFile) },
-    plugins: options.slim === false ? [] : [shimPlugin],
   });
   // This repository is "type": "module"; the bundles are CommonJS wherever they are loaded from.
   writeFileSync(join(options.outDir, "package.json"), '{ "type": "commonjs" }\n');
   return result.metafile;
 }
-
-const shimPlugin: Plugin = {
-  name: "sdk-transport-shims",
-  setup(build) {
-    build.onResolve({ filter: SHIMMED }, (args) => {
-      const path = shimFor(args.path, args.importer);
-      return path ? { path } : undefined;
-    });
-  },
-};
 
 /**
  * The profiles file is compiled in, so the function never reads from disk (lib/broker/config.ts

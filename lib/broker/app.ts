@@ -10,6 +10,7 @@ import type { FetchLike } from "../shared/fetch.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
 import { createStsClient, type StsClient } from "../sts/client.ts";
 import { cacheCredentials } from "../sts/reuse.ts";
+import type { StsTransport } from "../sts/tc3.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { createHttpHandler, type HttpHandler, refuse } from "./http.ts";
 import { type Broker, createBroker } from "./issue.ts";
@@ -22,6 +23,8 @@ export interface AppDeps {
   readonly clock?: Clock;
   /** Replaces the STS client (the credential check and tests hand in their own). */
   readonly stsClient?: StsClient;
+  /** How the STS client sends its requests: the adapter's, as only it knows the platform (lib/sts/node-transport.ts on SCF). */
+  readonly stsTransport?: StsTransport;
 }
 
 export type App =
@@ -42,10 +45,15 @@ export function createApp(deps: AppDeps = {}): App {
   }
   for (const warning of config.profileWarnings) logger.event("profile_warning", { ...warning });
   const verifyToken = createTokenVerifier(config.jwt, { fetch: deps.fetch, clock });
-  const stsClient = cacheCredentials(deps.stsClient ?? createStsClient(config.sts, env, { clock }), config.cache, clock);
+  const stsClient = cacheCredentials(deps.stsClient ?? createStsClient(config.sts, env, { clock, transport: transportOf(deps) }), config.cache, clock);
   const checkRate = createRateLimiter(config.rateLimit, clock);
   const broker = createBroker({ config, verifyToken, stsClient, checkRate, clock });
   return { ok: true, config, broker, handle: createHttpHandler({ broker, corsOrigins: config.corsOrigins, logger }) };
+}
+
+function transportOf(deps: AppDeps): StsTransport {
+  if (!deps.stsTransport) throw new Error("createApp needs an stsClient or an stsTransport from its adapter");
+  return deps.stsTransport;
 }
 
 /** A misconfigured instance issues nothing; every request gets the 500 that names the variable. */

@@ -1,0 +1,76 @@
+/**
+ * The STS transport on Node (SCF): node:https (node:http for a loopback endpoint), with
+ * connections kept alive between invocations, and through `http_proxy` when it is set, read
+ * at each call and used for either protocol, as tencentcloud-sdk-nodejs-common does
+ * (common/http/fetch.js: https-proxy-agent, a new tunnel per call).
+ */
+import { type Agent, Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Env } from "../shared/env.ts";
+import type { HttpAnswer, SignedRequest, StsTransport } from "./tc3.ts";
+
+/**
+ * Idle connections close after this (or sooner, if the server's Keep-Alive hint says so),
+ * well inside servers' idle timeouts; and a timer that expired while SCF froze the instance
+ * fires before the next invocation runs, so a thawed instance rarely meets a stale socket.
+ */
+const IDLE_MS = 4000;
+
+export function nodeTransport(env: Env = process.env): StsTransport {
+  const agents = { http: new HttpAgent({ keepAlive: true, timeout: IDLE_MS }), https: new HttpsAgent({ keepAlive: true, timeout: IDLE_MS }) };
+  return async (request, signal) => {
+    const secure = request.url.startsWith("https:");
+    const proxy = env.http_proxy;
+    const agent = proxy ? await proxyAgent(proxy) : secure ? agents.https : agents.http;
+    return exchange(request, { agent, secure, signal }, true);
+  };
+}
+
+/** Loaded only when a proxy is set: https-proxy-agent brings agent-base and debug. */
+async function proxyAgent(proxy: string): Promise<Agent> {
+  const { default: createProxyAgent } = await import("https-proxy-agent");
+  // An agent-base Agent, which node:http accepts wherever it takes an Agent.
+  return createProxyAgent(proxy) as unknown as Agent;
+}
+
+interface Route {
+  readonly agent: Agent;
+  readonly secure: boolean;
+  readonly signal: AbortSignal;
+}
+
+function exchange(request: SignedRequest, route: Route, mayRetry: boolean): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const { signal } = route;
+    if (signal.aborted) return reject(aborted(request));
+    const headers = { ...request.headers, "Content-Length": String(Buffer.byteLength(request.body)) };
+    const outgoing = (route.secure ? httpsRequest : httpRequest)(request.url, { method: request.method, headers, agent: route.agent });
+    const onAbort = () => outgoing.destroy(aborted(request));
+    signal.addEventListener("abort", onAbort, { once: true });
+    const settle = () => signal.removeEventListener("abort", onAbort);
+    outgoing.on("error", (error: NodeJS.ErrnoException) => {
+      settle();
+      // A kept-alive connection the server had closed meanwhile: retry once on a new one
+      // (the case Node documents for ClientRequest.reusedSocket).
+      if (mayRetry && outgoing.reusedSocket && error.code === "ECONNRESET" && !signal.aborted) {
+        return resolve(exchange(request, route, false));
+      }
+      reject(signal.aborted ? aborted(request) : new Error(`request to ${request.url} failed, reason: ${error.message}`));
+    });
+    outgoing.on("response", (response) => {
+      const chunks: Buffer[] = [];
+      response.on("error", (error) => {
+        settle();
+        reject(signal.aborted ? aborted(request) : new Error(`request to ${request.url} failed, reason: ${error.message}`));
+      });
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => {
+        settle();
+        resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? "", body: Buffer.concat(chunks).toString("utf8") });
+      });
+    });
+    outgoing.end(request.body);
+  });
+}
+
+const aborted = (request: SignedRequest) => new Error(`request to ${request.url} was aborted`);
