@@ -4,7 +4,7 @@
  * handler and Tencent's demo approach (qcloud-cos-sts from node_modules). Every figure comes from fresh child processes, run in alternation, against
  * one loopback STS emulator over TLS (qcloud-cos-sts speaks only https). Prints one table.
  */
-import { writeFileSync } from "node:fs";
+import { cpSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -65,6 +65,21 @@ async function loop(
   return result;
 }
 
+/**
+ * A copy of the function whose code cache V8 turns down, as one built by another Node.js would
+ * be: the same file with its V8 version hash (bytes 4-7 of the header) changed.
+ */
+async function rejectedCacheCopy(dir: string, copy: string): Promise<string> {
+  cpSync(dir, copy, { recursive: true });
+  const cache = readFileSync(join(copy, "app.cache"));
+  cache.writeUInt32LE(~cache.readUInt32LE(4) >>> 0, 4);
+  writeFileSync(join(copy, "app.cache"), cache);
+  const probe = 'process.send(require("./index.js")[Symbol.for("cos-sts-broker.codeCache")], () => process.disconnect())';
+  const { message } = await runNode(probe, [], { cwd: copy });
+  if (message !== "rejected") throw new Error(`the altered code cache was ${String(message)}, not rejected`);
+  return join(copy, "index.js");
+}
+
 async function main(): Promise<void> {
   const loadAtStart = loadavg()[0]!;
   const work = await mkdtemp(join(tmpdir(), "broker-bench-"));
@@ -95,6 +110,7 @@ async function main(): Promise<void> {
       empty: join(ROOT, "bench/empty-handler.cjs"),
       floor: join(ROOT, "bench/floor.cjs"),
       broker,
+      rejected: await rejectedCacheCopy(join(work, "dist", "issue-credentials"), join(work, "rejected")),
       demo: join(ROOT, "bench/tencent-demo.cjs"),
     };
 
@@ -153,12 +169,23 @@ async function main(): Promise<void> {
     const warmLine = (figures: ReturnType<typeof warmFigures>) => `${figures.rps.toFixed(0)} req/s, p50 ${ms(figures.p50, 2)}, p99 ${ms(figures.p99, 2)}`;
 
     const rows: string[][] = [
-      ["bundle size, issue-credentials", `${kb(size!.bytes)}`, "", ""],
+      [
+        "bundle size, issue-credentials",
+        `${kb(size!.bytes)}`,
+        `plus its V8 code cache, ${kb(statSync(join(work, "dist", "issue-credentials", "app.cache")).size)}`,
+        "",
+      ],
       [
         `cold start: process start to first answer (median of ${COLD_ROUNDS})`,
         `${ms(ready("broker"))} (${ratio(ready("broker"), ready("floor"))} the floor)`,
         `floor ${ms(ready("floor"))}; empty handler ${ms(ready("empty"))}; qcloud-cos-sts demo ${ms(ready("demo"))}`,
         `<= ${TARGETS.coldRatio}x floor: ${verdict(ready("broker") <= ready("floor") * TARGETS.coldRatio)}`,
+      ],
+      [
+        "cold start, the code cache rejected (built by another Node.js, or other V8 flags)",
+        `${ms(ready("rejected"))} (${ratio(ready("rejected"), ready("floor"))} the floor); load ${ms(load("rejected"))} (${ratio(load("rejected"), load("floor"))})`,
+        "V8 compiles app.js as require would",
+        "",
       ],
       [
         "cold load: process start to handler loaded",

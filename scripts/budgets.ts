@@ -28,10 +28,10 @@ export interface BundleSize {
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
-/** Each function's bundle size from esbuild's metafile, whose outputs end in `<name>/index.js`. */
+/** Each function's bundle size from esbuild's metafile, whose outputs end in `<name>/app.js`. */
 export function bundleSizes(metafile: Metafile, names: readonly string[]): BundleSize[] {
   return names.map((name) => {
-    const output = Object.entries(metafile.outputs).find(([file]) => file.endsWith(`${name}/index.js`))?.[1];
+    const output = Object.entries(metafile.outputs).find(([file]) => file.endsWith(`${name}/app.js`))?.[1];
     if (!output) throw new Error(`no bundle for ${name} in this build`);
     const byPackage = new Map<string, number>();
     for (const [file, { bytesInOutput }] of Object.entries(output.inputs)) {

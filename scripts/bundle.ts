@@ -1,13 +1,15 @@
 /**
  * The deployable bundles: every folder under functions/ with an index.ts becomes
- * dist/<name>/index.js, one minified CommonJS file with nothing left to install
- * (docs/deploy.md, What is in the bundle). `npm run build`, the tests and the benchmark all
+ * dist/<name>/app.js, one minified CommonJS file with nothing left to install, beside
+ * index.js, which runs it with the V8 code cache app.cache (scripts/code-cache.ts;
+ * docs/deploy.md, What is in the bundle). `npm run build`, the tests and the benchmark all
  * build through here.
  */
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build, type Metafile } from "esbuild";
+import { MODULE_WRAPPER_PARAMS, WARM_UPS, writeCodeCache } from "./code-cache.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 /** Where `npm run build` writes, relative to ROOT; serverless.yml uploads this folder. */
@@ -39,11 +41,11 @@ export interface BundleOptions {
   readonly profilesFile?: string;
 }
 
-/** Builds `<outDir>/<name>/index.js` for each entry and returns esbuild's metafile (inputs and sizes). */
+/** Builds `<outDir>/<name>/{index.js,app.js,app.cache}` for each entry and returns esbuild's metafile (inputs and sizes). */
 export async function bundleFunctions(options: BundleOptions): Promise<Metafile> {
   const entries = options.entries ?? Object.fromEntries(listFunctions().map((name) => [name, join(ROOT, "functions", name, "index.ts")]));
   const result = await build({
-    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, file]) => [`${name}/index`, file])),
+    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, file]) => [`${name}/app`, file])),
     outdir: options.outDir,
     bundle: true,
     platform: "node",
@@ -51,12 +53,16 @@ export async function bundleFunctions(options: BundleOptions): Promise<Metafile>
     target: NODE_TARGET,
     minify: true,
     external: OPTIONAL_MODULES,
+    // app.js is the body of the function Node wraps a CommonJS module in: the loader compiles it as it is.
+    banner: { js: `(function (${MODULE_WRAPPER_PARAMS}) {` },
+    footer: { js: "})" },
     metafile: true,
     logLevel: "warning",
     define: { __STS_PROFILES_JSON__: profilesDefine(options.profilesFile) },
   });
   // This repository is "type": "module"; the bundles are CommonJS wherever they are loaded from.
   writeFileSync(join(options.outDir, "package.json"), '{ "type": "commonjs" }\n');
+  for (const name of Object.keys(entries)) await writeCodeCache(join(options.outDir, name), WARM_UPS[name]);
   return result.metafile;
 }
 

@@ -11,7 +11,6 @@
  * (measured, never decided on).
  */
 import { performance } from "node:perf_hooks";
-import { setTimeout as delay } from "node:timers/promises";
 
 /** Wall-clock time: milliseconds since the Unix epoch, as `Date.now()` gives. */
 export type EpochMs = number;
@@ -40,7 +39,7 @@ export const after = (at: MonotonicMs, ms: number): MonotonicMs => (at + ms) as 
 export const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now() as MonotonicMs,
-  sleep: (ms) => delay(ms),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   alarm: (ms) => {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), ms);

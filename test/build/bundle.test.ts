@@ -22,7 +22,7 @@ const logLines = (stdout: string) =>
     .split("\n")
     .filter((line) => line.startsWith("{"))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
-const outputOf = (name: string) => Object.entries(meta.outputs).find(([file]) => file.endsWith(`${name}/index.js`))?.[1];
+const outputOf = (name: string) => Object.entries(meta.outputs).find(([file]) => file.endsWith(`${name}/app.js`))?.[1];
 
 describe("the deployable bundles", () => {
   let harness: Harness | undefined;
