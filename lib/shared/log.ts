@@ -71,11 +71,13 @@ const stdoutSink: LogSink = (line) => {
 };
 
 export function createLogger(sink: LogSink = stdoutSink, clock: Clock = systemClock): Logger {
-  const write = (fields: object) => sink(JSON.stringify({ time: new Date(clock.now()).toISOString(), ...fields }));
+  const time = () => new Date(clock.now()).toISOString();
+  const write = (fields: object) => sink(JSON.stringify({ time: time(), ...fields }));
   return {
     request: (entry) => {
-      const audit = Object.fromEntries(AUDIT_FIELDS.map((name) => [name, entry[name] ?? null]));
-      write({ level: entry.status >= 500 ? "error" : "info", event: "request", ...entry, ...audit });
+      const line: Record<string, unknown> = { time: time(), level: entry.status >= 500 ? "error" : "info", event: "request", ...entry };
+      for (const name of AUDIT_FIELDS) line[name] = entry[name] ?? null;
+      sink(JSON.stringify(line));
     },
     check: (entry) => write({ level: entry.outcome === "failed" ? "error" : "info", event: "credential_check", ...entry }),
     event: (name, fields = {}) => write({ level: "info", event: name, ...fields }),

@@ -97,7 +97,9 @@ export function createStsClient(config: StsConfig, env: Env, deps: StsDeps): Sts
 
   const attempt = async (request: CredentialRequest, limitMs: number): Promise<Attempt> => {
     const timeoutMs = Math.max(1, Math.round(limitMs));
-    const signal = AbortSignal.timeout(timeoutMs);
+    // A real timer, as it bounds a real socket; cancelled at once (AbortSignal.timeout keeps its timer until it fires).
+    const alarm = systemClock.alarm(timeoutMs);
+    const { signal } = alarm;
     try {
       const signed = sign(request);
       const answer = await transport(signed, signal).catch((error: Error): never => {
@@ -109,6 +111,8 @@ export function createStsClient(config: StsConfig, env: Env, deps: StsDeps): Sts
       if (caught instanceof BrokerError) return { error: caught, transient: true };
       const error = caught as StsFailure;
       return { error: stsError(error, signal.aborted, timeoutMs), transient: isTransient(error, signal.aborted) };
+    } finally {
+      alarm.cancel();
     }
   };
 

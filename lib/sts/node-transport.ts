@@ -1,29 +1,42 @@
 /**
  * The STS transport on Node (SCF): node:https (node:http for a loopback endpoint), with
- * connections kept alive between invocations, and through `http_proxy` when it is set, read
+ * connections kept alive between invocations (for up to IDLE_MS), and through `http_proxy` when it is set, read
  * at each call and used for either protocol, as tencentcloud-sdk-nodejs-common does
  * (common/http/fetch.js: https-proxy-agent, a new tunnel per call).
  */
 import { type Agent, Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { type Clock, systemClock } from "../shared/clock.ts";
 import type { Env } from "../shared/env.ts";
 import type { HttpAnswer, SignedRequest, StsTransport } from "./tc3.ts";
 
 /**
- * Idle connections close after this (or sooner, if the server's Keep-Alive hint says so),
- * well inside servers' idle timeouts; and a timer that expired while SCF froze the instance
- * fires before the next invocation runs, so a thawed instance rarely meets a stale socket.
+ * A kept-alive connection idle for longer is not reused, well inside servers' idle timeouts:
+ * SCF freezes an instance between invocations, and a thawed one should not meet a socket the
+ * server closed meanwhile. Checked when a call starts, which costs nothing per request, where
+ * an agent `timeout` re-armed a socket timer on every request and every read.
  */
 const IDLE_MS = 4000;
 
-export function nodeTransport(env: Env = process.env): StsTransport {
-  const agents = { http: new HttpAgent({ keepAlive: true, timeout: IDLE_MS }), https: new HttpsAgent({ keepAlive: true, timeout: IDLE_MS }) };
+export function nodeTransport(env: Env = process.env, clock: Clock = systemClock): StsTransport {
+  const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+  let lastSettled = clock.monotonic();
   return async (request, signal) => {
+    if (clock.monotonic() - lastSettled > IDLE_MS) for (const agent of Object.values(agents)) closeIdle(agent);
     const secure = request.url.startsWith("https:");
     const proxy = env.http_proxy;
     const agent = proxy ? await proxyAgent(proxy) : secure ? agents.https : agents.http;
-    return exchange(request, { agent, secure, signal }, true);
+    try {
+      return await exchange(request, { agent, secure, signal }, true);
+    } finally {
+      lastSettled = clock.monotonic();
+    }
   };
+}
+
+/** Closes the connections waiting in the pool; those carrying a request are left alone. */
+function closeIdle(agent: Agent): void {
+  for (const sockets of Object.values(agent.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
 }
 
 /** Loaded only when a proxy is set: https-proxy-agent brings agent-base and debug. */

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nodeTransport } from "../../../lib/sts/node-transport.ts";
 import type { SignedRequest } from "../../../lib/sts/tc3.ts";
+import { fakeClock } from "../../support/clock.ts";
 import { startConnectProxy } from "../../support/proxy.ts";
 
 type Route = (req: IncomingMessage, body: string, res: ServerResponse) => void;
@@ -80,6 +81,19 @@ describe("nodeTransport", () => {
     await transport(post("/echo"), roomy());
     await transport(post("/echo"), roomy());
     expect(connections - before).toBe(1);
+  });
+
+  it("does not reuse a connection idle for longer than a few seconds", async () => {
+    const clock = fakeClock();
+    const transport = nodeTransport({}, clock);
+    const before = connections;
+    await transport(post("/echo"), roomy());
+    clock.advance(3000);
+    await transport(post("/echo"), roomy());
+    expect(connections - before).toBe(1);
+    clock.advance(4001);
+    await transport(post("/echo"), roomy());
+    expect(connections - before).toBe(2);
   });
 
   it("retries once on a new connection when a kept-alive one turns out closed", async () => {
