@@ -55,9 +55,6 @@ export function millisSince(started: MonotonicMs): number {
   return Math.round((systemClock.monotonic() - started) * 100) / 100;
 }
 
-/** Every request line carries these keys, null when the request ended before they were known. */
-const AUDIT_FIELDS = ["subject", "profile", "prefix", "key", "stsRequestId", "cached", "sourceIp"] as const;
-
 export type LogSink = (line: string) => void;
 
 export interface Logger {
@@ -74,11 +71,31 @@ export function createLogger(sink: LogSink = stdoutSink, clock: Clock = systemCl
   const time = () => new Date(clock.now()).toISOString();
   const write = (fields: object) => sink(JSON.stringify({ time: time(), ...fields }));
   return {
-    request: (entry) => {
-      const line: Record<string, unknown> = { time: time(), level: entry.status >= 500 ? "error" : "info", event: "request", ...entry };
-      for (const name of AUDIT_FIELDS) line[name] = entry[name] ?? null;
-      sink(JSON.stringify(line));
-    },
+    // Field by field, in one shape: nothing but these reaches the line, and the audit fields are
+    // null when the request ended before they were known (an absent code, message or detail is left out).
+    request: (entry) =>
+      sink(
+        JSON.stringify({
+          time: time(),
+          level: entry.status >= 500 ? "error" : "info",
+          event: "request",
+          requestId: entry.requestId,
+          outcome: entry.outcome,
+          status: entry.status,
+          method: entry.method,
+          latencyMs: entry.latencyMs,
+          code: entry.code,
+          message: entry.message,
+          detail: entry.detail,
+          subject: entry.subject ?? null,
+          profile: entry.profile ?? null,
+          prefix: entry.prefix ?? null,
+          key: entry.key ?? null,
+          stsRequestId: entry.stsRequestId ?? null,
+          cached: entry.cached ?? null,
+          sourceIp: entry.sourceIp ?? null,
+        }),
+      ),
     check: (entry) => write({ level: entry.outcome === "failed" ? "error" : "info", event: "credential_check", ...entry }),
     event: (name, fields = {}) => write({ level: "info", event: name, ...fields }),
   };
