@@ -77,11 +77,20 @@ function authorization(call: StsCall, hostname: string, body: string): string {
   const date = new Date(call.timestamp * 1000).toISOString().slice(0, 10);
   const scope = `${date}/${service}/tc3_request`;
   const canonical = `POST\n/\n\ncontent-type:application/json\nhost:${hostname}\n\ncontent-type;host\n${sha256Hex(body)}`;
-  const signingKey = hmac(hmac(hmac(`TC3${call.secretKey}`, date), service ?? ""), "tc3_request");
+  const signingKey = signingKeyFor(call.secretKey, date, service ?? "");
   const signature = createHmac("sha256", signingKey)
     .update(`TC3-HMAC-SHA256\n${call.timestamp}\n${scope}\n${sha256Hex(canonical)}`)
     .digest("hex");
   return `TC3-HMAC-SHA256 Credential=${call.secretId}/${scope}, SignedHeaders=content-type;host, Signature=${signature}`;
+}
+
+/** The derived key changes only with the secret, the UTC day and the service: derived once for them. */
+let lastKey: { readonly id: string; readonly key: Buffer } | undefined;
+
+function signingKeyFor(secretKey: string, date: string, service: string): Buffer {
+  const id = JSON.stringify([secretKey, date, service]);
+  if (lastKey?.id !== id) lastKey = { id, key: hmac(hmac(hmac(`TC3${secretKey}`, date), service), "tc3_request") };
+  return lastKey.key;
 }
 
 const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
