@@ -18,7 +18,7 @@ import { LOOP, type LoopResult } from "./loop.ts";
 import { quickNote, sized } from "./quick.ts";
 import { mean, median, percentile } from "./stats.ts";
 
-const COLD_ROUNDS = sized(15, 1);
+const COLD_ROUNDS = sized(21, 1);
 const WARM_ROUNDS = sized(8, 1);
 const WARM_COUNT = sized(300, 20);
 const OVERHEAD_ROUNDS = sized(3, 1);
@@ -34,16 +34,45 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 const verdict = (pass: boolean) => (pass ? "PASS" : "MISS");
 
-/** Runs each variant once per round, starting each round one variant later, so drift hits all alike. */
+/**
+ * Runs each variant once per round, in an order shuffled anew each round (the same every run
+ * of the bench), so neither drift nor a heavy neighbour (the demo, whose STS calls keep this
+ * process busy after it exits) falls on one variant more than another. Between runs, this
+ * process settles: the emulator's leftover work is not the next child's time.
+ */
 async function alternate<T>(rounds: number, variants: readonly string[], run: (variant: string) => Promise<T>): Promise<Map<string, T[]>> {
   const results = new Map(variants.map((variant) => [variant, [] as T[]]));
+  const random = seededRandom(rounds * 7919 + variants.length);
   for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < variants.length; i++) {
-      const variant = variants[(round + i) % variants.length]!;
+    for (const variant of shuffled(variants, random)) {
+      await settle();
       results.get(variant)!.push(await run(variant));
     }
   }
   return results;
+}
+
+const SETTLE_MS = 30;
+const settle = () => new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+
+/** mulberry32: a small seeded generator, so a shuffle is the same in every run. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
 }
 
 function answered(run: Invocation, what: string): Invocation {

@@ -37,7 +37,7 @@ export interface IssuedCredentials {
   readonly cached?: boolean;
 }
 
-/** Where the broker gets temporary credentials: the SDK-backed client here, the reuse around it (lib/sts/reuse.ts), or a test's fake. */
+/** Where the broker gets temporary credentials: the client here, the reuse around it (lib/sts/reuse.ts), or a test's fake. */
 export interface StsClient {
   requestCredentials(request: CredentialRequest): Promise<IssuedCredentials>;
 }
@@ -80,7 +80,7 @@ export interface StsFailure {
 
 /**
  * `env` is read at each call for the execution role's key: SCF injects and rotates it as
- * TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN, names the SDK's own env reader does not use.
+ * TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN (the STS SDK's own env reader used other names).
  */
 export function createStsClient(config: StsConfig, env: Env, deps: StsDeps): StsClient {
   const { transport, random = Math.random, clock = systemClock } = deps;

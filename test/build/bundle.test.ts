@@ -49,7 +49,7 @@ describe("the deployable bundles", () => {
     expect([...packages].sort()).toEqual(["agent-base", "debug", "https-proxy-agent", "jose", "ms"]);
   });
 
-  it("answer 504 UpstreamTimeout at the STS deadline when STS hangs, not at the SDK's backstop", async () => {
+  it("answer 504 UpstreamTimeout at the STS deadline when STS hangs", async () => {
     // One attempt, so the time measured is one STS deadline (retries are lib/sts/client.ts's, tested there).
     harness = await startHarness({ env: { STS_TIMEOUT_MS: "300", STS_MAX_ATTEMPTS: "1" } });
     harness.emulator.inject({ kind: "hang" });
@@ -63,7 +63,7 @@ describe("the deployable bundles", () => {
     expect(latency).toBeLessThan(2000);
   });
 
-  it("reach STS over TLS through the http_proxy the SDK reads, one CONNECT tunnel per call", async () => {
+  it("reach STS over TLS through http_proxy (lower case, as the STS SDK reads it), one CONNECT tunnel per call", async () => {
     harness = await startHarness({ emulator: { tls: true } });
     proxy = await startConnectProxy();
     const ca = join(scratch, "sts-ca.pem");
