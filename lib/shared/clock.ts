@@ -6,8 +6,8 @@
  *   is set.
  * - monotonic time (`Clock.monotonic`, MonotonicMs): durations and deadlines. It never jumps
  *   and means nothing as a date.
- * Read directly instead: network calls' deadlines (`systemClock.alarm` or `AbortSignal.timeout`,
- * as they bound a real socket), the JWKS cache (jose keeps its own time,
+ * Read directly instead: network calls' deadlines (a transport's own timer or
+ * `AbortSignal.timeout`, as they bound a real socket), the JWKS cache (jose keeps its own time,
  * lib/identity/key-sources.ts) and a log line's latency (measured, never decided on).
  */
 import { performance } from "node:perf_hooks";

@@ -9,7 +9,7 @@ import { type Clock, systemClock } from "../shared/clock.ts";
 import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
 import type { StsConfig } from "./settings.ts";
-import { type HttpAnswer, type SignedRequest, type StsTransport, signStsCall } from "./tc3.ts";
+import { type HttpAnswer, type SignedRequest, type StsTransport, signStsCall, TransportTimeout } from "./tc3.ts";
 
 export interface CredentialRequest {
   /** The session policy as `encodePolicy` returns it (URL-encoded JSON), what STS's Policy parameter takes. */
@@ -97,12 +97,11 @@ export function createStsClient(config: StsConfig, env: Env, deps: StsDeps): Sts
 
   const attempt = async (request: CredentialRequest, limitMs: number): Promise<Attempt> => {
     const timeoutMs = Math.max(1, Math.round(limitMs));
-    // A real timer, as it bounds a real socket; cancelled at once (AbortSignal.timeout keeps its timer until it fires).
-    const alarm = systemClock.alarm(timeoutMs);
-    const { signal } = alarm;
+    let timedOut = false;
     try {
       const signed = sign(request);
-      const answer = await transport(signed, signal).catch((error: Error): never => {
+      const answer = await transport(signed, timeoutMs).catch((error: Error): never => {
+        timedOut = error instanceof TransportTimeout;
         throw failure({ message: error.message });
       });
       return { credentials: credentialsFrom(responseOf(answer, signed.url)) };
@@ -110,9 +109,7 @@ export function createStsClient(config: StsConfig, env: Env, deps: StsDeps): Sts
       // An answer without credentials is a malformed one: worth another try.
       if (caught instanceof BrokerError) return { error: caught, transient: true };
       const error = caught as StsFailure;
-      return { error: stsError(error, signal.aborted, timeoutMs), transient: isTransient(error, signal.aborted) };
-    } finally {
-      alarm.cancel();
+      return { error: stsError(error, timedOut, timeoutMs), transient: isTransient(error, timedOut) };
     }
   };
 

@@ -4,11 +4,11 @@
  * at each call and used for either protocol, as tencentcloud-sdk-nodejs-common does
  * (common/http/fetch.js: https-proxy-agent, a new tunnel per call).
  */
-import { type Agent, Agent as HttpAgent, request as httpRequest } from "node:http";
+import { type Agent, type ClientRequest, Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { type Clock, systemClock } from "../shared/clock.ts";
 import type { Env } from "../shared/env.ts";
-import type { HttpAnswer, SignedRequest, StsTransport } from "./tc3.ts";
+import { type HttpAnswer, type SignedRequest, type StsTransport, TransportTimeout } from "./tc3.ts";
 
 /**
  * A kept-alive connection idle for longer is not reused, well inside servers' idle timeouts:
@@ -21,13 +21,13 @@ const IDLE_MS = 4000;
 export function nodeTransport(env: Env = process.env, clock: Clock = systemClock): StsTransport {
   const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
   let lastSettled = clock.monotonic();
-  return async (request, signal) => {
+  return async (request, timeoutMs) => {
     if (clock.monotonic() - lastSettled > IDLE_MS) for (const agent of Object.values(agents)) closeIdle(agent);
     const secure = request.url.startsWith("https:");
     const proxy = env.http_proxy;
     const agent = proxy ? await proxyAgent(proxy) : secure ? agents.https : agents.http;
     try {
-      return await exchange(request, { agent, secure, signal }, true);
+      return await send(request, agent, secure, timeoutMs);
     } finally {
       lastSettled = clock.monotonic();
     }
@@ -46,44 +46,45 @@ async function proxyAgent(proxy: string): Promise<Agent> {
   return createProxyAgent(proxy) as unknown as Agent;
 }
 
-interface Route {
-  readonly agent: Agent;
-  readonly secure: boolean;
-  readonly signal: AbortSignal;
-}
-
-function exchange(request: SignedRequest, route: Route, mayRetry: boolean): Promise<HttpAnswer> {
+/**
+ * One request under one timer (a plain timer: an AbortController per call cost more than the
+ * rest of the transport's own work), covering a retry and the whole body.
+ */
+function send(request: SignedRequest, agent: Agent, secure: boolean, timeoutMs: number): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const { signal } = route;
-    if (signal.aborted) return reject(aborted(request));
-    const headers = { ...request.headers, "Content-Length": String(Buffer.byteLength(request.body)) };
-    const outgoing = (route.secure ? httpsRequest : httpRequest)(request.url, { method: request.method, headers, agent: route.agent });
-    const onAbort = () => outgoing.destroy(aborted(request));
-    signal.addEventListener("abort", onAbort, { once: true });
-    const settle = () => signal.removeEventListener("abort", onAbort);
-    outgoing.on("error", (error: NodeJS.ErrnoException) => {
-      settle();
-      // A kept-alive connection the server had closed meanwhile: retry once on a new one
-      // (the case Node documents for ClientRequest.reusedSocket).
-      if (mayRetry && outgoing.reusedSocket && error.code === "ECONNRESET" && !signal.aborted) {
-        return resolve(exchange(request, route, false));
-      }
-      reject(signal.aborted ? aborted(request) : new Error(`request to ${request.url} failed, reason: ${error.message}`));
-    });
-    outgoing.on("response", (response) => {
-      const chunks: Buffer[] = [];
-      response.on("error", (error) => {
-        settle();
-        reject(signal.aborted ? aborted(request) : new Error(`request to ${request.url} failed, reason: ${error.message}`));
+    let current: ClientRequest | undefined;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      current?.destroy();
+      reject(new TransportTimeout(`request to ${request.url} got no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const fail = (error: Error) => {
+      if (timedOut) return;
+      clearTimeout(timer);
+      reject(new Error(`request to ${request.url} failed, reason: ${error.message}`));
+    };
+    const attempt = (mayRetry: boolean) => {
+      const headers = { ...request.headers, "Content-Length": String(Buffer.byteLength(request.body)) };
+      const outgoing = (secure ? httpsRequest : httpRequest)(request.url, { method: request.method, headers, agent });
+      current = outgoing;
+      outgoing.on("error", (error: NodeJS.ErrnoException) => {
+        // A kept-alive connection the server had closed meanwhile: retry once on a new one
+        // (the case Node documents for ClientRequest.reusedSocket).
+        if (mayRetry && !timedOut && outgoing.reusedSocket && error.code === "ECONNRESET") return attempt(false);
+        fail(error);
       });
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () => {
-        settle();
-        resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? "", body: Buffer.concat(chunks).toString("utf8") });
+      outgoing.on("response", (response) => {
+        const chunks: Buffer[] = [];
+        response.on("error", fail);
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => {
+          clearTimeout(timer);
+          resolve({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? "", body: Buffer.concat(chunks).toString("utf8") });
+        });
       });
-    });
-    outgoing.end(request.body);
+      outgoing.end(request.body);
+    };
+    attempt(true);
   });
 }
-
-const aborted = (request: SignedRequest) => new Error(`request to ${request.url} was aborted`);

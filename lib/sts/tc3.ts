@@ -43,9 +43,13 @@ export interface HttpAnswer {
 
 /**
  * Sends one signed request: node:https on SCF (lib/sts/node-transport.ts), the Fetch API where
- * there is one. Rejects when no answer arrives (a network failure, or `signal` aborted).
+ * there is one. Rejects when no whole answer arrives within `timeoutMs` (a TransportTimeout) or
+ * the network fails (any other error, whose message names at most the URL).
  */
-export type StsTransport = (request: SignedRequest, signal: AbortSignal) => Promise<HttpAnswer>;
+export type StsTransport = (request: SignedRequest, timeoutMs: number) => Promise<HttpAnswer>;
+
+/** The time a transport was given ran out before the answer was in. */
+export class TransportTimeout extends Error {}
 
 /** The request the SDK would send for `call`, with a fresh X-TC-TraceId (a v4 UUID, as the SDK's). */
 export function signStsCall(call: StsCall, traceId: string = randomUUID()): SignedRequest {

@@ -103,9 +103,9 @@ const roleEnv = (call: Case) => ({ TENCENTCLOUD_SECRETID: "AKIDrole", TENCENTCLO
 async function brokerRequest(call: Case): Promise<SignedRequest> {
   const sent: SignedRequest[] = [];
   const forward = nodeTransport({});
-  const transport: StsTransport = async (request, signal) => {
+  const transport: StsTransport = async (request, timeoutMs) => {
     sent.push(request);
-    return call.endpoint === "loopback" ? forward(request, signal) : { status: 200, statusText: "OK", body: ANSWER };
+    return call.endpoint === "loopback" ? forward(request, timeoutMs) : { status: 200, statusText: "OK", body: ANSWER };
   };
   const client = createStsClient(configOf(call), roleEnv(call), { transport, clock: fakeClock(call.timestamp * 1000) });
   const issued = await client.requestCredentials({ encodedPolicy: call.encodedPolicy, subjectHash: call.subjectHash, durationSeconds: call.durationSeconds });
