@@ -1,8 +1,9 @@
 /**
  * The STS transport on Node (SCF): node:https (node:http for a loopback endpoint), with
- * connections kept alive between invocations (for up to IDLE_MS), and through `http_proxy` when it is set, read
- * at each call and used for either protocol, as tencentcloud-sdk-nodejs-common does
- * (common/http/fetch.js: https-proxy-agent, a new tunnel per call).
+ * connections kept alive between invocations (up to IDLE_MS idle), and through `http_proxy`
+ * when it is set, read at each call and used for either protocol, as
+ * tencentcloud-sdk-nodejs-common does (common/http/fetch.js: https-proxy-agent, a new tunnel
+ * per call).
  */
 import { type Agent, type ClientRequest, Agent as HttpAgent, request as httpRequest } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
