@@ -19,7 +19,12 @@ import { performance } from "node:perf_hooks";
 import { mintToken } from "../dev/defaults.ts";
 import { startLocalServer } from "../dev/local-server.ts";
 import { createLogger } from "../lib/shared/log.ts";
+import { exitOnHelp } from "../scripts/help.ts";
 import { quickNote, sized } from "./quick.ts";
+
+exitOnHelp(
+  "usage: npm run bench:load\n  2,000 concurrent requests through the local server against the STS emulator, three rounds; prints latency, STS calls and memory.",
+);
 
 const ROUNDS = sized(3, 1);
 const USERS = sized(470, 20);

@@ -11,12 +11,18 @@ import { join } from "node:path";
 import { type StsEmulator, startStsEmulator } from "../dev/sts-emulator/index.ts";
 import { bundleSizes } from "../scripts/budgets.ts";
 import { bundleFunctions, ROOT } from "../scripts/bundle.ts";
+import { exitOnHelp } from "../scripts/help.ts";
 import { type Invocation, invokeBundle, runNode } from "../test/support/bundle.ts";
 import { bearer, brokerEnv, functionUrlEvent } from "../test/support/harness.ts";
 import { hsToken, rsaKey, signWith, startKeyServer } from "../test/support/tokens.ts";
 import { LOOP, type LoopResult } from "./loop.ts";
 import { quickNote, sized } from "./quick.ts";
 import { mean, median, percentile } from "./stats.ts";
+import { benchWechat } from "./wechat.ts";
+
+exitOnHelp(
+  "usage: npm run bench\n  Cold start, warm path, overhead and memory of the bundle beside the floor (bench/floor.cjs), an empty handler and Tencent's demo; takes a minute or two.",
+);
 
 const COLD_ROUNDS = sized(21, 1);
 const WARM_ROUNDS = sized(8, 1);
@@ -194,6 +200,7 @@ async function main(): Promise<void> {
       ReturnType<typeof warmFigures>,
       ReturnType<typeof warmFigures>,
     ];
+    const wechatWarm = await benchWechat({ work, bundle: broker, env, rounds: WARM_ROUNDS, count: WARM_COUNT, loop });
     const [hs, rs] = [overheadFigures("HS256"), overheadFigures("RS256")];
     const warmLine = (figures: ReturnType<typeof warmFigures>) => `${figures.rps.toFixed(0)} req/s, p50 ${ms(figures.p50, 2)}, p99 ${ms(figures.p99, 2)}`;
 
@@ -234,6 +241,12 @@ async function main(): Promise<void> {
         `floor ${warmLine(floorWarm)}; qcloud-cos-sts getCredential ${warmLine(demoWarm)}`,
         `>= ${TARGETS.warmRatio}x floor req/s: ${verdict(brokerWarm.rps >= floorWarm.rps * TARGETS.warmRatio)} (${ratio(brokerWarm.rps, floorWarm.rps)}); ` +
           `p50 <= ${TARGETS.p50Ratio}x floor: ${verdict(brokerWarm.p50 <= floorWarm.p50 * TARGETS.p50Ratio)} (${ratio(brokerWarm.p50, floorWarm.p50)})`,
+      ],
+      [
+        `warm path: WeChat login, one jscode2session exchange per request, WeChat emulator over TLS (${WARM_ROUNDS} x ${WARM_COUNT} requests)`,
+        `${wechatWarm.rps.toFixed(0)} req/s, p50 ${ms(wechatWarm.p50, 2)}, p99 ${ms(wechatWarm.p99, 2)}`,
+        `the HS256 token path above: ${brokerWarm.rps.toFixed(0)} req/s`,
+        "",
       ],
       [
         "warm path, credential reuse on (the default): one user asking again",

@@ -6,15 +6,16 @@ import { existsSync } from "node:fs";
 import { SignJWT } from "jose";
 import { type Env, readVar } from "../lib/shared/env.ts";
 
-/** Public on purpose: it signs dev tokens only, and npm start fills it in only on embedded defaults, never beside real STS keys. */
+/**
+ * Public on purpose: it signs dev tokens only. npm start fills it in only on embedded defaults,
+ * and the broker refuses it unless STS is a loopback emulator (lib/identity/settings.ts).
+ */
 export const DEV_JWT_SECRET = "cos-sts-broker local development secret, never deploy";
 export const DEV_BUCKET = "examplebucket-1250000000";
+/** The made-up mini-program the WeChat emulator serves by default; the broker accepts this secret only beside the emulators. */
+export const DEV_WECHAT_APPID = "wx0000000000000000";
+export const DEV_WECHAT_APP_SECRET = "00000000000000000000000000000000";
 export const DEV_REGION = "ap-guangzhou";
-
-/** Real STS configuration present: talk to real STS, no emulator, no embedded defaults. */
-export function usesRealSts(env: Env): boolean {
-  return ["STS_SECRET_ID", "TENCENTCLOUD_SECRETID", "STS_ENDPOINT"].some((name) => readVar(env, name) !== undefined);
-}
 
 export interface DevSts {
   readonly url: string;
@@ -22,8 +23,11 @@ export interface DevSts {
   readonly secretKey: string;
 }
 
-/** The embedded defaults: the given (loopback) STS, and a dev bucket, region and JWT secret unless set. */
-export function devEnv(env: Env, sts: DevSts): Record<string, string | undefined> {
+/**
+ * The embedded defaults: the given (loopback) STS, a dev bucket, region and JWT secret unless
+ * set, and unless a WeChat app secret is set, the dev mini-program at the given (loopback) WeChat emulator.
+ */
+export function devEnv(env: Env, sts: DevSts, wechatUrl: string): Record<string, string | undefined> {
   const filled: Record<string, string | undefined> = {
     ...env,
     STS_ENDPOINT: sts.url,
@@ -33,6 +37,13 @@ export function devEnv(env: Env, sts: DevSts): Record<string, string | undefined
     COS_REGION: readVar(env, "COS_REGION") ?? DEV_REGION,
   };
   if (!["JWT_SECRET", "JWT_JWKS_URL", "JWT_ISSUER"].some((name) => readVar(env, name))) filled.JWT_SECRET = DEV_JWT_SECRET;
+  if (!readVar(env, "WECHAT_APP_SECRET")) {
+    Object.assign(filled, {
+      WECHAT_APPID: readVar(env, "WECHAT_APPID") ?? DEV_WECHAT_APPID,
+      WECHAT_APP_SECRET: DEV_WECHAT_APP_SECRET,
+      WECHAT_API_ENDPOINT: wechatUrl,
+    });
+  }
   return filled;
 }
 

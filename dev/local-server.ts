@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { type App, type AppDeps, createApp } from "../lib/broker/app.ts";
 import { type HttpHandler, type HttpRequest, MAX_BODY_BYTES } from "../lib/broker/http.ts";
 import { nodeTransport } from "../lib/sts/node-transport.ts";
-import { listen } from "./listen.ts";
+import { type ListenOptions, listen } from "./listen.ts";
 
 export interface LocalServer {
   readonly url: string;
@@ -16,10 +16,7 @@ export interface LocalServer {
   close(): Promise<void>;
 }
 
-export interface LocalServerOptions extends AppDeps {
-  readonly host?: string;
-  readonly port?: number;
-}
+export type LocalServerOptions = AppDeps & Pick<ListenOptions, "host" | "port" | "name">;
 
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const app = createApp({ ...options, stsTransport: options.stsTransport ?? nodeTransport(options.env) });

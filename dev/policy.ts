@@ -8,28 +8,34 @@
  * and composes the grant with the broker's own function; it calls no service.
  */
 import { parseArgs } from "node:util";
-import { type Config, loadConfig } from "../lib/broker/config.ts";
+import { type Config, grantSettingsFor, loadConfig } from "../lib/broker/config.ts";
 import { actionNamed, isBucketAction } from "../lib/cam/actions.ts";
 import { type EvaluationRequest, evaluatePolicy } from "../lib/cam/evaluate.ts";
 import { describePolicy } from "../lib/cam/explain.ts";
 import { resourceOf } from "../lib/cam/policy.ts";
 import { type Grant, grantFor } from "../lib/grant/compose.ts";
+import type { VerifiedClaims } from "../lib/identity/claims.ts";
+import { wechatIdentity } from "../lib/identity/wechat.ts";
 import type { Env } from "../lib/shared/env.ts";
 import { BrokerError } from "../lib/shared/errors.ts";
-import { devEnv, loadDotEnv, usesRealSts } from "./defaults.ts";
+import { devEnv, loadDotEnv } from "./defaults.ts";
+import { cloudMode } from "./mode.ts";
 
-const USAGE = `usage: npm run policy -- --sub <subject> [--profile <name>] [--key <key> | --filename <name>]
+const USAGE = `usage: npm run policy -- --sub <subject> [--wechat] [--profile <name>] [--key <key> | --filename <name>]
          [--source-ip <ip>] [--claim name=value ...]
          [--can <Action> <full object key> [--header name=value ...]]
+  --wechat                      the subject is a WeChat user, --sub its openid (WECHAT_PREFIX_TEMPLATE)
   --can PutObject users/bob/x   would COS allow it? exit 0 = allow, 1 = deny
                                 (for GetBucket, the key is the listing prefix)
   --header content-type=image/png, content-length=1024, qcs:ip=1.2.3.4, cos:secure-transport=false
            (request context for --can; HTTPS and --source-ip are assumed)`;
 
 class UsageError extends Error {}
+class HelpRequested extends Error {}
 
 interface Options {
   readonly sub: string;
+  readonly wechat: boolean;
   readonly profile?: string;
   readonly key?: string;
   readonly filename?: string;
@@ -45,6 +51,7 @@ const readArgs = (args: string[]) =>
     allowPositionals: true,
     options: {
       sub: { type: "string" },
+      wechat: { type: "boolean", default: false },
       profile: { type: "string" },
       key: { type: "string" },
       filename: { type: "string" },
@@ -64,7 +71,7 @@ function parseOptions(args: string[]): Options {
     throw new UsageError((error as Error).message);
   }
   const { values, positionals } = parsed;
-  if (values.help) throw new UsageError("");
+  if (values.help) throw new HelpRequested();
   if (!values.sub) throw new UsageError("--sub is required");
   // `--can PutObject users/bob/x` (two words) or `--can "PutObject users/bob/x"` (one).
   const canWords = values.can === undefined ? [] : [...values.can.trim().split(/\s+/), ...positionals];
@@ -75,6 +82,7 @@ function parseOptions(args: string[]): Options {
   const [action = "", key = ""] = canWords;
   return {
     sub: values.sub,
+    wechat: values.wechat,
     profile: values.profile,
     key: values.key,
     filename: values.filename,
@@ -100,11 +108,16 @@ function pairs(items: readonly string[], flag: string, nameOf: (name: string) =>
   return Object.fromEntries(entries);
 }
 
-/** The same environment `npm start` would run on; the embedded STS key is never used here. */
+/**
+ * The same environment `npm start` would run on; the embedded STS key is never used here. A
+ * configuration with no STS key still gets its policy shown: no STS is called.
+ */
 function configuredEnv(): Env {
   loadDotEnv();
   const env: Env = { ...process.env };
-  return usesRealSts(env) ? env : devEnv(env, { url: "http://127.0.0.1:9100", secretId: "unused-by-npm-run-policy", secretKey: "unused" });
+  return cloudMode(env).kind === "real"
+    ? env
+    : devEnv(env, { url: "http://127.0.0.1:9100", secretId: "unused-by-npm-run-policy", secretKey: "unused" }, "http://127.0.0.1:9103");
 }
 
 function explainGrant(options: Options, config: Config, grant: Grant): string[] {
@@ -133,13 +146,20 @@ function canRequest(options: Options, config: Config): EvaluationRequest {
   };
 }
 
+/** The user the grant is for: a login-token user, or with --wechat a user of the configured mini-program. */
+function identityOf(options: Options, config: Config): VerifiedClaims {
+  if (!options.wechat) return { ...options.claims, sub: options.sub, iss: config.jwt?.issuers?.[0] ?? "" };
+  if (!config.wechat) throw new UsageError("--wechat needs WeChat login configured (WECHAT_APPID and WECHAT_APP_SECRET)");
+  return { ...options.claims, ...wechatIdentity(config.wechat.login.appid, options.sub) };
+}
+
 function main(): number {
   const options = parseOptions(process.argv.slice(2));
   const config = loadConfig(configuredEnv());
   for (const warning of config.profileWarnings) console.error(`warning: profile '${warning.profile}' (${warning.rule}): ${warning.message}`);
-  const claims = { ...options.claims, sub: options.sub, ...(config.jwt.issuer ? { iss: config.jwt.issuer } : {}) };
+  const claims = identityOf(options, config);
   const request = { profile: options.profile, key: options.key, filename: options.filename, sourceIp: options.sourceIp };
-  const grant = grantFor(config, claims, request, Date.now());
+  const grant = grantFor(grantSettingsFor(config, claims), claims, request, Date.now());
   console.log(explainGrant(options, config, grant).join("\n"));
   if (!options.can) return 0;
   const verdict = evaluatePolicy(grant.policy, canRequest(options, config));
@@ -150,8 +170,10 @@ function main(): number {
 try {
   process.exitCode = main();
 } catch (error) {
-  if (error instanceof UsageError) {
-    console.error(error.message ? `${error.message}\n${USAGE}` : USAGE);
+  if (error instanceof HelpRequested) {
+    console.log(USAGE);
+  } else if (error instanceof UsageError) {
+    console.error(`${error.message}\n${USAGE}`);
     process.exitCode = 2;
   } else if (error instanceof BrokerError) {
     console.error(`${error.code === "ConfigError" ? "configuration" : `refused (${error.code})`}: ${error.message}`);

@@ -1,6 +1,6 @@
 /**
  * Serves examples/static-site for `npm start`: the page, cos-js-sdk-v5 straight from
- * node_modules, a /config.json that points the page at this broker (and at the loopback COS
+ * node_modules, the client helper (client/index.js), a /config.json that points the page at this broker (and at the loopback COS
  * server), and, on embedded defaults only, /dev-token to mint a login token for a name.
  * None of this is deployed: a real site is plain files with its own config.json.
  */
@@ -17,12 +17,12 @@ export interface SiteConfig {
   /** extra cos-js-sdk-v5 options, e.g. Domain and Protocol of a loopback COS server */
   readonly cos?: Readonly<Record<string, string>>;
   /** true when /dev-token is served */
-  readonly devTokens?: boolean;
+  readonly devTokens: boolean;
 }
 
 export interface SiteServerOptions {
   readonly config: () => SiteConfig;
-  /** mints a login token for a name; absent: no /dev-token route */
+  /** mints a login token for a name, served while config() says devTokens; absent: no /dev-token route */
   readonly devToken?: (sub: string) => Promise<string>;
   readonly host?: string;
   readonly port?: number;
@@ -36,6 +36,7 @@ export interface SiteServer {
 
 const ROOT = resolve(import.meta.dirname, "../examples/static-site");
 const SDK = createRequire(import.meta.url).resolve("cos-js-sdk-v5/dist/cos-js-sdk-v5.min.js");
+const CLIENT = resolve(import.meta.dirname, "../client/index.js");
 /** Only these paths exist; nothing is resolved from the URL, so nothing else can be reached. */
 const FILES: Readonly<Record<string, readonly [string, string]>> = {
   "/": [resolve(ROOT, "index.html"), "text/html; charset=utf-8"],
@@ -43,6 +44,7 @@ const FILES: Readonly<Record<string, readonly [string, string]>> = {
   "/app.js": [resolve(ROOT, "app.js"), "text/javascript; charset=utf-8"],
   "/style.css": [resolve(ROOT, "style.css"), "text/css; charset=utf-8"],
   "/vendor/cos-js-sdk-v5.min.js": [SDK, "text/javascript; charset=utf-8"],
+  "/vendor/cos-sts-broker-client.js": [CLIENT, "text/javascript; charset=utf-8"],
 };
 const SUBJECT = /^[\w.@-]{1,64}$/;
 
@@ -63,7 +65,8 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteS
       return;
     }
     if (url.pathname === "/config.json") return send(200, "application/json", JSON.stringify(options.config()));
-    if (url.pathname === "/dev-token" && options.devToken) {
+    // Only while the page's own config says so: dev tokens work beside the STS emulator only.
+    if (url.pathname === "/dev-token" && options.devToken && options.config().devTokens) {
       const sub = url.searchParams.get("sub") ?? "";
       if (!SUBJECT.test(sub)) return send(400, "application/json", JSON.stringify({ error: "sub must be 1-64 characters of letters, digits, _ . @ -" }));
       options.devToken(sub).then(
@@ -74,7 +77,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteS
     }
     send(404, "text/plain", "not found\n");
   });
-  const { origin, close } = await listen(server, options);
+  const { origin, close } = await listen(server, { host: options.host, port: options.port, name: "upload page" });
   return {
     url: `${origin}/`,
     origin,

@@ -13,10 +13,10 @@ import type { Metafile } from "esbuild";
  * in the commit message.
  */
 export const BUDGETS_KB: Readonly<Record<string, number>> = {
-  // 81.2 KB when set (the STS SDK replaced by lib/sts/tc3.ts)
-  "issue-credentials": 92,
-  // 905.2 KB when set (the COS SDK for the probe)
-  "credential-check": 1000,
+  // 96.7 KB when set, the STS SDK (120.2 KB with it) replaced by lib/sts/tc3.ts
+  "issue-credentials": 108,
+  // 921.8 KB when set (the COS SDK for the probe)
+  "credential-check": 1024,
 };
 
 export interface BundleSize {

@@ -1,14 +1,14 @@
 /**
- * `npm run build`: dist/<function>/index.js for every function, ready for `npm run package`.
- * STS_PROFILES_FILE, if set, is compiled into the bundles (see scripts/bundle.ts).
+ * `npm run build`: dist/<function>/ (index.js, app.js and its code cache) for every function,
+ * ready for `npm run package`, and dist/serverless.yml for `scf deploy`. Reads the shell and a .env file, as
+ * `npm run deploy` does. STS_PROFILES_FILE, if set, is compiled into the bundles (scripts/bundle.ts).
  */
-import { rm } from "node:fs/promises";
-import { join, relative } from "node:path";
-import { bundleFunctions, DIST_DIR, ROOT } from "./bundle.ts";
+import { buildDist } from "./deploy/build.ts";
+import { deployEnv } from "./deploy/cli.ts";
+import { exitOnHelp } from "./help.ts";
 
-const outDir = join(ROOT, DIST_DIR);
-await rm(outDir, { recursive: true, force: true });
-const metafile = await bundleFunctions({ outDir, profilesFile: process.env.STS_PROFILES_FILE || undefined });
-for (const [file, { bytes }] of Object.entries(metafile.outputs)) {
-  console.log(`${relative(ROOT, join(ROOT, file))}  ${(bytes / 1024).toFixed(1)} KB`);
-}
+exitOnHelp(
+  "usage: npm run build\n  Bundles every function into dist/<function>/ (index.js, app.js, app.cache) and writes dist/serverless.yml; STS_PROFILES_FILE, if set, is compiled in.",
+);
+
+await buildDist(deployEnv(), (line) => console.log(line));

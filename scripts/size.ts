@@ -7,6 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { budgetProblems, bundleSizes, formatSizes } from "./budgets.ts";
 import { bundleFunctions, listFunctions } from "./bundle.ts";
+import { exitOnHelp } from "./help.ts";
+
+exitOnHelp("usage: npm run size\n  Builds every function and prints its size beside its budget (scripts/budgets.ts); exit 1 over budget.");
 
 const outDir = await mkdtemp(join(tmpdir(), "broker-size-"));
 try {

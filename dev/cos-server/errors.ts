@@ -25,6 +25,7 @@ const STATUS_OF = {
   MalformedPOSTRequest: 400,
   MalformedXML: 400,
   NoSuchBucket: 404,
+  NoSuchCORSConfiguration: 404,
   NoSuchKey: 404,
   NoSuchUpload: 404,
   MethodNotAllowed: 405,

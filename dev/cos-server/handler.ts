@@ -10,7 +10,7 @@ import { type Context, type Decision, decide, resourceOf } from "./authorize.ts"
 import type { BucketCors } from "./cors.ts";
 import type { CredentialLookup } from "./credentials.ts";
 import { accessDenied, CosError } from "./errors.ts";
-import { type CosResponse, runOperation, storedHeaders, WITH_BODY } from "./operations.ts";
+import { type CosResponse, checkDigest, runOperation, storedHeaders, WITH_BODY } from "./operations.ts";
 import { checkPostPolicy, readForm, signedPost } from "./post-object.ts";
 import { type Operation, operationOf, type ParsedUrl, param, parseUrl, type Target, targetOf } from "./route.ts";
 import { authorizationFrom, parseHeaderAuthorization, requestStringToSign } from "./signature.ts";
@@ -85,13 +85,13 @@ async function answer(req: IncomingMessage, state: ServerState, call: CosCall, s
   Object.assign(call, { bucket: target.bucket, key: target.key });
   if (!state.storage.hasBucket(target.bucket)) throw new CosError("NoSuchBucket", "The specified bucket does not exist.");
   const origin = header(req, "origin");
-  setCors(state.cors.responseHeaders(origin));
+  setCors(state.cors.responseHeaders(target.bucket, origin));
   const method = (req.method ?? "").toUpperCase();
   const preflightMethod = header(req, "access-control-request-method");
   if (method === "OPTIONS" && (preflightMethod !== undefined || !header(req, "authorization"))) {
     // A refused preflight allows nothing, not even reading the refusal.
     setCors({ Vary: "Origin" });
-    return { status: 200, headers: state.cors.preflight(origin, preflightMethod, header(req, "access-control-request-headers")) };
+    return { status: 200, headers: state.cors.preflight(target.bucket, origin, preflightMethod, header(req, "access-control-request-headers")) };
   }
   const operation = operationOf(method, target, url.query, header(req, "content-type"));
   call.operation = operation;
@@ -108,6 +108,10 @@ async function answer(req: IncomingMessage, state: ServerState, call: CosCall, s
   };
   permit(call, decide(credential, operation, target.bucket, resourceOf(state.region, target.bucket, key), context));
   const body = WITH_BODY.has(operation) ? await readBody(req, state.maxBodyBytes) : Buffer.alloc(0);
+  if (operation === "GetBucketCORS" || operation === "PutBucketCORS" || operation === "DeleteBucketCORS") {
+    checkDigest({ headers: headersOf(req), body });
+    return state.cors.operate(operation, target.bucket, body);
+  }
   return runOperation({ operation, target, query: url.query, headers: headersOf(req), body, origin: originOf(req) }, state.storage);
 }
 

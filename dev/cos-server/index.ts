@@ -43,8 +43,10 @@ export interface CosServer {
   readonly caCert?: string;
   readonly storage: Storage;
   readonly calls: CosCall[];
-  /** adds a page origin to the buckets' CORS rule */
+  /** adds a page origin to the buckets' starting CORS rule */
   allowOrigin(origin: string): void;
+  /** each bucket's CORS rules, as GET/PUT Bucket cors see them */
+  readonly cors: BucketCors;
   close(): Promise<void>;
 }
 
@@ -55,7 +57,7 @@ export async function startCosServer(options: CosServerOptions): Promise<CosServ
   const now = () => clock.now();
   const host = options.host ?? "127.0.0.1";
   const tls = options.tls ? await selfSignedCert() : undefined;
-  const cors = new BucketCors(options.corsOrigins);
+  const cors = new BucketCors(options.buckets, options.corsOrigins);
   const state: ServerState = {
     region: options.region,
     storage: new Storage(options.buckets, now),
@@ -68,7 +70,7 @@ export async function startCosServer(options: CosServerOptions): Promise<CosServ
   };
   const listener = (req: IncomingMessage, res: ServerResponse) => void handle(req, res, state);
   const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, listener) : createHttpServer(listener);
-  const listening = await listen(server, { host, port: options.port, tls: Boolean(tls) });
+  const listening = await listen(server, { host, port: options.port, tls: Boolean(tls), name: "COS server" });
   return {
     url: listening.origin,
     port: listening.port,
@@ -76,6 +78,7 @@ export async function startCosServer(options: CosServerOptions): Promise<CosServ
     storage: state.storage,
     calls: state.calls,
     allowOrigin: (origin) => cors.allow(origin),
+    cors,
     close: listening.close,
   };
 }

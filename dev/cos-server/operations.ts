@@ -25,7 +25,7 @@ export interface CosResponse {
 }
 
 /** Operations whose request body is the payload (everything else must not need one). */
-export const WITH_BODY: ReadonlySet<Operation> = new Set(["PutObject", "UploadPart", "CompleteMultipartUpload"]);
+export const WITH_BODY: ReadonlySet<Operation> = new Set(["PutObject", "UploadPart", "CompleteMultipartUpload", "PutBucketCORS"]);
 
 const STORED_HEADERS = ["content-type", "cache-control", "content-disposition", "content-encoding", "expires"];
 const MAX_KEYS = 1000;
@@ -93,7 +93,10 @@ export function runOperation(request: OperationRequest, storage: Storage): CosRe
     case "OptionsObject":
       return { status: 200, headers: {} };
     case "PostObject":
-      throw new CosError("InternalError", "PostObject is answered by its own handler.");
+    case "GetBucketCORS":
+    case "PutBucketCORS":
+    case "DeleteBucketCORS":
+      throw new CosError("InternalError", `${request.operation} is answered by its own handler.`);
   }
 }
 
@@ -102,7 +105,7 @@ function xml(root: XmlNode): CosResponse {
 }
 
 /** Content-MD5, when sent, must be the base64 MD5 of the body. */
-function checkDigest(request: OperationRequest): void {
+export function checkDigest(request: Pick<OperationRequest, "headers" | "body">): void {
   const given = request.headers["content-md5"];
   if (given === undefined) return;
   if (createHash("md5").update(request.body).digest("base64") !== given.trim()) {

@@ -18,7 +18,10 @@ export type Operation =
   | "UploadPart"
   | "CompleteMultipartUpload"
   | "AbortMultipartUpload"
-  | "ListParts";
+  | "ListParts"
+  | "GetBucketCORS"
+  | "PutBucketCORS"
+  | "DeleteBucketCORS";
 
 export type Query = readonly (readonly [string, string])[];
 
@@ -103,7 +106,6 @@ export function checkKey(key: string): void {
 /** Sub-resources COS defines that this server does not emulate: answered 501, never ignored. */
 const UNSUPPORTED = [
   "acl",
-  "cors",
   "policy",
   "tagging",
   "lifecycle",
@@ -130,6 +132,10 @@ export function operationOf(method: string, target: Target, query: Query, conten
   const unsupported = UNSUPPORTED.find(has);
   if (unsupported) throw new CosError("NotImplemented", `This loopback COS server does not implement ?${unsupported}.`);
   const object = target.key !== "";
+  if (!object && has("cors")) {
+    const cors = ({ GET: "GetBucketCORS", PUT: "PutBucketCORS", DELETE: "DeleteBucketCORS" } as const)[method as "GET"];
+    if (cors) return cors;
+  }
   switch (method) {
     case "OPTIONS":
       return "OptionsObject";

@@ -20,7 +20,7 @@ function render([name, content]: XmlNode): string {
   return `<${name}>${content.map((child) => (child ? render(child) : "")).join("")}</${name}>`;
 }
 
-function unescapeXml(text: string): string {
+export function unescapeXml(text: string): string {
   return text.replace(/&(amp|lt|gt|quot|apos);/g, (_, name: string) => ({ amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" })[name]!);
 }
 

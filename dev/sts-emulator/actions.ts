@@ -80,8 +80,8 @@ function getFederationToken(params: Record<string, unknown>, ctx: ActionContext)
   const name = requiredString(params, "Name");
   if (!FEDERATION_NAME.test(name)) throw new StsError("InvalidParameter", "Name must be 2-32 characters of [\\w+=,.@-].");
   const policy = checkPolicy(requiredString(params, "Policy"), ctx.caller, ctx.maxPolicyLength);
-  // 7200 s is the root-account maximum; the emulated keys are root keys.
-  const duration = durationSeconds(params, ctx, 1800, 7200);
+  // 7200 s with the root account's key, 129600 s with a sub-account's (DurationSeconds, sts_models.d.ts).
+  const duration = durationSeconds(params, ctx, 1800, ctx.caller.subAccount ? 129_600 : 7200);
   return issue(ctx, { action: "GetFederationToken", name, policy }, duration);
 }
 

@@ -124,18 +124,18 @@ function dispatch(req: IncomingMessage, parsed: ParsedRequest, state: EmulatorSt
 }
 
 /** The body, or undefined once it passes the cap (the rest is read and dropped). */
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+export function readBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
-    if (Number(header(req, "content-length")) > MAX_BODY_BYTES) {
+    if (Number(header(req, "content-length")) > maxBytes) {
       req.resume();
       return resolve(undefined);
     }
     const chunks: Buffer[] = [];
     let size = 0;
     req.on("data", (chunk: Buffer) => {
-      if (size > MAX_BODY_BYTES) return;
+      if (size > maxBytes) return;
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) resolve(undefined);
+      if (size > maxBytes) resolve(undefined);
       else chunks.push(chunk);
     });
     req.on("end", () => resolve(Buffer.concat(chunks)));

@@ -36,7 +36,7 @@ export async function startStsEmulator(opts: StsEmulatorOptions = {}): Promise<S
 
   const listener = (req: IncomingMessage, res: ServerResponse) => void handle(req, res, state);
   const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, listener) : createHttpServer(listener);
-  const listening = await listen(server, { host, port: opts.port, tls: Boolean(tls) });
+  const listening = await listen(server, { host, port: opts.port, tls: Boolean(tls), name: "STS emulator" });
 
   return {
     url: listening.origin,

@@ -12,6 +12,8 @@ export interface Caller {
   /** temporary keys only: the token the caller must present, and when it stops working (unix s) */
   token?: string;
   expiredTime?: number;
+  /** a sub-account's permanent key */
+  subAccount?: boolean;
   /** set when this emulator issued the key through AssumeRole or GetFederationToken */
   issued?: IssuedCredential;
 }

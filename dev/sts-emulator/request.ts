@@ -9,6 +9,8 @@ export interface SignedCredential {
   /** unix seconds the client says it signed at */
   timestamp: number;
   token?: string;
+  /** TC3 only: the service of the credential scope, which the client derived from its endpoint */
+  service?: string;
   /** throws StsError unless the request was signed with secretKey */
   verify(secretKey: string): void;
 }

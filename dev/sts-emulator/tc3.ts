@@ -43,6 +43,7 @@ function readCredential(req: IncomingMessage, body: Buffer): SignedCredential | 
     secretId: authorization.secretId,
     timestamp: Number(timestamp),
     token: header(req, "x-tc-token"),
+    service: authorization.service,
     verify: (secretKey) => verifySignature(req, body, authorization, timestamp, secretKey),
   };
 }

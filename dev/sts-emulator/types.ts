@@ -6,6 +6,8 @@ export interface PermanentKey {
   secretKey: string;
   uin: string;
   appid: string;
+  /** a sub-account's key (GetFederationToken up to 129600 s); otherwise the root account's (7200 s) */
+  subAccount?: boolean;
 }
 
 export interface TemporaryKey {

@@ -1,6 +1,2 @@
-// Your login flow (wx.login -> your auth service) stores the JWT the broker verifies here.
-App({
-  globalData: {
-    loginToken: "",
-  },
-});
+// Nothing to keep between pages: each credential request signs in anew with wx.login.
+App({});

@@ -1,8 +1,8 @@
 /**
  * SCF HTTP trigger events -> the broker's plain request, and back. Two shapes arrive:
  * Function URL `{httpMethod, path, headers, body, queryString}` (client IP in header
- * `x-scf-remote-addr`) and the legacy API Gateway one, which adds `requestContext`,
- * `queryStringParameters` and `isBase64Encoded`. Function URL events:
+ * `x-scf-remote-addr`, set by the platform) and the legacy API Gateway one, which adds
+ * `requestContext` (client IP in `sourceIp`), `queryStringParameters` and `isBase64Encoded`. Function URL events:
  * https://www.tencentcloud.com/document/product/583/69491; API Gateway's:
  * https://intl.cloud.tencent.com/document/product/583/31439.
  */
@@ -27,15 +27,27 @@ const asText = (value: unknown): string | undefined => {
   return undefined;
 };
 
-/** Header names arrive in any case; keep the first value of repeated query parameters. */
-function entries(value: unknown, { lowerCase, firstOnly }: { lowerCase: boolean; firstOnly: boolean }): Record<string, string> {
+/** Name and text of each field; `firstOnly`: the first value of a repeated query parameter. */
+function entries(value: unknown, { firstOnly }: { firstOnly: boolean }): [string, string][] {
   const pairs: [string, string][] = [];
   for (const [name, raw] of Object.entries(asObject(value) ?? {})) {
     const text = firstOnly && Array.isArray(raw) ? asText(raw[0]) : asText(raw);
-    if (text !== undefined) pairs.push([lowerCase ? name.toLowerCase() : name, text]);
+    if (text !== undefined) pairs.push([name, text]);
   }
+  return pairs;
+}
+
+/**
+ * Header names arrive in any case. A name spelled in lower case, as the platform writes its
+ * own (`x-scf-remote-addr`), is never overridden by a case variant; among variants alone, the
+ * first wins.
+ */
+function headersOf(value: unknown): Record<string, string> {
+  const given = entries(value, { firstOnly: false });
+  const headers = new Map(given.filter(([name]) => name === name.toLowerCase()));
+  for (const [name, text] of given) if (!headers.has(name.toLowerCase())) headers.set(name.toLowerCase(), text);
   // fromEntries defines own properties, so a "__proto__" name cannot reach a prototype.
-  return Object.fromEntries(pairs);
+  return Object.fromEntries(headers);
 }
 
 function bodyOf(event: Loose): string | undefined {
@@ -49,16 +61,17 @@ function bodyOf(event: Loose): string | undefined {
 export function requestFromEvent(event: unknown, context: ScfContext | undefined): HttpRequest | undefined {
   const shape = asObject(event);
   if (!shape || typeof shape.httpMethod !== "string") return undefined;
-  const headers = entries(shape.headers, { lowerCase: true, firstOnly: false });
+  const headers = headersOf(shape.headers);
   const requestContext = asObject(shape.requestContext);
   return {
     method: shape.httpMethod,
     path: typeof shape.path === "string" ? shape.path : "/",
     headers,
-    query: entries(shape.queryString ?? shape.queryStringParameters, { lowerCase: false, firstOnly: true }),
+    query: Object.fromEntries(entries(shape.queryString ?? shape.queryStringParameters, { firstOnly: true })),
     body: bodyOf(shape),
     requestId: requestIdOf(context, asText(requestContext?.requestId)),
-    sourceIp: headers["x-scf-remote-addr"] ?? asText(requestContext?.sourceIp),
+    // API Gateway passed client headers through: there only requestContext.sourceIp is the caller.
+    sourceIp: requestContext ? asText(requestContext.sourceIp) : headers["x-scf-remote-addr"],
     remainingMs: remainingTime(context),
   };
 }

@@ -3,6 +3,7 @@
  * or API Gateway, the local server) calls this at cold start and then only translates.
  */
 import { createTokenVerifier } from "../identity/verify.ts";
+import { createWechatLogin } from "../identity/wechat.ts";
 import { type Clock, systemClock } from "../shared/clock.ts";
 import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
@@ -13,7 +14,7 @@ import { cacheCredentials } from "../sts/reuse.ts";
 import type { StsTransport } from "../sts/tc3.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { createHttpHandler, type HttpHandler, refuse } from "./http.ts";
-import { type Broker, createBroker } from "./issue.ts";
+import { type Broker, type Credential, createBroker } from "./issue.ts";
 import { createRateLimiter } from "./rate-limit.ts";
 
 export interface AppDeps {
@@ -40,16 +41,19 @@ export function createApp(deps: AppDeps = {}): App {
     config = loadConfig(env);
   } catch (caught) {
     const error = caught instanceof BrokerError ? caught : new BrokerError("ConfigError", "configuration could not be read");
-    logger.event("config_error", { code: error.code, message: error.message });
+    logger.event("config_error", { code: error.code, message: error.message }, "error");
     return { ok: false, error, handle: refuseAll(error, logger) };
   }
   for (const warning of config.profileWarnings) logger.event("profile_warning", { ...warning });
-  const verifyToken = createTokenVerifier(config.jwt, { fetch: deps.fetch, clock });
+  const verifyToken = config.jwt && createTokenVerifier(config.jwt, { fetch: deps.fetch, clock });
+  const wechatLogin = config.wechat && createWechatLogin(config.wechat.login, { fetch: deps.fetch, clock });
   const stsClient = cacheCredentials(deps.stsClient ?? createStsClient(config.sts, env, { clock, transport: transportOf(deps) }), config.cache, clock);
   const checkRate = createRateLimiter(config.rateLimit, clock);
-  const broker = createBroker({ config, verifyToken, stsClient, checkRate, clock });
-  return { ok: true, config, broker, handle: createHttpHandler({ broker, corsOrigins: config.corsOrigins, logger }) };
+  const broker = createBroker({ config, verifyToken, wechatLogin, stsClient, checkRate, clock });
+  return { ok: true, config, broker, handle: createHttpHandler({ broker, corsOrigins: config.corsOrigins, logger, schemes: schemesOf(config) }) };
 }
+
+const schemesOf = (config: Config): Credential["scheme"][] => [...(config.jwt ? ["Bearer" as const] : []), ...(config.wechat ? ["WeChat" as const] : [])];
 
 function transportOf(deps: AppDeps): StsTransport {
   if (!deps.stsTransport) throw new Error("createApp needs an stsClient or an stsTransport from its adapter");

@@ -5,18 +5,25 @@
  */
 import { readFileSync } from "node:fs";
 import type { BucketRef } from "../cam/policy.ts";
+import { checkAreasApart, type IdentityArea } from "../grant/areas.ts";
 import type { GrantSettings } from "../grant/compose.ts";
 import { longestPolicyLength } from "../grant/policy.ts";
-import { compilePrefixTemplate, type PrefixTemplate } from "../grant/prefix.ts";
+import { compilePrefixTemplate, PER_USER, type PrefixTemplate } from "../grant/prefix.ts";
 import { builtInProfiles, type Profile, type ProfileWarning, parseProfiles, profileRuleError } from "../grant/profiles.ts";
-import { JWT_VARIABLES, type JwtConfig, parseJwt } from "../identity/settings.ts";
-import { configError, type Env, parseInteger, readVar } from "../shared/env.ts";
+import type { VerifiedClaims } from "../identity/claims.ts";
+import { hasJwtSource, JWT_VARIABLES, type JwtConfig, parseJwt } from "../identity/settings.ts";
+import { isWechatIdentity, WECHAT_CLAIMS, type WechatConfig } from "../identity/wechat.ts";
+import { parseWechat, WECHAT_VARIABLES } from "../identity/wechat-settings.ts";
+import { collectProblems, configError, type Env, isLoopbackHost, parseInteger, readVar } from "../shared/env.ts";
 import type { CacheSettings } from "../sts/settings.ts";
-import { MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, parseCache, parseDuration, parseSts, STS_VARIABLES, type StsConfig } from "../sts/settings.ts";
+import { MAX_DURATION_SECONDS, MIN_DURATION_SECONDS, parseCache, parseDuration, parseSts, STS_VARIABLES, type StsConfig, stsMode } from "../sts/settings.ts";
 import type { RateLimit } from "./rate-limit.ts";
 
 export interface Config extends GrantSettings {
-  readonly jwt: JwtConfig;
+  /** Login tokens; absent when only WeChat login is on. */
+  readonly jwt: JwtConfig | undefined;
+  /** WeChat login and the template its users' prefixes come from; absent when it is off. */
+  readonly wechat: { readonly login: WechatConfig; readonly prefixTemplate: PrefixTemplate } | undefined;
   readonly sts: StsConfig;
   readonly corsOrigins: readonly string[];
   readonly cosEndpoint: string | undefined;
@@ -37,6 +44,7 @@ const BROKER_VARIABLES = [
   "COS_BUCKET",
   "COS_REGION",
   "PREFIX_TEMPLATE",
+  "WECHAT_PREFIX_TEMPLATE",
   "STS_MAX_POLICY_LENGTH",
   "STS_PROFILES",
   "STS_PROFILES_FILE",
@@ -46,34 +54,65 @@ const BROKER_VARIABLES = [
   "RATE_LIMIT_BURST",
 ] as const;
 /** Every variable an operator may set; loadConfig reads no other (serverless.yml is tested against it). */
-export const CONFIG_VARIABLES: readonly string[] = [...BROKER_VARIABLES, ...JWT_VARIABLES, ...STS_VARIABLES];
+export const CONFIG_VARIABLES: readonly string[] = [...BROKER_VARIABLES, ...JWT_VARIABLES, ...WECHAT_VARIABLES, ...STS_VARIABLES];
+/** The placeholders that name one WeChat user. */
+const WECHAT_PER_USER: ReadonlySet<string> = new Set([...PER_USER, ...WECHAT_CLAIMS]);
 /** readVar limited to the list above, so this file cannot read a variable it does not name. */
 const read: (env: Env, name: (typeof BROKER_VARIABLES)[number]) => string | undefined = readVar;
 
+/** Every problem found is reported at once (ConfigProblems), so one start shows them all. */
 export function loadConfig(env: Env): Config {
-  const { bucket, appid } = parseBucket(read(env, "COS_BUCKET"));
-  const region = parseRegion(read(env, "COS_REGION"));
-  const sts = parseSts(env, region);
-  const prefixTemplate = parsePrefixTemplate(read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/");
-  const maxPolicyLength = parseInteger("STS_MAX_POLICY_LENGTH", read(env, "STS_MAX_POLICY_LENGTH"), DEFAULT_MAX_POLICY_LENGTH, 512, 16_384);
-  const { profiles, warnings, variable } = loadProfiles(env, sts.mode);
-  checkPolicyLengths(profiles, variable, { bucket, appid, region }, prefixTemplate, maxPolicyLength);
-  return {
-    bucket,
-    appid,
+  const problems = collectProblems();
+  const bucketParts = problems.take(() => parseBucket(read(env, "COS_BUCKET")));
+  const region = problems.take(() => parseRegion(read(env, "COS_REGION")));
+  const sts = problems.take(() => parseSts(env, problems.valueOr(region, "")));
+  // The mode bounds durations; without a valid STS configuration, what STS_ROLE_ARN implies.
+  const mode = problems.valueOr(sts, undefined)?.mode ?? stsMode(env);
+  // A secret this repository publishes signs only beside a local STS emulator.
+  const rules = { localSts: isLoopbackHost(problems.valueOr(sts, undefined)?.endpoint.host ?? "") };
+  const wechatLogin = problems.take(() => parseWechat(env, rules));
+  const wechatOn = problems.valueOr(wechatLogin, undefined) !== undefined;
+  const {
+    bucketParts: bucket,
+    loaded,
+    perMinute,
+    burst,
+    wechatLogin: login,
+    wechatTemplate,
+    ...settings
+  } = problems.settle({
+    bucketParts,
     region,
-    jwt: parseJwt(env),
-    prefixTemplate,
     sts,
-    durationSeconds: parseDuration(env, sts.mode),
-    corsOrigins: parseOrigins(read(env, "CORS_ORIGINS")),
-    cosEndpoint: parseOptionalUrl("COS_ENDPOINT", read(env, "COS_ENDPOINT")),
-    profiles,
-    profileWarnings: warnings,
-    maxPolicyLength,
-    cache: parseCache(env),
-    rateLimit: parseRateLimit(env),
-  };
+    // A mini-program with no backend has no login tokens: WeChat login alone is enough.
+    jwt: problems.take(() => (wechatOn && !hasJwtSource(env) ? undefined : parseJwt(env, rules))),
+    wechatLogin,
+    prefixTemplate: problems.take(() => parsePrefixTemplate("PREFIX_TEMPLATE", read(env, "PREFIX_TEMPLATE") ?? "users/{sub}/")),
+    wechatTemplate: problems.take(() => (wechatOn ? parseWechatTemplate(read(env, "WECHAT_PREFIX_TEMPLATE") ?? "wx/{openid}/") : undefined)),
+    maxPolicyLength: problems.take(() => parseInteger("STS_MAX_POLICY_LENGTH", read(env, "STS_MAX_POLICY_LENGTH"), DEFAULT_MAX_POLICY_LENGTH, 512, 16_384)),
+    loaded: problems.take(() => loadProfiles(env, mode)),
+    durationSeconds: problems.take(() => parseDuration(env, mode)),
+    corsOrigins: problems.take(() => parseOrigins(read(env, "CORS_ORIGINS"))),
+    cosEndpoint: problems.take(() => parseOptionalUrl("COS_ENDPOINT", read(env, "COS_ENDPOINT"))),
+    cache: problems.take(() => parseCache(env)),
+    perMinute: problems.take(() => parseInteger("RATE_LIMIT_PER_MINUTE", read(env, "RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_PER_MINUTE, 1, 60_000)),
+    burst: problems.take(() => parseInteger("RATE_LIMIT_BURST", read(env, "RATE_LIMIT_BURST"), DEFAULT_RATE_BURST, 1, 10_000)),
+  });
+  const wechat = login && wechatTemplate && { login, prefixTemplate: wechatTemplate };
+  const areas: IdentityArea[] = [
+    ...(settings.jwt ? [{ template: settings.prefixTemplate, variable: "PREFIX_TEMPLATE", users: "login-token users" }] : []),
+    ...(wechat ? [{ template: wechat.prefixTemplate, variable: "WECHAT_PREFIX_TEMPLATE", users: "WeChat users", perUserClaims: WECHAT_PER_USER }] : []),
+  ];
+  // These need every value above, so they run once they are all valid.
+  checkAreasApart(loaded.profiles, areas, loaded.variable);
+  for (const area of areas)
+    checkPolicyLengths(loaded.profiles, loaded.variable, { ...bucket, region: settings.region }, area.template, settings.maxPolicyLength);
+  return { ...bucket, ...settings, wechat, profiles: loaded.profiles, profileWarnings: loaded.warnings, rateLimit: { perMinute, burst } };
+}
+
+/** What composes this identity's grants: WeChat users' prefixes come from WECHAT_PREFIX_TEMPLATE. */
+export function grantSettingsFor(config: Config, claims: VerifiedClaims): GrantSettings {
+  return isWechatIdentity(claims) && config.wechat ? { ...config, prefixTemplate: config.wechat.prefixTemplate } : config;
 }
 
 /**
@@ -150,12 +189,27 @@ function parseRegion(value: string | undefined): string {
   return value;
 }
 
-function parsePrefixTemplate(value: string): PrefixTemplate {
+function parsePrefixTemplate(variable: string, value: string, perUserClaims?: ReadonlySet<string>): PrefixTemplate {
   try {
-    return compilePrefixTemplate(value);
+    return compilePrefixTemplate(value, { perUserClaims });
   } catch (error) {
-    throw configError("PREFIX_TEMPLATE", `is not usable (${(error as Error).message})`, "e.g. users/{sub}/ or users/{sub_hash}/");
+    const example = perUserClaims ? "wx/{openid}/ or wx/{unionid}/" : "users/{sub}/ or users/{sub_hash}/";
+    throw configError(variable, `is not usable (${(error as Error).message})`, `e.g. ${example}`);
   }
+}
+
+/** WeChat users have no claims but these: a template naming another would refuse every one of them. */
+function parseWechatTemplate(value: string): PrefixTemplate {
+  const template = parsePrefixTemplate("WECHAT_PREFIX_TEMPLATE", value, WECHAT_PER_USER);
+  const other = template.segments.find((segment) => "claim" in segment && !WECHAT_PER_USER.has(segment.claim));
+  if (other && "claim" in other) {
+    throw configError(
+      "WECHAT_PREFIX_TEMPLATE",
+      `has {${other.claim}}, which WeChat users do not have`,
+      "use {openid}, {unionid}, {sub} (the openid) or {sub_hash}",
+    );
+  }
+  return template;
 }
 
 function parseOrigins(value: string | undefined): string[] {
@@ -187,11 +241,4 @@ function parseOptionalUrl(variable: string, value: string | undefined): string |
     // fall through to the error below
   }
   throw configError(variable, "is not an http(s) URL", "e.g. http://127.0.0.1:9200");
-}
-
-function parseRateLimit(env: Env): RateLimit {
-  return {
-    perMinute: parseInteger("RATE_LIMIT_PER_MINUTE", read(env, "RATE_LIMIT_PER_MINUTE"), DEFAULT_RATE_PER_MINUTE, 1, 60_000),
-    burst: parseInteger("RATE_LIMIT_BURST", read(env, "RATE_LIMIT_BURST"), DEFAULT_RATE_BURST, 1, 10_000),
-  };
 }

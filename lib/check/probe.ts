@@ -48,7 +48,7 @@ export interface ProbeReport {
 }
 
 /** Overwritten on every run, so a leftover never piles up. */
-const PROBE_OBJECT = "credential-check.txt";
+export const PROBE_OBJECT = "credential-check.txt";
 /** Each COS request's own timeout; the check's step timeout bounds the whole probe. */
 const REQUEST_TIMEOUT_MS = 3000;
 const BODY = "cos-sts-broker credential check\n";

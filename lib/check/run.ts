@@ -6,12 +6,14 @@
  */
 
 import { type App, createApp } from "../broker/app.ts";
+import { type Config, grantSettingsFor } from "../broker/config.ts";
 import type { CredentialResponse } from "../broker/issue.ts";
 import type { CamPolicy } from "../cam/policy.ts";
 import { encodePolicy } from "../grant/policy.ts";
 import { prefixFor, subjectHash } from "../grant/prefix.ts";
+import type { VerifiedClaims } from "../identity/claims.ts";
 import { fetchSigningKeys } from "../identity/key-sources.ts";
-import type { VerifiedClaims } from "../identity/verify.ts";
+import { probeWechatLogin, wechatIdentity } from "../identity/wechat.ts";
 import { after, type Clock, type EpochMs, systemClock } from "../shared/clock.ts";
 import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
@@ -45,7 +47,7 @@ export interface CheckReport {
   readonly alert?: AlertResult;
 }
 
-const CHECK_NAMES = ["configuration", "issuance", "credential sanity", "fence probe", "identity provider keys"] as const;
+const CHECK_NAMES = ["configuration", "issuance", "credential sanity", "fence probe", "identity provider keys", "WeChat login"] as const;
 
 /** Stop the checks this long before the budget ends, so the alert still has time to go out. */
 const ALERT_RESERVE_MS = 3000;
@@ -119,13 +121,14 @@ export interface Issued {
 
 function credentialSteps(deps: StepDeps): Step[] {
   const state: RunState = { sent: [] };
-  const [configuration, issuance, sanity, probe, keys] = CHECK_NAMES;
+  const [configuration, issuance, sanity, probe, keys, wechat] = CHECK_NAMES;
   return [
     { name: configuration, run: async () => lint(deps, state) },
     { name: issuance, needs: [configuration], run: async (context) => issue(deps, state, context.timeLeftMs()) },
     { name: sanity, needs: [issuance], run: async () => checkLifetime(state.issued!, deps.config.maxSkewSeconds) },
     { name: probe, needs: [issuance], run: async (context) => probeWithCanary(state, context) },
     { name: keys, needs: [configuration], run: async () => checkSigningKeys(state.app!, deps.fetch) },
+    { name: wechat, needs: [configuration], run: async (context) => checkWechatLogin(state.app!, deps, context.timeLeftMs()) },
   ];
 }
 
@@ -146,12 +149,13 @@ function lint(deps: StepDeps, state: RunState): StepOutcome {
   if (!app.ok) return failed(app.error.message);
   const { config } = app;
   const { subject, claims: extra } = deps.config;
-  const claims: VerifiedClaims = { ...extra, sub: subject, ...(config.jwt.issuer ? { iss: config.jwt.issuer } : {}) };
+  const claims = canary(config, subject, extra);
+  const { prefixTemplate } = grantSettingsFor(config, claims);
   let prefix: string;
   try {
-    prefix = prefixFor(config.prefixTemplate, claims);
+    prefix = prefixFor(prefixTemplate, claims);
     // Shares the canary's leading characters, so a `users/__canary*` grant is caught too.
-    state.outsidePrefix = prefixFor(config.prefixTemplate, { ...claims, sub: `${subject.slice(0, 100)}-outside` });
+    state.outsidePrefix = prefixFor(prefixTemplate, canary(config, `${subject.slice(0, 100)}-outside`, extra));
   } catch (error) {
     return failed(`CHECK_SUBJECT or CHECK_CLAIMS cannot make a key prefix: ${(error as Error).message}`);
   }
@@ -228,11 +232,23 @@ async function cleanUp(state: RunState, plan: ProbePlan, keys: readonly string[]
   }
 }
 
+/** The check's synthetic user: a login-token user, or a WeChat user when WeChat login is the only source. */
+export function canary(config: Config, subject: string, extra: Readonly<Record<string, unknown>>): VerifiedClaims {
+  if (!config.jwt && config.wechat) return { ...extra, ...wechatIdentity(config.wechat.login.appid, subject) };
+  return { ...extra, sub: subject, iss: config.jwt?.issuers?.[0] ?? "" };
+}
+
+async function checkWechatLogin(app: Extract<App, { ok: true }>, deps: StepDeps, timeLeftMs: number): Promise<StepOutcome> {
+  const wechat = app.config.wechat;
+  if (!wechat) return skipped("not configured: WeChat login is off");
+  return passed(await probeWechatLogin(wechat.login, { fetch: deps.fetch, clock: deps.clock }, timeLeftMs));
+}
+
 async function checkSigningKeys(app: Extract<App, { ok: true }>, fetchImpl: FetchLike | undefined): Promise<StepOutcome> {
-  const { jwt } = app.config;
-  if (jwt.source === "secret") return skipped("not configured: login tokens are verified with JWT_SECRET");
-  const keys = await fetchSigningKeys(jwt, fetchImpl);
-  const where = `${keys.url}${jwt.source === "discovery" ? ", found by OIDC discovery" : ""}`;
+  const keySet = app.config.jwt?.keySet;
+  if (!keySet) return skipped(app.config.jwt ? "not configured: login tokens are verified with JWT_SECRET" : "not configured: only WeChat login is on");
+  const keys = await fetchSigningKeys(keySet, fetchImpl);
+  const where = `${keys.url}${keySet.source === "discovery" ? ", found by OIDC discovery" : ""}`;
   if (keys.usable === 0) return failed(`${where} holds ${keys.total} key(s), none usable to sign login tokens`);
   return passed(`${keys.usable} signing key(s) of ${keys.total} at ${where}`);
 }

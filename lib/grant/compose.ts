@@ -45,10 +45,8 @@ export interface Grant {
   readonly encodedPolicy: string;
   readonly allowActions: readonly string[];
   readonly durationSeconds: number;
-  /** The one object the grant is narrowed to, if any. */
+  /** The one object the grant is narrowed to (a `key`, or the key the broker chose for a `filename`), if any. */
   readonly key?: string;
-  /** True when the broker chose that key (a `filename` request). */
-  readonly chosenKey: boolean;
 }
 
 /**
@@ -76,7 +74,6 @@ export function grantFor(config: GrantSettings, claims: Claims, request: GrantRe
     allowActions: built.allowActions,
     durationSeconds: profile.durationSeconds ?? config.durationSeconds,
     ...(built.key ? { key: built.key } : {}),
-    chosenKey: narrowing.chosenKey !== undefined,
   };
 }
 

@@ -75,7 +75,8 @@ export function profileNamed(profiles: ReadonlyMap<string, Profile>, name: unkno
   if (name === undefined || name === null) name = DEFAULT_PROFILE;
   if (typeof name !== "string") throw new BrokerError("BadRequest", "profile must be a string");
   const profile = profiles.get(name);
-  if (!profile) throw new BrokerError("ScopeNotAllowed", "no such profile, or not allowed");
+  // The names are no secret (clients send them); the unknown one is not echoed.
+  if (!profile) throw new BrokerError("ScopeNotAllowed", `no such profile; the profiles are ${[...profiles.keys()].join(", ")}`);
   return profile;
 }
 

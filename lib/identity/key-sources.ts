@@ -22,7 +22,7 @@ import {
 import { isSecureOrLoopback } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
 import type { FetchLike } from "../shared/fetch.ts";
-import type { JwtConfig } from "./settings.ts";
+import type { KeySetSource } from "./settings.ts";
 
 /** What a JWKS may sign login tokens with: asymmetric only, so a public key never serves as an HMAC secret. */
 export const ASYMMETRIC_ALGORITHMS = [...["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"], ...["EdDSA", "Ed25519"]] as const;
@@ -50,8 +50,8 @@ export interface KeyTiming {
 const DEFAULT_KEY_TIMING: KeyTiming = { maxAgeMs: 10 * 60_000, cooldownMs: 30_000, maxStaleMs: 24 * 60 * 60_000, noKeysRetryMs: 5000 };
 const KEY_FETCH_TIMEOUT_MS = 3000;
 
-export function keyResolver(config: Exclude<JwtConfig, { source: "secret" }>, fetchImpl: FetchLike, timing: KeyTiming = DEFAULT_KEY_TIMING): JWTVerifyGetKey {
-  if (config.source === "jwks") return lastGoodKeySet(config.jwksUrl, fetchImpl, timing);
+export function keyResolver(config: KeySetSource, fetchImpl: FetchLike, timing: KeyTiming = DEFAULT_KEY_TIMING): JWTVerifyGetKey {
+  if (config.source === "jwks") return lastGoodKeySet(config.url, fetchImpl, timing);
 
   // The discovery result is kept for the instance's life; only the key set is refreshed.
   let resolved: Promise<JWTVerifyGetKey> | undefined;
@@ -78,7 +78,7 @@ function lastGoodKeySet(url: URL, fetchImpl: FetchLike, timing: KeyTiming): JWTV
     cooldownDuration: timing.cooldownMs,
     cacheMaxAge: timing.maxAgeMs,
     timeoutDuration: KEY_FETCH_TIMEOUT_MS,
-    [customFetch]: guardedFetch(fetchImpl),
+    [customFetch]: keySetFetch(fetchImpl),
     [jwksCache]: fetched as ExportedJWKSCache,
   });
   let failedAt = -Infinity;
@@ -115,7 +115,11 @@ function isAboutTheToken(error: unknown): boolean {
   return error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys || error instanceof errors.JOSENotSupported;
 }
 
-/** OpenID Connect Discovery 1.0 §4: the document's issuer must equal the configured one. */
+/**
+ * OpenID Connect Discovery 1.0 §4: the document's issuer must equal the configured one. If it
+ * does not, no token can pass, and only the operator can fix that: a ConfigError that shows
+ * both spellings.
+ */
 async function discoverJwksUri(issuer: string, fetchImpl: FetchLike): Promise<URL> {
   const url = `${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`;
   const response = await guardedFetch(fetchImpl)(url, {
@@ -124,14 +128,23 @@ async function discoverJwksUri(issuer: string, fetchImpl: FetchLike): Promise<UR
     headers: { accept: "application/json" },
   });
   const document = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
-  if (document?.issuer !== issuer || typeof document.jwks_uri !== "string") {
-    throw new KeySourceError("discovery document has another issuer or no jwks_uri");
-  }
+  if (typeof document?.issuer !== "string" || typeof document.jwks_uri !== "string")
+    throw new KeySourceError("discovery document has no issuer or no jwks_uri");
+  if (document.issuer !== issuer) throw issuerMismatch(issuer, document.issuer, url);
   const jwksUri = new URL(document.jwks_uri);
   if (!isSecureOrLoopback(jwksUri)) {
     throw new KeySourceError("discovery document's jwks_uri is not https");
   }
   return jwksUri;
+}
+
+function issuerMismatch(configured: string, discovered: string, url: string): BrokerError {
+  const shown = JSON.stringify(discovered.slice(0, 200));
+  const fix =
+    discovered.replace(/\/$/, "") === configured.replace(/\/$/, "")
+      ? `set JWT_ISSUER to exactly ${shown}: the trailing slash counts, as tokens carry it`
+      : "set JWT_ISSUER to the issuer your tokens carry, spelled as the discovery document spells it";
+  return new BrokerError("ConfigError", `JWT_ISSUER is ${JSON.stringify(configured)}, but the discovery document at ${url} names the issuer ${shown}: ${fix}`);
 }
 
 export interface SigningKeys {
@@ -145,9 +158,9 @@ export interface SigningKeys {
  * Fetches the configured JWKS now, past any cache (through discovery when only the issuer is
  * set): the credential check proves the identity provider answers.
  */
-export async function fetchSigningKeys(config: Exclude<JwtConfig, { source: "secret" }>, fetchImpl: FetchLike = fetch): Promise<SigningKeys> {
+export async function fetchSigningKeys(config: KeySetSource, fetchImpl: FetchLike = fetch): Promise<SigningKeys> {
   try {
-    const url = config.source === "jwks" ? config.jwksUrl : await discoverJwksUri(config.issuer, fetchImpl);
+    const url = config.source === "jwks" ? config.url : await discoverJwksUri(config.issuer, fetchImpl);
     const response = await guardedFetch(fetchImpl)(url, {
       redirect: "manual",
       signal: AbortSignal.timeout(KEY_FETCH_TIMEOUT_MS),
@@ -161,11 +174,35 @@ export async function fetchSigningKeys(config: Exclude<JwtConfig, { source: "sec
     });
     return { url: url.href, total: body.keys.length, usable: usable.length };
   } catch (error) {
+    if (error instanceof BrokerError) throw error;
     throw new BrokerError("UpstreamError", "the identity provider's signing keys could not be fetched", {
       detail: error instanceof Error ? error.message : undefined,
       cause: error,
     });
   }
+}
+
+/**
+ * The key set as jose should see it. An Ed25519 key marked `alg: EdDSA` (RFC 8037) signs the
+ * tokens RFC 9864 marks `alg: Ed25519`, and the reverse; jose matches `alg` exactly, so such a
+ * key loses its `alg` here and serves both names (the curve still has to be Ed25519).
+ */
+function keySetFetch(fetchImpl: FetchLike): FetchLike {
+  const guarded = guardedFetch(fetchImpl);
+  return async (input, init) => {
+    const response = await guarded(input, init);
+    const body = (await response.json().catch(() => undefined)) as { keys?: unknown } | undefined;
+    if (!Array.isArray(body?.keys)) throw new KeySourceError("the key set is not JSON with a 'keys' array");
+    return Response.json({ ...body, keys: body.keys.map(eitherEdwardsName) });
+  };
+}
+
+const EDWARDS_NAMES: readonly unknown[] = ["EdDSA", "Ed25519"];
+
+function eitherEdwardsName(key: unknown): unknown {
+  if (typeof key !== "object" || key === null) return key;
+  const { alg, ...rest } = key as Record<string, unknown>;
+  return rest.kty === "OKP" && rest.crv === "Ed25519" && EDWARDS_NAMES.includes(alg) ? rest : key;
 }
 
 function guardedFetch(fetchImpl: FetchLike): FetchLike {

@@ -1,20 +1,18 @@
 /**
  * Login-token verification. The key always comes from configuration (a secret, a JWKS URL,
  * or the issuer's discovery document), never from the token's own header (`jku`, `x5u`,
- * `jwk` are ignored), and each source accepts only its own algorithm family. jose applies
- * every claim rule; it also checks asymmetric signatures, while HS* MACs are checked here.
+ * `jwk` are ignored), and each source accepts only its own algorithm family. jose checks
+ * asymmetric signatures and the standard claims (`iss`, `aud`, `exp`, `nbf`), HS* MACs are
+ * checked here, and lib/identity/claims.ts applies the broker's own claim rules.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { errors, type JWTClaimVerificationOptions, type JWTPayload, type JWTVerifyGetKey, jwtVerify, UnsecuredJWT } from "jose";
 import { type Clock, systemClock } from "../shared/clock.ts";
 import { BrokerError } from "../shared/errors.ts";
 import type { FetchLike } from "../shared/fetch.ts";
+import { type VerifiedClaims, verifiedClaims } from "./claims.ts";
 import { ASYMMETRIC_ALGORITHMS, KeySourceError, type KeyTiming, keyResolver } from "./key-sources.ts";
 import type { JwtConfig } from "./settings.ts";
-
-export interface VerifiedClaims extends JWTPayload {
-  readonly sub: string;
-}
 
 export type TokenVerifier = (token: string) => Promise<VerifiedClaims>;
 
@@ -29,23 +27,27 @@ export interface AuthDeps {
 /** Refuse before parsing anything larger (docs/identity-providers.md, What a token must be). */
 export const MAX_TOKEN_BYTES = 8 * 1024;
 const HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"] as const;
-const CLOCK_TOLERANCE_SECONDS = 30;
 
 export function createTokenVerifier(config: JwtConfig, deps: AuthDeps = {}): TokenVerifier {
   const clock = deps.clock ?? systemClock;
   const fetchImpl: FetchLike = deps.fetch ?? ((input, init) => fetch(input, init));
-  const verifyPayload = config.source === "secret" ? hmacVerifier(config.secret) : keySetVerifier(keyResolver(config, fetchImpl, deps.keyTiming));
+  // Each source verifies only its own algorithm family: HS* the secret, the rest the key set.
+  const bySecret = config.secret && hmacVerifier(config.secret);
+  const byKeySet = config.keySet && keySetVerifier(keyResolver(config.keySet, fetchImpl, deps.keyTiming));
+  const verifyPayload: PayloadVerifier =
+    bySecret && byKeySet ? (token, rules) => (isHmacToken(token) ? bySecret : byKeySet)(token, rules) : (bySecret ?? byKeySet ?? refuseAll);
 
   return async (token) => {
     if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) {
       throw new BrokerError("InvalidToken", `token is larger than ${MAX_TOKEN_BYTES} bytes`);
     }
+    const nowMs = clock.now();
     const claimRules: JWTClaimVerificationOptions = {
-      issuer: config.issuer,
+      issuer: config.issuers ? [...config.issuers] : undefined,
       audience: config.audience ? [...config.audience] : undefined,
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      clockTolerance: config.clockToleranceSeconds,
       requiredClaims: ["exp", "sub"],
-      currentDate: new Date(clock.now()),
+      currentDate: new Date(nowMs),
     };
     let payload: JWTPayload;
     try {
@@ -53,11 +55,21 @@ export function createTokenVerifier(config: JwtConfig, deps: AuthDeps = {}): Tok
     } catch (error) {
       throw tokenError(error);
     }
-    if (typeof payload.sub !== "string" || payload.sub.length === 0) {
-      throw new BrokerError("InvalidToken", "token 'sub' claim must be a non-empty string");
-    }
-    return payload as VerifiedClaims;
+    return verifiedClaims(payload, config, Math.floor(nowMs / 1000));
   };
+}
+
+/** No source configured (settings.ts refuses that): nothing verifies. */
+const refuseAll: PayloadVerifier = () => {
+  throw new errors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
+};
+
+/** Which family a token claims to be signed with; its header is parsed again by the verifier. */
+function isHmacToken(token: string): boolean {
+  const match = COMPACT_JWS.exec(token);
+  if (!match) throw new errors.JWSInvalid("Invalid Compact JWS");
+  const { alg } = parseHeader(match[1] ?? "");
+  return typeof alg === "string" && alg.startsWith("HS");
 }
 
 type PayloadVerifier = (token: string, claimRules: JWTClaimVerificationOptions) => JWTPayload | Promise<JWTPayload>;
@@ -122,6 +134,8 @@ const TOKEN_MESSAGES: Readonly<Record<string, string>> = {
 };
 
 function tokenError(error: unknown): BrokerError {
+  // A discovery document naming another issuer: the operator's to fix (lib/identity/key-sources.ts).
+  if (error instanceof BrokerError) return error;
   if (error instanceof KeySourceError) {
     return new BrokerError("UpstreamError", "the identity provider's signing keys could not be fetched", {
       detail: error.message,

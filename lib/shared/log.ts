@@ -55,12 +55,20 @@ export function millisSince(started: MonotonicMs): number {
   return Math.round((systemClock.monotonic() - started) * 100) / 100;
 }
 
+/** Fields a client chooses (any method; a Function URL's address header) are cut to these lengths. */
+const MAX_METHOD_CHARS = 16;
+/** The longest IPv6 address with a zone fits. */
+const MAX_SOURCE_IP_CHARS = 64;
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
 export type LogSink = (line: string) => void;
 
 export interface Logger {
   request(entry: RequestLogEntry): void;
   check(entry: CheckLogEntry): void;
-  event(name: string, fields?: Readonly<Record<string, string | number | boolean | undefined>>): void;
+  /** A line that is not about one request: cold-start findings (`error` when the instance cannot issue), dev servers' calls. */
+  event(name: string, fields?: Readonly<Record<string, string | number | boolean | undefined>>, level?: "info" | "error"): void;
 }
 
 const stdoutSink: LogSink = (line) => {
@@ -71,8 +79,8 @@ export function createLogger(sink: LogSink = stdoutSink, clock: Clock = systemCl
   const time = () => new Date(clock.now()).toISOString();
   const write = (fields: object) => sink(JSON.stringify({ time: time(), ...fields }));
   return {
-    // Field by field, in one shape: nothing but these reaches the line, and the audit fields are
-    // null when the request ended before they were known (an absent code, message or detail is left out).
+    // Field by field, in one shape: nothing but these reaches the line; the audit fields are null
+    // when the request ended before they were known (an absent code, message or detail is left out).
     request: (entry) =>
       sink(
         JSON.stringify({
@@ -82,7 +90,7 @@ export function createLogger(sink: LogSink = stdoutSink, clock: Clock = systemCl
           requestId: entry.requestId,
           outcome: entry.outcome,
           status: entry.status,
-          method: entry.method,
+          method: clip(entry.method, MAX_METHOD_CHARS),
           latencyMs: entry.latencyMs,
           code: entry.code,
           message: entry.message,
@@ -93,10 +101,10 @@ export function createLogger(sink: LogSink = stdoutSink, clock: Clock = systemCl
           key: entry.key ?? null,
           stsRequestId: entry.stsRequestId ?? null,
           cached: entry.cached ?? null,
-          sourceIp: entry.sourceIp ?? null,
+          sourceIp: entry.sourceIp === undefined ? null : clip(entry.sourceIp, MAX_SOURCE_IP_CHARS),
         }),
       ),
     check: (entry) => write({ level: entry.outcome === "failed" ? "error" : "info", event: "credential_check", ...entry }),
-    event: (name, fields = {}) => write({ level: "info", event: name, ...fields }),
+    event: (name, fields = {}, level = "info") => write({ level, event: name, ...fields }),
   };
 }

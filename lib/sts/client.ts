@@ -8,7 +8,8 @@
 import { type Clock, systemClock } from "../shared/clock.ts";
 import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
-import type { StsConfig } from "./settings.ts";
+import { type Attempt, retryWithin } from "../shared/retry.ts";
+import { durationLimits, type StsConfig } from "./settings.ts";
 import { type HttpAnswer, type SignedRequest, type StsTransport, signStsCall, TransportTimeout } from "./tc3.ts";
 
 export interface CredentialRequest {
@@ -59,12 +60,6 @@ export interface StsDeps {
   readonly clock?: Clock;
 }
 
-/** Full jitter: each wait is drawn from [0, min(cap, base * 2^(attempt-1))). */
-const BACKOFF_BASE_MS = 100;
-const BACKOFF_CAP_MS = 1000;
-/** An attempt with less time than this cannot finish; do not start it. */
-const MIN_ATTEMPT_MS = 100;
-
 /**
  * A failed call, described as tencentcloud-sdk-nodejs-common's TencentCloudSDKHttpException
  * describes it (common/abstract_client.js parseResponse): an error answer's `code` and
@@ -95,7 +90,7 @@ export function createStsClient(config: StsConfig, env: Env, deps: StsDeps): Sts
     return signStsCall({ endpoint: config.endpoint, action: config.mode, region: config.region, params: stsParams(config, request), timestamp, ...key });
   };
 
-  const attempt = async (request: CredentialRequest, limitMs: number): Promise<Attempt> => {
+  const attempt = async (request: CredentialRequest, limitMs: number): Promise<Attempt<IssuedCredentials>> => {
     const timeoutMs = Math.max(1, Math.round(limitMs));
     let timedOut = false;
     try {
@@ -104,30 +99,29 @@ export function createStsClient(config: StsConfig, env: Env, deps: StsDeps): Sts
         timedOut = error instanceof TransportTimeout;
         throw failure({ message: error.message });
       });
-      return { credentials: credentialsFrom(responseOf(answer, signed.url)) };
+      return { value: credentialsFrom(responseOf(answer, signed.url)) };
     } catch (caught) {
       // An answer without credentials is a malformed one: worth another try.
       if (caught instanceof BrokerError) return { error: caught, transient: true };
       const error = caught as StsFailure;
-      return { error: stsError(error, timedOut, timeoutMs), transient: isTransient(error, timedOut) };
+      const lifetime = { mode: config.mode, seconds: request.durationSeconds };
+      return { error: stsError(error, timedOut, timeoutMs, lifetime), transient: isTransient(error, timedOut) };
     }
   };
 
   return {
-    async requestCredentials(request) {
-      const started = clock.monotonic();
-      const left = () => (request.budgetMs ?? Number.POSITIVE_INFINITY) - (clock.monotonic() - started);
-      if (left() < MIN_ATTEMPT_MS) throw new BrokerError("UpstreamTimeout", "not enough time left in this invocation to call STS");
-      for (let number = 1; ; number += 1) {
-        const outcome = await attempt(request, Math.min(config.timeoutMs, left()));
-        if ("credentials" in outcome) return outcome.credentials;
-        const wait = random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (number - 1));
-        if (!outcome.transient || number >= config.maxAttempts || left() - wait < MIN_ATTEMPT_MS) {
-          throw afterAttempts(outcome.error, number);
-        }
-        await clock.sleep(wait);
-      }
-    },
+    requestCredentials: (request) =>
+      retryWithin(
+        {
+          maxAttempts: config.maxAttempts,
+          attemptMs: config.timeoutMs,
+          budgetMs: request.budgetMs,
+          clock,
+          random,
+          tooLate: () => new BrokerError("UpstreamTimeout", "not enough time left in this invocation to call STS"),
+        },
+        (limitMs) => attempt(request, limitMs),
+      ),
   };
 }
 
@@ -148,8 +142,6 @@ function responseOf(answer: HttpAnswer, url: string): StsResponse {
 
 const failure = (fields: StsFailure): Error & StsFailure => Object.assign(new Error(fields.message), fields);
 
-type Attempt = { readonly credentials: IssuedCredentials } | { readonly error: BrokerError; readonly transient: boolean };
-
 /**
  * Worth another try: timeouts, network failures, 5xx and 429 answers, malformed bodies,
  * throttling and InternalError.*. Never an error that names the request or the broker's
@@ -159,13 +151,6 @@ export function isTransient(error: StsFailure, timedOut: boolean): boolean {
   if (timedOut) return true;
   if (error.code) return isThrottled(error) || /^InternalError(\.|$)/.test(error.code);
   return error.httpCode === undefined || error.httpCode >= 500 || error.httpCode === 429;
-}
-
-/** The last attempt's error, with the attempt count for the log. */
-function afterAttempts(error: BrokerError, attempts: number): BrokerError {
-  if (attempts === 1) return error;
-  const detail = [error.detail, `attempts=${attempts}`].filter(Boolean).join(" ");
-  return new BrokerError(error.code, error.message, { detail, retryAfter: error.retryAfter, cause: error });
 }
 
 function stsParams(config: StsConfig, request: CredentialRequest): Record<string, string | number> {
@@ -209,7 +194,13 @@ const isThrottled = ({ code, httpCode }: StsFailure) => (code ? THROTTLED.has(co
 const MISCONFIGURED =
   /^(AuthFailure\.(?!SignatureExpire)|ResourceNotFound\.|UnauthorizedOperation|InvalidParameter\.(GrantOtherResource|OverTimeError|PolicyTooLong|AccessKeyNotSupport))/;
 
-export function stsError(error: StsFailure, timedOut: boolean, timeoutMs: number): BrokerError {
+/** The lifetime asked for, to explain STS's refusal of it. */
+interface Lifetime {
+  readonly mode: StsConfig["mode"];
+  readonly seconds: number;
+}
+
+export function stsError(error: StsFailure, timedOut: boolean, timeoutMs: number, lifetime?: Lifetime): BrokerError {
   // Messages for network failures name only the endpoint URL.
   const network = !error.code && !error.httpCode && error.message ? `network=${error.message.slice(0, 160)}` : undefined;
   const detail = [error.code && `code=${error.code}`, error.requestId && `requestId=${error.requestId}`, error.httpCode && `http=${error.httpCode}`, network]
@@ -222,6 +213,11 @@ export function stsError(error: StsFailure, timedOut: boolean, timeoutMs: number
   }
   if (isThrottled(error)) {
     return new BrokerError("UpstreamThrottled", "STS is throttling requests; retry shortly", { ...options, retryAfter: 1 });
+  }
+  if (code === "InvalidParameter.OverTimeError" && lifetime) {
+    // With GetFederationToken, usually the root account's key asked for more than its 7200 s.
+    const message = `STS refused credentials for ${lifetime.seconds} s (${code}): ${durationLimits(lifetime.mode)}; lower STS_DURATION_SECONDS or the profile's durationSeconds`;
+    return new BrokerError("ConfigError", lifetime.mode === "GetFederationToken" ? `${message}, or use a sub-account's key` : message, options);
   }
   if (code && MISCONFIGURED.test(code)) {
     return new BrokerError("ConfigError", `STS refused the broker's configuration (${code}); see the function's log`, options);

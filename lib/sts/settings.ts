@@ -2,7 +2,7 @@
  * How the broker calls STS and reuses what it issued: the settings, read from the
  * environment (docs/contract.md, Configuration), and the lifetimes STS allows.
  */
-import { configError, type Env, parseFetchUrl, parseInteger, readVar } from "../shared/env.ts";
+import { collectProblems, configError, type Endpoint, type Env, parseEndpoint, parseInteger, readVar } from "../shared/env.ts";
 
 /** Where STS calls get their key: an explicit one, or the execution role's, read at each call. */
 type StsCredentialSource = { readonly kind: "explicit"; readonly secretId: string; readonly secretKey: string } | { readonly kind: "execution-role" };
@@ -10,7 +10,7 @@ type StsCredentialSource = { readonly kind: "explicit"; readonly secretId: strin
 export interface StsConfig {
   readonly mode: "AssumeRole" | "GetFederationToken";
   readonly roleArn: string | undefined;
-  readonly endpoint: { readonly host: string; readonly protocol: "https://" | "http://" };
+  readonly endpoint: Endpoint;
   readonly region: string;
   readonly credentials: StsCredentialSource;
   readonly timeoutMs: number;
@@ -30,8 +30,16 @@ export interface CacheSettings {
 
 /** The client SDKs refetch when under 60 s remain, so shorter credentials are useless (docs/contract.md). */
 export const MIN_DURATION_SECONDS = 120;
-/** GetFederationToken max 7200 s, AssumeRole max 43200 s (STS API docs 1312/48195, 1312/48197). */
-export const MAX_DURATION_SECONDS = { GetFederationToken: 7200, AssumeRole: 43200 } as const;
+/**
+ * AssumeRole grants at most 43200 s; GetFederationToken 129600 s with a sub-account's key but
+ * only 7200 s with the root account's (DurationSeconds in tencentcloud-sdk-nodejs-sts,
+ * tencentcloud/services/sts/v20180813/sts_models.d.ts). A key does not say whose it is, so the
+ * broker accepts up to 129600 s, and when STS refuses a lifetime lib/sts/client.ts says which
+ * limit applies (docs/contract.md, Configuration).
+ */
+export const MAX_DURATION_SECONDS = { GetFederationToken: 129_600, AssumeRole: 43_200 } as const;
+const ROOT_FEDERATION_MAX_SECONDS = 7200;
+const LONGEST_DURATION_SECONDS = Math.max(...Object.values(MAX_DURATION_SECONDS));
 const DEFAULT_DURATION_SECONDS = 900;
 const DEFAULT_STS_TIMEOUT_MS = 3000;
 const DEFAULT_STS_MAX_ATTEMPTS = 3;
@@ -56,20 +64,28 @@ type Variable = (typeof STS_VARIABLES)[number] | (typeof PLATFORM_VARIABLES)[num
 /** readVar limited to the lists above, so this module cannot read a variable they do not name. */
 const read: (env: Env, name: Variable) => string | undefined = readVar;
 
+/** STS_ROLE_ARN set: AssumeRole; unset: GetFederationToken. */
+export function stsMode(env: Env): StsConfig["mode"] {
+  return read(env, "STS_ROLE_ARN") ? "AssumeRole" : "GetFederationToken";
+}
+
 export function parseSts(env: Env, region: string): StsConfig {
+  const problems = collectProblems();
   const roleArn = read(env, "STS_ROLE_ARN");
-  const mode = roleArn ? "AssumeRole" : "GetFederationToken";
-  if (roleArn && !ROLE_ARN.test(roleArn)) {
-    throw configError("STS_ROLE_ARN", "is not a role ARN", "e.g. qcs::cam::uin/100000000001:roleName/cos-uploader");
-  }
+  const mode = stsMode(env);
+  problems.take(() => {
+    if (roleArn && !ROLE_ARN.test(roleArn)) throw configError("STS_ROLE_ARN", "is not a role ARN", "e.g. qcs::cam::uin/100000000001:roleName/cos-uploader");
+  });
   return {
     mode,
     roleArn,
-    endpoint: parseEndpoint(read(env, "STS_ENDPOINT") ?? "sts.tencentcloudapi.com"),
     region,
-    credentials: parseStsCredentials(env, mode),
-    timeoutMs: parseInteger("STS_TIMEOUT_MS", read(env, "STS_TIMEOUT_MS"), DEFAULT_STS_TIMEOUT_MS, 100, 30_000),
-    maxAttempts: parseInteger("STS_MAX_ATTEMPTS", read(env, "STS_MAX_ATTEMPTS"), DEFAULT_STS_MAX_ATTEMPTS, 1, 5),
+    ...problems.settle({
+      endpoint: problems.take(() => parseEndpoint("STS_ENDPOINT", read(env, "STS_ENDPOINT") ?? "sts.tencentcloudapi.com", "sts.tencentcloudapi.com")),
+      credentials: problems.take(() => parseStsCredentials(env, mode)),
+      timeoutMs: problems.take(() => parseInteger("STS_TIMEOUT_MS", read(env, "STS_TIMEOUT_MS"), DEFAULT_STS_TIMEOUT_MS, 100, 30_000)),
+      maxAttempts: problems.take(() => parseInteger("STS_MAX_ATTEMPTS", read(env, "STS_MAX_ATTEMPTS"), DEFAULT_STS_MAX_ATTEMPTS, 1, 5)),
+    }),
   };
 }
 
@@ -99,38 +115,27 @@ function parseStsCredentials(env: Env, mode: StsConfig["mode"]): StsCredentialSo
   return { kind: "execution-role" };
 }
 
-/** STS_ENDPOINT: a host (`sts.internal.tencentcloudapi.com`) or a URL (`http://127.0.0.1:9100`). */
-function parseEndpoint(value: string): StsConfig["endpoint"] {
-  if (!value.includes("://")) {
-    if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(value)) throw configError("STS_ENDPOINT", "is not a host name", "e.g. sts.tencentcloudapi.com");
-    return { host: value, protocol: "https://" };
-  }
-  const url = parseFetchUrl("STS_ENDPOINT", value);
-  if (url.pathname !== "/" || url.search || url.hash) {
-    throw configError("STS_ENDPOINT", "must not have a path", "give only scheme, host and port");
-  }
-  return { host: url.host, protocol: url.protocol === "http:" ? "http://" : "https://" };
-}
-
 export function parseDuration(env: Env, mode: StsConfig["mode"]): number {
   const value = read(env, "STS_DURATION_SECONDS");
-  const max = MAX_DURATION_SECONDS[mode];
-  return parseInteger("STS_DURATION_SECONDS", value, DEFAULT_DURATION_SECONDS, MIN_DURATION_SECONDS, max, `${mode} allows at most ${max}`);
+  return parseInteger("STS_DURATION_SECONDS", value, DEFAULT_DURATION_SECONDS, MIN_DURATION_SECONDS, MAX_DURATION_SECONDS[mode], durationLimits(mode));
+}
+
+/** The longest lifetime STS gives in `mode`, in words, with whose key each limit applies to. */
+export function durationLimits(mode: StsConfig["mode"]): string {
+  return mode === "AssumeRole"
+    ? `AssumeRole allows at most ${MAX_DURATION_SECONDS.AssumeRole} s`
+    : `GetFederationToken allows at most ${MAX_DURATION_SECONDS.GetFederationToken} s with a sub-account's key, ${ROOT_FEDERATION_MAX_SECONDS} s with the root account's`;
 }
 
 /** Credential reuse; an explicit minimum above a credential's lifetime means it is never reused. */
 export function parseCache(env: Env): CacheSettings {
+  const problems = collectProblems();
   const minRemaining = read(env, "CREDENTIAL_CACHE_MIN_REMAINING_SECONDS");
-  return {
-    maxEntries: parseInteger(
-      "CREDENTIAL_CACHE_MAX_ENTRIES",
-      read(env, "CREDENTIAL_CACHE_MAX_ENTRIES"),
-      DEFAULT_CACHE_MAX_ENTRIES,
-      0,
-      100_000,
-      "0 turns reuse off",
+  return problems.settle({
+    maxEntries: problems.take(() =>
+      parseInteger("CREDENTIAL_CACHE_MAX_ENTRIES", read(env, "CREDENTIAL_CACHE_MAX_ENTRIES"), DEFAULT_CACHE_MAX_ENTRIES, 0, 100_000, "0 turns reuse off"),
     ),
-    minRemainingSeconds:
+    minRemainingSeconds: problems.take(() =>
       minRemaining === undefined
         ? undefined
         : parseInteger(
@@ -138,8 +143,9 @@ export function parseCache(env: Env): CacheSettings {
             minRemaining,
             600,
             MIN_DURATION_SECONDS,
-            MAX_DURATION_SECONDS.AssumeRole,
+            LONGEST_DURATION_SECONDS,
             "clients refetch below 60 s",
           ),
-  };
+    ),
+  });
 }

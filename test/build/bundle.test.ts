@@ -42,6 +42,16 @@ describe("the deployable bundles", () => {
     }
   });
 
+  it("carry nothing of the deployer: no scripts/deploy, no SCF SDK", () => {
+    for (const name of listFunctions()) {
+      const inputs = Object.keys(outputOf(name)!.inputs);
+      expect(
+        inputs.filter((file) => file.startsWith("scripts/deploy") || file.includes("tencentcloud-sdk-nodejs-scf/")),
+        name,
+      ).toEqual([]);
+    }
+  });
+
   it("carry only the packages the broker needs: the STS SDK is a test's reference, never shipped", () => {
     const inputs = Object.keys(outputOf("issue-credentials")!.inputs);
     const packages = new Set(inputs.flatMap((file) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file)?.[1] ?? []));

@@ -423,6 +423,54 @@ describe("bucket CORS", () => {
     expect(response.status).toBe(403);
     expect(response.headers["access-control-allow-origin"]).toBe("http://127.0.0.1:8080");
   });
+
+  it("keeps the rules GET/PUT/DELETE Bucket cors set, with the account's key (cos-nodejs-sdk-v5), and preflights follow them", async () => {
+    const cos = stack.root();
+    const initial = await cos.getBucketCors(AT);
+    expect(initial.CORSRules).toEqual([expect.objectContaining({ ID: "initial", AllowedOrigins: ["http://127.0.0.1:8080"] })]);
+    const rule = {
+      ID: "site",
+      AllowedOrigins: ["https://*.example.com"],
+      AllowedMethods: ["PUT"],
+      AllowedHeaders: ["authorization", "content-type"],
+      ExposeHeaders: ["ETag"],
+      MaxAgeSeconds: 60,
+    };
+    await cos.putBucketCors({ ...AT, CORSRules: [rule as unknown as COS.CORSRule] });
+    expect((await cos.getBucketCors(AT)).CORSRules).toEqual([{ ...rule, MaxAgeSeconds: "60" }]);
+    expect((await preflight("https://app.example.com", "PUT", "authorization,content-type")).headers["access-control-max-age"]).toBe("60");
+    for (const refused of [
+      await preflight("https://app.example.com", "POST", "authorization"),
+      await preflight("https://app.example.com", "PUT", "x-other"),
+      await preflight("http://127.0.0.1:8080"),
+    ]) {
+      expect([refused.status, errorCode(refused.body)]).toEqual([403, "AccessForbidden"]);
+    }
+    await cos.deleteBucketCors(AT);
+    expect((await cos.getBucketCors(AT)).CORSRules).toEqual([]);
+    await cos.putBucketCors({ ...AT, CORSRules: initial.CORSRules as COS.CORSRule[] });
+    expect((await preflight("http://127.0.0.1:8080")).status).toBe(200);
+  });
+
+  it("answers the CORS API only to a signed request allowed to use it, and refuses malformed rules", async () => {
+    expect(errorCode((await rawRequest(stack.cos, { path: "/?cors" })).body)).toBe("AccessDenied");
+    const readOnly = await issue({ version: "2.0", statement: [{ effect: "allow", action: ["name/cos:GetObject"], resource: [`${RESOURCE}/*`] }] });
+    const response = await signed({
+      key: "",
+      query: { cors: "" },
+      secretId: readOnly.tmpSecretId,
+      secretKey: readOnly.tmpSecretKey,
+      token: readOnly.sessionToken,
+    });
+    expect([response.status, errorCode(response.body)]).toEqual([403, "AccessDenied"]);
+    const bad = await signed({
+      method: "PUT",
+      key: "",
+      query: { cors: "" },
+      body: "<CORSConfiguration><CORSRule><AllowedMethod>PUT</AllowedMethod></CORSRule></CORSConfiguration>",
+    });
+    expect([bad.status, errorCode(bad.body)]).toEqual([400, "MalformedXML"]);
+  });
 });
 
 describe("PostObject forms", () => {

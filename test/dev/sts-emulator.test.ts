@@ -467,9 +467,22 @@ describe("STS emulator: parameter rules", () => {
     expect(longest.ExpiredTime! - nowSeconds()).toBeGreaterThanOrEqual(43199);
   });
 
-  it("GetFederationToken DurationSeconds may not pass 7200", async () => {
+  it("GetFederationToken DurationSeconds may not pass 7200 with the root account's key", async () => {
     expect(await code(sdk.GetFederationToken({ Name: "dur", Policy: encode(policy), DurationSeconds: 7201 }))).toBe("InvalidParameter.OverTimeError");
     await expect(sdk.GetFederationToken({ Name: "dur", Policy: encode(policy), DurationSeconds: 7200 })).resolves.toBeDefined();
+  });
+
+  it("GetFederationToken DurationSeconds may reach 129600 with a sub-account's key", async () => {
+    const sub: PermanentKey = { ...emulator.keys[0]!, secretId: `${emulator.keys[0]!.secretId.slice(0, -1)}S`, uin: "100000000002", subAccount: true };
+    const subAccount = await startStsEmulator(ledgered({ keys: [sub] }));
+    try {
+      const subSdk = client(subAccount.port, asCredential(sub));
+      const longest = await subSdk.GetFederationToken({ Name: "dur", Policy: encode(policy), DurationSeconds: 129_600 });
+      expect(longest.ExpiredTime! - nowSeconds()).toBeGreaterThanOrEqual(129_599);
+      expect(await code(subSdk.GetFederationToken({ Name: "dur", Policy: encode(policy), DurationSeconds: 129_601 }))).toBe("InvalidParameter.OverTimeError");
+    } finally {
+      await subAccount.close();
+    }
   });
 
   it("DurationSeconds sent as a JSON string is InvalidParameter (API 3.0 is typed)", async () => {

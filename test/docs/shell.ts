@@ -30,8 +30,8 @@ export interface Ran {
 }
 
 const BLOCK_TIMEOUT_MS = 90_000;
-/** The last line of `npm start`'s welcome: the ready-made curl, or how to mint a token. */
-const WELCOME_END = /^(curl .*|Mint a login token.*)\n/m;
+/** The last line of `npm start`'s welcome. */
+const WELCOME_END = /^Requests are logged below.*\n/m;
 /** curl with the documented addresses swapped for the stack's. */
 const CURL = `curl() {
   local args=("\${@//"${DOCUMENTED.broker}"/$DOCS_BROKER}")

@@ -72,6 +72,7 @@ describe("the credential check, all green", () => {
       ["credential sanity", "pass"],
       ["fence probe", "pass"],
       ["identity provider keys", "skipped"],
+      ["WeChat login", "skipped"],
     ]);
     for (const result of report.results as Result[]) expect(result.durationMs).toBeGreaterThanOrEqual(0);
     expect(byName.issuance!.detail).toMatch(/'upload' credentials for users\/__canary\//);
@@ -187,7 +188,7 @@ describe("the credential check, failing", () => {
       Object.values(byName)
         .slice(1)
         .map((result) => result.status),
-    ).toEqual(["not-run", "not-run", "not-run", "not-run"]);
+    ).toEqual(["not-run", "not-run", "not-run", "not-run", "not-run"]);
     expect(stack.emulator.stsCallCount()).toBe(0);
     expect(stack.webhook.bodies).toHaveLength(1);
   });
@@ -201,7 +202,7 @@ describe("the credential check, failing", () => {
 
   it("names CHECK_PROFILE when it names no profile", async () => {
     const { byName } = await run({ CHECK_PROFILE: "nope" });
-    expect(byName.issuance!.detail).toBe("CHECK_PROFILE 'nope': ScopeNotAllowed: no such profile, or not allowed");
+    expect(byName.issuance!.detail).toBe("CHECK_PROFILE 'nope': ScopeNotAllowed: no such profile; the profiles are upload, read, list, read-write, delete");
     expect(stack.emulator.stsCallCount()).toBe(0);
   });
 });

@@ -46,6 +46,7 @@ describe("forged tokens against JWT_SECRET", () => {
     ["no sub", () => hsToken({ iss: good.iss, aud: good.aud })],
     ["a numeric sub", () => hsToken({ ...good, sub: 7 as unknown as string })],
     ["an array sub", () => hsToken({ ...good, sub: ["alice"] as unknown as string })],
+    ["a sub with a control character", () => hsToken({ ...good, sub: "alice\u0000" })],
     ["an oversize token", () => hsToken({ ...good, blob: "A".repeat(9000) })],
     [
       "a signature from another token",
@@ -136,7 +137,6 @@ describe("claims and requests that try to widen the grant", () => {
     ["alice", "acme/../other"],
     ["alice", "*"],
     ["alice", ""],
-    ["alice\u0000", "acme"],
     ["a%2F..%2Fb", "acme"],
     ["x".repeat(129), "acme"],
   ])("refuses sub %j / tenant %j with 403 IdentityNotAllowed", async (sub, tenant) => {

@@ -1,8 +1,9 @@
 /**
  * The static site in a real browser: Debian's headless Chromium driven by playwright-core
  * against `npm start`'s stack (broker, STS emulator, COS server, site) started in-process.
- * Without /usr/bin/chromium the suite is skipped loudly; with REQUIRE_CHROMIUM=1 (CI) a
- * missing browser is a failure.
+ * Each result must show under the action that caused it, inside the window, at a desktop and
+ * a phone size; screenshots of both land in test-artifacts/. Without /usr/bin/chromium the
+ * suite is skipped loudly; with REQUIRE_CHROMIUM=1 (CI) a missing browser is a failure.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,11 +25,17 @@ const FLAGS = [
   "--disable-sync",
 ];
 const ARTIFACTS = resolve(import.meta.dirname, "../../test-artifacts");
+const VIEWPORTS = [
+  { width: 1280, height: 720 },
+  { width: 390, height: 844 },
+] as const;
 const found = existsSync(CHROMIUM);
 const required = process.env.REQUIRE_CHROMIUM === "1";
 if (!found && !required) {
   notice(`\n*** SKIPPING the real-browser test: ${CHROMIUM} is missing (apt-get install chromium). Set REQUIRE_CHROMIUM=1 to make this a failure. ***\n`);
 }
+
+type Section = "signin" | "upload" | "files";
 
 describe.skipIf(!found && !required)("the static site in headless Chromium", () => {
   let stack: DevStack;
@@ -40,10 +47,11 @@ describe.skipIf(!found && !required)("the static site in headless Chromium", () 
     if (!found) throw new Error(`REQUIRE_CHROMIUM=1 but ${CHROMIUM} does not exist: apt-get install chromium`);
     stack = await startDevStack({}, { logger: testLogger(), emulator: ledgered() });
     profileDir = mkdtempSync(join(tmpdir(), "chromium-profile-"));
-    context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+    context = await chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: VIEWPORTS[0] });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(10_000);
     await page.goto(stack.site.url);
+    mkdirSync(ARTIFACTS, { recursive: true });
   });
   afterAll(async () => {
     await context?.close();
@@ -51,50 +59,150 @@ describe.skipIf(!found && !required)("the static site in headless Chromium", () 
     if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
-  /** Waits for the status line to match, and returns it. */
-  async function message(pattern: RegExp): Promise<string> {
-    const matched = await page.waitForFunction((source) => {
-      const text = document.getElementById("message")?.textContent ?? "";
-      return new RegExp(source).test(text) && text;
-    }, pattern.source);
-    return String(await matched.jsonValue());
+  /** Waits for a section's result to match, and returns its words and the server's answer below them. */
+  async function result(section: Section, pattern: RegExp): Promise<{ kind: string; text: string; detail: string }> {
+    const matched = await page.waitForFunction(
+      ([id, source]) => {
+        const box = document.getElementById(`${id}-status`);
+        const [text, detail] = [...(box?.querySelectorAll("p") ?? [])].map((p) => p.textContent ?? "");
+        return text && new RegExp(source!).test(text) ? { kind: box!.className.replace("status", "").trim(), text, detail: detail ?? "" } : false;
+      },
+      [section, pattern.source] as const,
+    );
+    return (await matched.jsonValue()) as { kind: string; text: string; detail: string };
   }
 
-  it("says in words when the login token is refused", async () => {
+  /** The element is wholly inside the window, its text not cut off, and the page no wider than the window. */
+  async function expectInView(selector: string): Promise<void> {
+    const seen = await page.$eval(selector, (element) => {
+      const box = element.getBoundingClientRect();
+      return {
+        box: { top: box.top, left: box.left, bottom: box.bottom, right: box.right },
+        window: { width: window.innerWidth, height: window.innerHeight },
+        clipped: element.scrollWidth > element.clientWidth || element.scrollHeight > element.clientHeight,
+        pageWider: document.documentElement.scrollWidth > window.innerWidth,
+      };
+    });
+    expect(seen.box.top, `${selector} starts above the window`).toBeGreaterThanOrEqual(0);
+    expect(seen.box.left).toBeGreaterThanOrEqual(0);
+    expect(seen.box.bottom, `${selector} ends below the window`).toBeLessThanOrEqual(seen.window.height);
+    expect(seen.box.right).toBeLessThanOrEqual(seen.window.width);
+    expect(seen.box.bottom - seen.box.top).toBeGreaterThan(0);
+    expect(seen.clipped, `${selector}'s text is cut off`).toBe(false);
+    expect(seen.pageWider, "the page scrolls sideways").toBe(false);
+  }
+
+  const shoot = (name: string) =>
+    page.screenshot({ path: join(ARTIFACTS, `static-site-${name}-${page.viewportSize()!.width}x${page.viewportSize()!.height}.png`) });
+
+  async function signInAs(name: string): Promise<void> {
+    await page.fill("#dev-name", name);
+    await page.click("#dev-token-button");
+    expect((await result("signin", new RegExp(`^Signed in\\. Your folder is users/${name}/`))).text).toBe(
+      `Signed in. Your folder is users/${name}/ in bucket examplebucket-1250000000 (ap-guangzhou).`,
+    );
+  }
+
+  it("says in words, under the sign-in button, when the login token is refused, with the broker's code below", async () => {
     await page.fill("#token", "not-a-login-token");
     await page.click("#signin-button");
-    expect(await message(/not accepted/)).toMatch(/login token was not accepted/);
+    const refused = await result("signin", /not accepted/);
+    expect(refused).toEqual({
+      kind: "error",
+      text: "Your login token was not accepted: it has expired, or it was not signed by the key the broker trusts. Sign in again.",
+      detail: expect.stringMatching(/^The broker answered 401 InvalidToken: /),
+    });
+    await expectInView("#signin-status");
+    expect(await page.isHidden("#upload")).toBe(true);
   });
 
-  it("signs in with a dev token, uploads with a progress bar, and lists the file", async () => {
-    await page.fill("#dev-name", "alice");
-    await page.click("#dev-token-button");
-    await page.waitForSelector("#upload:not([hidden])");
-    expect(await page.textContent("#who")).toContain("users/alice/");
+  it("signs in with a dev token and shows an empty folder as empty", async () => {
+    await signInAs("alice");
+    await page.waitForSelector("#empty-folder:text-is('Your folder users/alice/ is empty: files you upload show up here.')", { state: "visible" });
+    expect(await page.isHidden("#files table")).toBe(true);
+  });
 
+  it("uploads with a progress bar, says so under the button, and lists the file", async () => {
     await page.setInputFiles("#file", { name: "hello.txt", mimeType: "text/plain", buffer: Buffer.from("hello from chromium") });
     expect(await page.inputValue("#key")).toBe("users/alice/hello.txt");
     await page.click("#upload-button");
-    expect(await message(/Uploaded/)).toBe("Uploaded users/alice/hello.txt.");
+    expect(await result("upload", /Uploaded/)).toEqual({ kind: "ok", text: "Uploaded hello.txt as users/alice/hello.txt (19 B).", detail: "" });
     expect(await page.getAttribute("#progress", "value")).toBe("100");
     await page.waitForSelector("#file-list td:text-is('hello.txt')");
+    expect(await page.isHidden("#empty-folder")).toBe(true);
     expect(stack.cos!.storage.get(stack.env.COS_BUCKET!, "users/alice/hello.txt").body.toString()).toBe("hello from chromium");
+    await expectInView("#upload-status");
   });
 
-  it("shows COS's access-denied when the page writes into another user's prefix", async () => {
-    await page.fill("#key", "users/bob/hello.txt");
+  it("refuses a folder name as the key before asking anyone", async () => {
+    const calls = stack.cos!.calls.length;
+    const issued = stack.emulator!.issued.size;
+    await page.fill("#key", "users/alice/");
     await page.click("#upload-button");
-    expect(await message(/denied/)).toMatch(/^Access denied: your credentials do not allow you to write "users\/bob\/hello\.txt"\. COS said: Access Denied\./);
-    expect(await page.getAttribute("#message", "class")).toBe("error");
-    expect(await page.textContent("#progress-text")).toBe("not uploaded");
-    expect(stack.cos!.calls.at(-1)).toMatchObject({ operation: "PutObject", code: "AccessDenied" });
-    mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, "static-site.png"), fullPage: true });
+    expect(await result("upload", /folder/)).toEqual({
+      kind: "error",
+      text: 'Not uploaded: "users/alice/" names a folder, not a file: add a file name after the last "/", e.g. users/alice/hello.txt.',
+      detail: "",
+    });
+    expect(stack.cos!.calls.length).toBe(calls);
+    expect(stack.emulator!.issued.size).toBe(issued);
+    expect(await page.isHidden("#progress")).toBe(true);
   });
 
-  it("shows the broker's refusal when ScopeLimit asks for another user's object", async () => {
-    await page.check("#scope-limit");
+  for (const viewport of VIEWPORTS) {
+    describe(`at ${viewport.width}x${viewport.height}`, () => {
+      beforeAll(async () => {
+        await page.setViewportSize(viewport);
+        await page.uncheck("#scope-limit");
+        await page.evaluate(() => window.scrollTo(0, 0));
+      });
+
+      it("shows COS's AccessDenied for another user's folder under the Upload button, in view, in words", async () => {
+        await page.fill("#key", "users/bob/hello.txt");
+        await page.click("#upload-button");
+        expect(await result("upload", /outside your folder/)).toEqual({
+          kind: "error",
+          text: 'Not uploaded: "users/bob/hello.txt" is outside your folder users/alice/, the only place you can save files.',
+          detail: "COS answered 403 AccessDenied: Access Denied.",
+        });
+        expect(stack.cos!.calls.at(-1)).toMatchObject({ operation: "PutObject", code: "AccessDenied" });
+        expect(await page.isHidden("#progress")).toBe(true);
+        await expectInView("#upload-status");
+        await expectInView("#upload-button");
+        await shoot("access-denied");
+      });
+
+      it("shows the broker's ScopeLimit refusal the same way, with the broker's code for developers", async () => {
+        await page.check("#scope-limit");
+        await page.click("#upload-button");
+        expect(await result("upload", /outside your folder/)).toEqual({
+          kind: "error",
+          text: 'Not uploaded: "users/bob/hello.txt" is outside your folder users/alice/, the only place you can save files.',
+          detail: "The broker answered 403 ScopeNotAllowed: scope[0].prefix must lie inside your prefix",
+        });
+        await expectInView("#upload-status");
+        await shoot("scope-refused");
+      });
+    });
+  }
+
+  it("forgets the previous user on a switch: no bar, no files, no result, a key in the new folder", async () => {
+    await page.setViewportSize(VIEWPORTS[0]);
+    await page.uncheck("#scope-limit");
+    await page.setInputFiles("#file", { name: "again.txt", mimeType: "text/plain", buffer: Buffer.from("again") });
     await page.click("#upload-button");
-    expect(await message(/refused/)).toMatch(/^The broker refused to grant this: scope\[0\]\.prefix must lie inside your prefix/);
+    await result("upload", /Uploaded/);
+    expect(await page.getAttribute("#progress", "value")).toBe("100");
+
+    await signInAs("bob");
+    expect(await page.isHidden("#progress")).toBe(true);
+    expect(await page.textContent("#progress-text")).toBe("");
+    expect(await page.isHidden("#upload-status")).toBe(true);
+    await page.waitForSelector("#empty-folder:text-is('Your folder users/bob/ is empty: files you upload show up here.')", { state: "visible" });
+    expect(await page.$$("#file-list tr")).toHaveLength(0);
+    expect(await page.inputValue("#key")).toBe("users/bob/");
+    expect(await page.inputValue("#file")).toBe("");
+    expect(await page.isDisabled("#upload-button")).toBe(true);
+    await shoot("switched-user");
   });
 });

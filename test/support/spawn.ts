@@ -12,6 +12,8 @@ import { recordOutput } from "./capture.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const TSX = join(ROOT, "node_modules/tsx/dist/cli.mjs");
+/** npm start's readable log line opens with the time of day (dev/log-lines.ts). */
+const READABLE_LOG_LINE = /^\d\d:\d\d:\d\d {2}/;
 
 /** A working directory with no .env, and an environment with nothing of the developer's. */
 function cleanEnv(extra: Record<string, string> = {}): { cwd: string; env: Record<string, string> } {
@@ -35,8 +37,9 @@ export function captureLogLines(stream: Readable | null): void {
   });
 }
 
-/** The broker's log lines are single-line JSON objects (lib/shared/log.ts). */
+/** The broker's log lines: single-line JSON objects (lib/shared/log.ts), or npm start's readable form of them (dev/log-lines.ts). */
 function isLogLine(line: string): boolean {
+  if (READABLE_LOG_LINE.test(line)) return true;
   try {
     const parsed: unknown = JSON.parse(line);
     return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed);

@@ -1,6 +1,12 @@
 /** Login tokens for tests: honest ones, and the forgeries docs/identity-providers.md says must fail. Every one goes to the leak ledger. */
+import { execFile } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:http";
-import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from "jose";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { exportJWK, generateKeyPair, importPKCS8, type JWK, type JWTPayload, SignJWT } from "jose";
 import { listen } from "../../dev/listen.ts";
 import { recordSecret } from "./capture.ts";
 
@@ -43,45 +49,95 @@ export async function rsaKey(kid = "rsa-1", alg = "RS256"): Promise<KeyPairInfo>
   return { kid, alg, privateKey, publicJwk: { ...(await exportJWK(publicKey)), kid, alg, use: "sig" } };
 }
 
+/**
+ * An RSA key published with its self-signed certificate, as Auth0, Keycloak and Entra ID
+ * publish theirs: `x5c` and `x5t` beside `n` and `e`. Made by the openssl CLI, since Node
+ * cannot write a certificate.
+ */
+export async function certifiedKey(kid: string, alg = "RS256", use: "sig" | "enc" = "sig"): Promise<KeyPairInfo> {
+  const dir = await mkdtemp(join(tmpdir(), "provider-key-"));
+  try {
+    const [keyPath, certPath] = [join(dir, "key.pem"), join(dir, "cert.pem")];
+    const args = ["req", "-x509", "-nodes", "-newkey", "rsa:2048", "-days", "2", "-subj", `/CN=${kid}`, "-keyout", keyPath, "-out", certPath];
+    await promisify(execFile)("openssl", args);
+    const certificate = new X509Certificate(await readFile(certPath));
+    const privateKey = await importPKCS8(await readFile(keyPath, "utf8"), alg);
+    const der = certificate.raw;
+    const publicJwk: JWK = {
+      ...(await exportJWK(certificate.publicKey)),
+      kid,
+      alg,
+      use,
+      x5c: [der.toString("base64")],
+      x5t: createHash("sha1").update(der).digest("base64url"),
+      "x5t#S256": createHash("sha256").update(der).digest("base64url"),
+    };
+    return { kid, alg, privateKey, publicJwk };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export async function signWith(key: KeyPairInfo, claims: JWTPayload = { sub: "alice" }, header: Record<string, unknown> = {}): Promise<string> {
   const payload: JWTPayload = { exp: nowSeconds() + 600, ...claims };
   return ledgered(await new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, ...header }).sign(key.privateKey));
 }
 
-/** A loopback JWKS (and OIDC discovery) server that counts its fetches, failed ones (while `down`) included. */
+/**
+ * A loopback JWKS (and OIDC discovery) server that counts its fetches, failed ones (while
+ * `down`) included. Paths and the discovery document can be shaped like a provider's.
+ */
 export interface KeyServer {
+  /** The server's origin. */
   readonly url: string;
+  /** The issuer its discovery document is served for: the origin plus `issuerPath`. */
+  readonly issuer: string;
   readonly jwksUrl: string;
   keys: JWK[];
+  /** What the discovery document says, beside `issuer` and `jwks_uri` (which it may override). */
+  discovery: Record<string, unknown>;
   fetches: number;
   discoveryFetches: number;
   down: boolean;
   close(): Promise<void>;
 }
 
-export async function startKeyServer(keys: JWK[]): Promise<KeyServer> {
+export interface KeyServerShape {
+  /** Default "/jwks.json". */
+  readonly jwksPath?: string;
+  /** Default "": the issuer is the origin. May end in "/", as Auth0's does. */
+  readonly issuerPath?: string;
+}
+
+export async function startKeyServer(keys: JWK[], shape: KeyServerShape = {}): Promise<KeyServer> {
+  const jwksPath = shape.jwksPath ?? "/jwks.json";
+  const issuerPath = shape.issuerPath ?? "";
+  const discoveryPath = `${issuerPath.replace(/\/$/, "")}/.well-known/openid-configuration`;
   let close = async () => {};
   const state = {
     url: "",
+    issuer: "",
     jwksUrl: "",
     keys,
+    discovery: {} as Record<string, unknown>,
     fetches: 0,
     discoveryFetches: 0,
     down: false,
     close: () => close(),
   };
   const server = createServer((req, res) => {
-    if (req.url === "/.well-known/openid-configuration") state.discoveryFetches += 1;
-    if (req.url === "/jwks.json") state.fetches += 1;
+    if (req.url === discoveryPath) state.discoveryFetches += 1;
+    if (req.url === jwksPath) state.fetches += 1;
     if (state.down) {
       res.writeHead(503).end("down");
       return;
     }
-    if (req.url === "/.well-known/openid-configuration") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ issuer: state.url, jwks_uri: state.jwksUrl }));
+    if (req.url === discoveryPath) {
+      const document = { issuer: state.issuer, jwks_uri: state.jwksUrl, ...state.discovery };
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(document));
       return;
     }
-    if (req.url === "/jwks.json") {
+    if (req.url === jwksPath) {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: state.keys }));
       return;
     }
@@ -90,6 +146,7 @@ export async function startKeyServer(keys: JWK[]): Promise<KeyServer> {
   const listening = await listen(server);
   close = listening.close;
   state.url = listening.origin;
-  state.jwksUrl = `${state.url}/jwks.json`;
+  state.issuer = `${state.url}${issuerPath}`;
+  state.jwksUrl = `${state.url}${jwksPath}`;
   return state;
 }

@@ -1,9 +1,11 @@
 /**
- * Just enough of the WeChat mini-program runtime for cos-wx-sdk-v5 to run in Node: the
- * globals it expects (`wx`, `window`), wx.request and wx.uploadFile over node:http, and the
- * file system calls it uses. It plays the phone's network too: hosts ending in
- * `.myqcloud.com` are sent to the loopback COS server with their Host header unchanged.
- * This stands in for the platform, not the SDK: the SDK's own code builds and signs every request.
+ * Just enough of the WeChat mini-program runtime for cos-wx-sdk-v5 and the example's page to
+ * run in Node: the globals they expect (`wx`, `window`, `Page`, `App`, `getApp`), wx.login,
+ * wx.request and wx.uploadFile over node:http, wx.chooseMedia, and the file system calls the
+ * SDK uses. It plays the phone's network too: hosts ending in `.myqcloud.com` are sent to the
+ * loopback COS server, and `*.localhost` to 127.0.0.1 (as browsers resolve it), with their Host
+ * header unchanged. This stands in for the platform, not the SDK or the page: their own code
+ * builds and signs every request.
  */
 import { readFileSync, statSync } from "node:fs";
 import { request as httpRequest } from "node:http";
@@ -21,15 +23,35 @@ type Send = (
   body: Buffer | undefined,
 ) => Promise<{ statusCode: number; header: Record<string, string>; body: Buffer }>;
 
-export function installWx(cosAddress: { hostname: string; port: number }): void {
+export interface WxOptions {
+  /** where `*.myqcloud.com` goes */
+  readonly cos?: { readonly hostname: string; readonly port: number };
+}
+
+/** What the test decides on the phone's behalf. */
+export interface WxControl {
+  /** What wx.login gives (WeChat's code for the user on this phone); a throw is wx.login's fail. */
+  login: () => string | Promise<string>;
+  /** The file wx.chooseMedia picks. */
+  chosen?: string;
+}
+
+export function installWx(given: WxOptions | NonNullable<WxOptions["cos"]> = {}): WxControl {
+  // The COS server's address alone is what this took before it learned wx.login.
+  const options: WxOptions = "hostname" in given ? { cos: given } : given;
+  const control: WxControl = {
+    login: () => {
+      throw new Error("no user is signed in to WeChat on this phone");
+    },
+  };
   const send: Send = (url, method, headers, body) => {
     const target = new URL(url);
-    const viaCos = target.hostname.endsWith(".myqcloud.com");
+    const viaCos = options.cos && target.hostname.endsWith(".myqcloud.com");
     return new Promise((resolve, reject) => {
       const req = httpRequest(
         {
-          host: viaCos ? cosAddress.hostname : target.hostname,
-          port: viaCos ? cosAddress.port : target.port,
+          host: viaCos ? options.cos!.hostname : target.hostname.endsWith(".localhost") ? "127.0.0.1" : target.hostname,
+          port: viaCos ? options.cos!.port : target.port,
           method,
           path: `${target.pathname}${target.search}`,
           headers: { host: target.host, ...headers },
@@ -51,12 +73,26 @@ export function installWx(cosAddress: { hostname: string; port: number }): void 
     setStorageSync: (key: string, value: unknown) => void storage.set(key, value),
     removeStorageSync: (key: string) => void storage.delete(key),
     getNetworkType: (options: Callbacks) => options.success?.({ networkType: "wifi" }),
+    login(options: Callbacks) {
+      Promise.resolve()
+        .then(() => control.login())
+        .then(
+          (code) => options.success?.({ code, errMsg: "login:ok" }),
+          (error: Error) => options.fail?.({ errMsg: `login:fail ${error.message}` }),
+        );
+    },
+    chooseMedia(options: Callbacks) {
+      if (control.chosen) options.success?.({ tempFiles: [{ tempFilePath: control.chosen, fileType: "image" }] });
+      else options.fail?.({ errMsg: "chooseMedia:fail cancel" });
+    },
     getFileSystemManager: () => ({
       stat: (options: Callbacks & { path: string }) => options.success?.({ stats: statSync(options.path) }),
       readFile: (options: Callbacks & { filePath: string; position?: number; length?: number }) => {
         const data = readFileSync(options.filePath);
         const start = options.position ?? 0;
-        options.success?.({ data: data.subarray(start, options.length === undefined ? undefined : start + options.length) });
+        // Without an encoding, the runtime hands over an ArrayBuffer.
+        const part = data.subarray(start, options.length === undefined ? undefined : start + options.length);
+        options.success?.({ data: part.buffer.slice(part.byteOffset, part.byteOffset + part.byteLength) });
       },
     }),
     /** wx.request: an object `data` is sent as JSON; the answer's `data` is parsed when dataType is json. */
@@ -66,8 +102,8 @@ export function installWx(cosAddress: { hostname: string; port: number }): void 
           ? undefined
           : typeof options.data === "string"
             ? Buffer.from(options.data)
-            : options.data instanceof ArrayBuffer
-              ? Buffer.from(options.data)
+            : options.data instanceof ArrayBuffer || ArrayBuffer.isView(options.data)
+              ? Buffer.from(options.data as ArrayBuffer)
               : Buffer.from(JSON.stringify(options.data));
       send(options.url, options.method ?? "GET", options.header ?? {}, body).then(
         (res) => {
@@ -112,5 +148,30 @@ export function installWx(cosAddress: { hostname: string; port: number }): void 
       };
     },
   };
-  Object.assign(globalThis, { wx, window: globalThis });
+  Object.assign(globalThis, { wx, window: globalThis, App: () => undefined, getApp: () => ({}) });
+  return control;
+}
+
+type PageDefinition = { data: Record<string, unknown> } & Record<string, unknown>;
+export type PageInstance = { data: Record<string, any>; setData(patch: Record<string, unknown>): void } & Record<string, any>;
+
+/**
+ * A page of the example, as the runtime would run it: its module calls `Page(definition)`
+ * once; each `open()` is a fresh instance with its own data, `setData` merging into it.
+ */
+export async function loadPage(path: string): Promise<{ open(): PageInstance }> {
+  let definition: PageDefinition | undefined;
+  (globalThis as Record<string, unknown>).Page = (given: PageDefinition) => {
+    definition = given;
+  };
+  await import(path);
+  if (!definition) throw new Error(`${path} did not call Page()`);
+  const defined = definition;
+  return {
+    open: () => {
+      const page = { ...defined, data: structuredClone(defined.data) } as PageInstance;
+      page.setData = (patch) => Object.assign(page.data, patch);
+      return page;
+    },
+  };
 }

@@ -1,16 +1,18 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CONFIG_VARIABLES, loadConfig } from "../../../lib/broker/config.ts";
 import { builtInProfiles } from "../../../lib/grant/profiles.ts";
-import type { Env } from "../../../lib/shared/env.ts";
+import { ConfigProblems, type Env } from "../../../lib/shared/env.ts";
 import { PLATFORM_VARIABLES } from "../../../lib/sts/settings.ts";
 
 const base: Env = {
   COS_BUCKET: "examplebucket-1250000000",
   COS_REGION: "ap-guangzhou",
-  JWT_SECRET: "x".repeat(32),
+  // Beside real STS, a secret published in this repository is refused: this one is made now.
+  JWT_SECRET: randomBytes(32).toString("base64"),
   STS_SECRET_ID: "test-id",
   STS_SECRET_KEY: "test-key",
 };
@@ -34,7 +36,14 @@ describe("loadConfig", () => {
       durationSeconds: 900,
       corsOrigins: [],
       sts: { mode: "GetFederationToken", endpoint: { host: "sts.tencentcloudapi.com", protocol: "https://" }, timeoutMs: 3000, maxAttempts: 3 },
-      jwt: { source: "secret" },
+      jwt: {
+        issuers: undefined,
+        audience: undefined,
+        secret: expect.any(Uint8Array),
+        keySet: undefined,
+        maxLifetimeSeconds: 86_400,
+        clockToleranceSeconds: 30,
+      },
       cache: { maxEntries: 1000, minRemainingSeconds: undefined },
       rateLimit: { perMinute: 60, burst: 20 },
     });
@@ -76,11 +85,15 @@ describe("loadConfig", () => {
     ["bad region", { COS_REGION: "Guangzhou" }, /COS_REGION/],
     ["no JWT source", { JWT_SECRET: undefined }, /JWT_SECRET .*JWT_JWKS_URL/],
     ["short secret", { JWT_SECRET: "short" }, /JWT_SECRET is shorter than 32 bytes/],
-    ["secret and JWKS together", { JWT_JWKS_URL: "https://id.example.com/jwks" }, /both set/],
     ["http JWKS off loopback", { JWT_SECRET: undefined, JWT_JWKS_URL: "http://id.example.com/jwks" }, /JWT_JWKS_URL must use https/],
     ["bad issuer URL", { JWT_SECRET: undefined, JWT_ISSUER: "not a url" }, /JWT_ISSUER is not a URL/],
     ["duration too short", { STS_DURATION_SECONDS: "60" }, /STS_DURATION_SECONDS .*120/],
-    ["duration over federation max", { STS_DURATION_SECONDS: "7201" }, /GetFederationToken allows at most 7200/],
+    [
+      "duration over federation max",
+      { STS_DURATION_SECONDS: "129601" },
+      /GetFederationToken allows at most 129600 s with a sub-account's key, 7200 s with the root account's/,
+    ],
+    ["duration over AssumeRole max", { STS_ROLE_ARN: "qcs::cam::uin/1:roleName/r", STS_DURATION_SECONDS: "43201" }, /AssumeRole allows at most 43200 s/],
     ["duration not a number", { STS_DURATION_SECONDS: "15m" }, /STS_DURATION_SECONDS/],
     ["bad role ARN", { STS_ROLE_ARN: "arn:aws:iam::1:role/x" }, /STS_ROLE_ARN is not a role ARN/],
     ["half a key", { STS_SECRET_KEY: undefined }, /STS_SECRET_KEY is missing/],
@@ -106,8 +119,8 @@ describe("loadConfig", () => {
     ["reuse under two minutes", { CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "60" }, /CREDENTIAL_CACHE_MIN_REMAINING_SECONDS must be a whole number from 120/],
     [
       "reuse longer than any lifetime",
-      { CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "43201" },
-      /CREDENTIAL_CACHE_MIN_REMAINING_SECONDS must be a whole number from 120 to 43200/,
+      { CREDENTIAL_CACHE_MIN_REMAINING_SECONDS: "129601" },
+      /CREDENTIAL_CACHE_MIN_REMAINING_SECONDS must be a whole number from 120 to 129600/,
     ],
     ["a zero rate", { RATE_LIMIT_PER_MINUTE: "0" }, /RATE_LIMIT_PER_MINUTE/],
     ["a fractional rate", { RATE_LIMIT_PER_MINUTE: "0.5" }, /RATE_LIMIT_PER_MINUTE/],
@@ -117,6 +130,33 @@ describe("loadConfig", () => {
     expect(error?.code).toBe("ConfigError");
     expect(error?.message).toMatch(message);
     expect(error?.message).toMatch(/: \S/);
+  });
+
+  it("reports every bad variable at once, each naming its fix", () => {
+    const error = failure({
+      COS_BUCKET: undefined,
+      COS_REGION: "Guangzhou",
+      JWT_SECRET: "short",
+      STS_TIMEOUT_MS: "0",
+      STS_MAX_ATTEMPTS: "9",
+      CREDENTIAL_CACHE_MAX_ENTRIES: "-1",
+      RATE_LIMIT_BURST: "0",
+    });
+    expect(error).toBeInstanceOf(ConfigProblems);
+    const { problems } = error as ConfigProblems;
+    const named = problems.map((problem) => problem.split(" ")[0]);
+    expect(named).toEqual(["COS_BUCKET", "COS_REGION", "STS_TIMEOUT_MS", "STS_MAX_ATTEMPTS", "JWT_SECRET", "CREDENTIAL_CACHE_MAX_ENTRIES", "RATE_LIMIT_BURST"]);
+    for (const problem of problems) expect(problem).toMatch(/: \S/);
+    expect(error?.message).toBe(`7 configuration problems: ${problems.join(" | ")}`);
+  });
+
+  it("one bad variable is reported alone, as it always was", () => {
+    expect(failure({ COS_BUCKET: undefined })?.message).toMatch(/^COS_BUCKET is required: set it/);
+  });
+
+  it("accepts GetFederationToken lifetimes up to a sub-account's 129600 s", () => {
+    expect(load({ STS_DURATION_SECONDS: "129600" }).durationSeconds).toBe(129_600);
+    expect(load({ STS_PROFILES: JSON.stringify({ a: { actions: ["GetObject"], durationSeconds: 86_400 } }) }).profiles.get("a")?.durationSeconds).toBe(86_400);
   });
 
   it("never echoes a secret value", () => {
@@ -140,7 +180,7 @@ describe("loadConfig", () => {
   it("parses CORS origins and audiences as lists", () => {
     const config = load({ CORS_ORIGINS: "https://a.example, http://localhost:5173", JWT_AUDIENCE: "app, admin" });
     expect(config.corsOrigins).toEqual(["https://a.example", "http://localhost:5173"]);
-    expect(config.jwt.audience).toEqual(["app", "admin"]);
+    expect(config.jwt?.audience).toEqual(["app", "admin"]);
   });
 
   it("reads no variable outside CONFIG_VARIABLES and PLATFORM_VARIABLES, on every path", () => {
@@ -170,6 +210,8 @@ describe("loadConfig", () => {
       }),
     );
     loadConfig(recording(role));
+    const wechat = { WECHAT_APPID: "wx1234567890abcdef", WECHAT_APP_SECRET: randomBytes(16).toString("hex"), WECHAT_API_ENDPOINT: "api2.weixin.qq.com" };
+    loadConfig(recording({ ...wechat, WECHAT_PREFIX_TEMPLATE: "mini/{openid}/" }));
     expect([...read].filter((name) => !listed.has(name))).toEqual([]);
     expect([...listed].filter((name) => !read.has(name))).toEqual([]);
   });
@@ -216,7 +258,7 @@ describe("loadConfig: profiles", () => {
     ["an unreadable file", { STS_PROFILES_FILE: "/nonexistent/profiles.json" }, /STS_PROFILES_FILE names a file that cannot be read \(ENOENT\)/],
     [
       "a profile over the API's duration limit",
-      { STS_PROFILES: JSON.stringify({ a: { actions: ["GetObject"], durationSeconds: 7201 } }) },
+      { STS_PROFILES: JSON.stringify({ a: { actions: ["GetObject"], durationSeconds: 129_601 } }) },
       /profile 'a' breaks rule duration-out-of-range/,
     ],
   ])("refuses %s", (_why, over, message) => {
@@ -241,5 +283,60 @@ describe("loadConfig: profiles", () => {
     expect(load({ STS_PROFILES: JSON.stringify({ many }), STS_MAX_POLICY_LENGTH: "8192" }).maxPolicyLength).toBe(8192);
     // Built-ins can only outgrow it through a long template, and then that is what is named.
     expect(failure({ STS_MAX_POLICY_LENGTH: "512" })?.message).toMatch(/PREFIX_TEMPLATE: profile '(read-write|upload)' breaks rule policy-too-long/);
+  });
+});
+
+describe("loadConfig: WeChat login", () => {
+  const wechat = { WECHAT_APPID: "wx1234567890abcdef", WECHAT_APP_SECRET: randomBytes(16).toString("hex") };
+  const avatars = (prefix: string) => JSON.stringify({ avatar: { actions: ["PutObject"], prefix } });
+
+  it("runs on WeChat login alone, its users under wx/{openid}/", () => {
+    const config = load({ ...wechat, JWT_SECRET: "" });
+    expect(config.jwt).toBeUndefined();
+    expect(config.wechat).toMatchObject({ login: { appid: wechat.WECHAT_APPID }, prefixTemplate: { source: "wx/{openid}/" } });
+    expect(failure({ JWT_SECRET: "" })?.message).toMatch(/or WECHAT_APPID and WECHAT_APP_SECRET for WeChat login alone/);
+  });
+
+  it.each<[string, Env, RegExp]>([
+    [
+      "a claim WeChat users do not have",
+      { WECHAT_PREFIX_TEMPLATE: "wx/{tenant}/{openid}/" },
+      /^WECHAT_PREFIX_TEMPLATE has \{tenant\}, which WeChat users do not have/,
+    ],
+    [
+      "no per-user placeholder",
+      { WECHAT_PREFIX_TEMPLATE: "wx/" },
+      /^WECHAT_PREFIX_TEMPLATE is not usable \(it has no per-user placeholder: include \{sub\} or \{sub_hash\} or \{openid\} or \{unionid\}\)/,
+    ],
+    [
+      "the same area as login-token users",
+      { WECHAT_PREFIX_TEMPLATE: "users/{openid}/" },
+      /^WECHAT_PREFIX_TEMPLATE breaks rule prefix-overlap .*PREFIX_TEMPLATE 'users\/\{sub\}\/' for login-token users/,
+    ],
+    [
+      "an openid that can name login-token users' area",
+      { WECHAT_PREFIX_TEMPLATE: "{openid}/" },
+      /prefix-overlap .*segment 1 is '\{openid\}' in one and 'users' in the other/,
+    ],
+    [
+      "a {sub} both sources fill in",
+      { STS_PROFILES: avatars("avatars/{sub}/") },
+      /^STS_PROFILES: profile 'avatar' breaks rule prefix-overlap .*'avatars\/\{sub\}\/' for .* users can be or hold another user's area under profile 'avatar' prefix 'avatars\/\{sub\}\/' for/,
+    ],
+  ])("refuses %s", (_why, over, expected) => {
+    expect(failure({ ...wechat, ...over })?.message).toMatch(expected);
+  });
+
+  it("takes templates that keep the two sources apart", () => {
+    expect(load({ ...wechat, STS_PROFILES: avatars("avatars/{sub_hash}/") }).wechat?.prefixTemplate.source).toBe("wx/{openid}/");
+    expect(
+      load({
+        ...wechat,
+        WECHAT_PREFIX_TEMPLATE: "mini/{unionid}/",
+        STS_PROFILES: JSON.stringify({ pub: { actions: ["GetObject"], prefix: "public/", shared: true } }),
+      }),
+    ).toBeTruthy();
+    // A {sub} template is fine while only one source fills it in.
+    expect(load({ ...wechat, JWT_SECRET: "", STS_PROFILES: avatars("avatars/{sub}/") }).jwt).toBeUndefined();
   });
 });

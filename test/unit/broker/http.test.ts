@@ -1,20 +1,25 @@
 import { describe, expect, it } from "vitest";
 import { createHttpHandler, type HttpRequest, MAX_BODY_BYTES, STATUS_OF } from "../../../lib/broker/http.ts";
-import type { Broker, IssueRequest } from "../../../lib/broker/issue.ts";
+import type { Broker, ClientAsk } from "../../../lib/broker/issue.ts";
 import { BrokerError, type ErrorCode } from "../../../lib/shared/errors.ts";
 import { createLogger } from "../../../lib/shared/log.ts";
 import { capturingSink } from "../../support/capture.ts";
 
 const ORIGIN = "https://app.example.com";
 
-function setup(behaviour: (request: IssueRequest) => Promise<unknown> = async () => ({ ok: true })) {
-  const calls: IssueRequest[] = [];
+type Asked = ClientAsk & { readonly token?: string; readonly code?: string };
+
+/** A broker that accepts every token, then reads what the client asks for, as the real one does once a token is verified. */
+function setup(behaviour: (request: Asked) => Promise<unknown> = async () => ({ ok: true })) {
+  const calls: Asked[] = [];
   const lines: Record<string, unknown>[] = [];
   const broker: Pick<Broker, "issue"> = {
     issue: async (request, audit) => {
-      calls.push(request);
       audit.subject = "hash";
-      return (await behaviour(request)) as never;
+      const credential = request.credential;
+      const asked = { ...(credential?.scheme === "Bearer" ? { token: credential.token } : { code: credential?.code }), ...request.ask() };
+      calls.push(asked);
+      return (await behaviour(asked)) as never;
     },
   };
   const handle = createHttpHandler({ broker, corsOrigins: [ORIGIN], logger: createLogger(capturingSink((line) => lines.push(JSON.parse(line)))) });
@@ -34,7 +39,7 @@ const request = (over: Partial<HttpRequest> = {}): HttpRequest => ({
 describe("createHttpHandler", () => {
   it("answers 200 JSON with no-store, and passes the body's fields to the broker", async () => {
     const { handle, calls } = setup();
-    const response = await handle(request({ body: JSON.stringify({ profile: "upload", key: "a.png", extra: 1 }) }));
+    const response = await handle(request({ body: JSON.stringify({ profile: "upload", key: "a.png" }) }));
     expect(response.status).toBe(200);
     expect(response.headers).toMatchObject({ "Content-Type": "application/json", "Cache-Control": "no-store" });
     expect(JSON.parse(response.body)).toEqual({ ok: true });
@@ -60,19 +65,68 @@ describe("createHttpHandler", () => {
     expect(calls[0]?.token).toBe("a.b.c");
   });
 
-  it.each<[string, Partial<HttpRequest>]>([
-    ["no header", { headers: {} }],
-    ["another scheme", { headers: { authorization: "Basic YTpi" } }],
-    ["an empty bearer", { headers: { authorization: "Bearer " } }],
-    ["two tokens", { headers: { authorization: "Bearer a b" } }],
-    ["a token only in the query", { headers: {}, query: { token: "a.b.c", access_token: "a.b.c" } }],
-  ])("answers 401 with WWW-Authenticate for %s, without calling the broker", async (_why, over) => {
+  // RFC 6750 section 3.1: no error code when the request carries no bearer token at all.
+  it.each<[string, Partial<HttpRequest>, string]>([
+    ["no header", { headers: {} }, "Bearer"],
+    ["another scheme", { headers: { authorization: "Basic YTpi" } }, "Bearer"],
+    ["an empty bearer", { headers: { authorization: "Bearer " } }, "Bearer"],
+    ["a token only in the query", { headers: {}, query: { token: "a.b.c", access_token: "a.b.c" } }, "Bearer"],
+    ["two tokens", { headers: { authorization: "Bearer a b" } }, 'Bearer error="invalid_token"'],
+  ])("answers 401 for %s, with WWW-Authenticate: %s, without calling the broker", async (_why, over, challenge) => {
     const { handle, calls } = setup();
     const response = await handle(request(over));
     expect(response.status).toBe(401);
-    expect(response.headers["WWW-Authenticate"]).toBe('Bearer error="invalid_token"');
+    expect(response.headers["WWW-Authenticate"]).toBe(challenge);
     expect(JSON.parse(response.body)).toEqual({ error: { code: "InvalidToken", message: expect.any(String) }, requestId: "req-1" });
     expect(calls).toHaveLength(0);
+  });
+
+  it('answers a token that fails verification with error="invalid_token"', async () => {
+    const { handle } = setup(async () => {
+      throw new BrokerError("InvalidToken", "the login token is expired");
+    });
+    const response = await handle(request());
+    expect(response.status).toBe(401);
+    expect(response.headers["WWW-Authenticate"]).toBe('Bearer error="invalid_token"');
+  });
+
+  describe("fields it does not know", () => {
+    const READS = "The broker reads only profile, key, scope and filename.";
+    it.each<[string, Partial<HttpRequest>, string]>([
+      ["the SDKs' spelling Key", { body: '{"Key":"a.jpg"}' }, "unknown field 'Key' in the request body; did you mean 'key'?"],
+      ["a typo", { body: '{"filname":"a.jpg"}' }, "unknown field 'filname' in the request body; did you mean 'filename'?"],
+      ["a field beside known ones", { body: '{"profile":"upload","Scope":[]}' }, "unknown field 'Scope' in the request body; did you mean 'scope'?"],
+      ["a query parameter on GET", { method: "GET", query: { Key: "a.jpg" } }, "unknown field 'Key' in the query string; did you mean 'key'?"],
+      [
+        "a token in the query",
+        { method: "GET", query: { access_token: "a.b.c" } },
+        "unknown field 'access_token' in the query string; send the login token only as 'Authorization: Bearer <jwt>'.",
+      ],
+      ["a name like nothing known", { body: '{"bucket":"b"}' }, "unknown field 'bucket' in the request body."],
+    ])("answers 400 for %s, naming it, without calling the broker", async (_why, over, message) => {
+      const { handle, calls } = setup();
+      const response = await handle(request(over));
+      expect(response.status).toBe(400);
+      expect(JSON.parse(response.body).error).toEqual({ code: "BadRequest", message: `${message} ${READS}` });
+      expect(calls).toHaveLength(0);
+    });
+
+    it("does not echo a field name that could carry anything", async () => {
+      const { handle } = setup();
+      const name = `eyJhbGciOiJIUzI1NiJ9.${"x".repeat(60)}`;
+      const response = await handle(request({ body: JSON.stringify({ [name]: 1 }) }));
+      expect(response.status).toBe(400);
+      expect(response.body).not.toContain("eyJ");
+      expect(JSON.parse(response.body).error.message).toMatch(/^unknown field in the request body\./);
+    });
+
+    it("accepts every documented field", async () => {
+      const { handle, calls } = setup();
+      const body = { profile: "p", key: "k", scope: [], filename: "f" };
+      expect((await handle(request({ body: JSON.stringify(body) }))).status).toBe(200);
+      expect((await handle(request({ method: "GET", query: { profile: "p", key: "k", scope: "[]", filename: "f" } }))).status).toBe(200);
+      expect(calls).toHaveLength(2);
+    });
   });
 
   it.each(["PUT", "DELETE", "PATCH", "HEAD", "TRACE"])("answers 405 with Allow for %s", async (method) => {
@@ -93,9 +147,25 @@ describe("createHttpHandler", () => {
     expect((await handle(request({ method: "GET", query: { scope: "[" } }))).status).toBe(400);
   });
 
-  it("answers 413 for a body over the limit", async () => {
-    const { handle } = setup();
+  it("answers 413 for a body or a query over the limit, before the broker sees the token", async () => {
+    const { handle, calls } = setup();
     expect((await handle(request({ body: `{"key":"${"x".repeat(MAX_BODY_BYTES)}"}` }))).status).toBe(413);
+    const response = await handle(request({ method: "GET", query: { key: "k", scope: "x".repeat(MAX_BODY_BYTES) } }));
+    expect(response.status).toBe(413);
+    expect(JSON.parse(response.body).error.message).toBe(`the query string must be at most ${MAX_BODY_BYTES} bytes`);
+    expect(calls).toHaveLength(0);
+  });
+
+  it("parses nothing for a broker that refuses the token: a bad token with a bad body is 401", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const broker: Pick<Broker, "issue"> = {
+      issue: async () => {
+        throw new BrokerError("InvalidToken", "token signature is invalid");
+      },
+    };
+    const handle = createHttpHandler({ broker, corsOrigins: [], logger: createLogger(capturingSink((line) => lines.push(JSON.parse(line)))) });
+    expect((await handle(request({ body: "{" }))).status).toBe(401);
+    expect((await handle(request({ method: "GET", query: { scope: "[" } }))).status).toBe(401);
   });
 
   it("maps every error code to its status, with Retry-After where due", async () => {

@@ -1,7 +1,7 @@
 /** lib/broker with a plain in-memory STS client and a fixed clock (no HTTP, no SCF). */
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../../lib/broker/config.ts";
-import { createBroker } from "../../../lib/broker/issue.ts";
+import { type ClientAsk, createBroker, type IssueRequest } from "../../../lib/broker/issue.ts";
 import { grantFor } from "../../../lib/grant/compose.ts";
 import { createTokenVerifier } from "../../../lib/identity/verify.ts";
 import type { BrokerError } from "../../../lib/shared/errors.ts";
@@ -18,9 +18,13 @@ const env = {
   STS_SECRET_ID: "i",
   STS_SECRET_KEY: "k",
   STS_TIMEOUT_MS: "2500",
+  // The tests' secret signs only beside a local STS; this client never calls it.
+  STS_ENDPOINT: "http://127.0.0.1:9",
 };
 const config = loadConfig(env);
 const NOW = Date.UTC(2026, 0, 1, 0, 0, 0);
+/** A request as the HTTP layer makes it: the token, and what the client asks for. */
+const asking = (token: string, ask: ClientAsk = {}): IssueRequest => ({ credential: { scheme: "Bearer", token }, ask: () => ask });
 
 const recordingStsClient = (requests: CredentialRequest[]): StsClient => ({
   async requestCredentials(request) {
@@ -38,7 +42,7 @@ const recordingStsClient = (requests: CredentialRequest[]): StsClient => ({
 
 function setup() {
   const requests: CredentialRequest[] = [];
-  const broker = createBroker({ config, stsClient: recordingStsClient(requests), verifyToken: createTokenVerifier(config.jwt), clock: fakeClock(NOW + 400) });
+  const broker = createBroker({ config, stsClient: recordingStsClient(requests), verifyToken: createTokenVerifier(config.jwt!), clock: fakeClock(NOW + 400) });
   return { broker, requests };
 }
 
@@ -46,7 +50,7 @@ describe("createBroker", () => {
   it("returns the documented response with startTime from its own clock", async () => {
     const { broker, requests } = setup();
     const audit: Audit = {};
-    const response = await broker.issue({ token: await hsToken({ sub: "alice" }) }, audit);
+    const response = await broker.issue(asking(await hsToken({ sub: "alice" })), audit);
     expect(response).toEqual({
       credentials: { tmpSecretId: "AKIDtest", tmpSecretKey: "key", sessionToken: "token" },
       startTime: NOW / 1000,
@@ -69,8 +73,8 @@ describe("createBroker", () => {
 
   it("gives STS the time the invocation has left, minus a margin to answer", async () => {
     const { broker, requests } = setup();
-    await broker.issue({ token: await hsToken({ sub: "a" }), remainingMs: 1500 }, {});
-    await broker.issue({ token: await hsToken({ sub: "a" }), remainingMs: 550 }, {});
+    await broker.issue(asking(await hsToken({ sub: "a" }), { remainingMs: 1500 }), {});
+    await broker.issue(asking(await hsToken({ sub: "a" }), { remainingMs: 550 }), {});
     // The STS client refuses to start an attempt that cannot finish (test/unit/sts/client.test.ts).
     expect(requests.map((request) => request.budgetMs)).toEqual([1000, 50]);
   });
@@ -78,20 +82,26 @@ describe("createBroker", () => {
   it("issueFor runs the same use case for claims verified elsewhere (the check's canary)", async () => {
     const { broker, requests } = setup();
     const audit: Audit = {};
-    const viaToken = await broker.issue({ token: await hsToken({ sub: "__canary" }) }, {});
-    const direct = await broker.issueFor({ sub: "__canary" }, { profile: "upload" }, audit);
+    const viaToken = await broker.issue(asking(await hsToken({ sub: "__canary" })), {});
+    const direct = await broker.issueFor({ iss: "", sub: "__canary" }, { profile: "upload" }, audit);
     expect(direct).toEqual(viaToken);
     expect(audit).toMatchObject({ profile: "upload", prefix: "users/__canary/", stsRequestId: "sts-req" });
     expect(requests[1]!.encodedPolicy).toBe(requests[0]!.encodedPolicy);
-    await expect(broker.issueFor({ sub: "a/b" }, {}, {})).rejects.toMatchObject({ code: "IdentityNotAllowed" });
+    await expect(broker.issueFor({ iss: "", sub: "a/b" }, {}, {})).rejects.toMatchObject({ code: "IdentityNotAllowed" });
     expect(requests).toHaveLength(2);
   });
 
-  it("verifies the token before looking at anything else", async () => {
+  it("verifies the token before it reads anything else", async () => {
     const { broker, requests } = setup();
     const audit: Audit = {};
-    await expect(broker.issue({ token: "x.y.z", profile: "nope", key: "*" }, audit)).rejects.toMatchObject({ code: "InvalidToken" });
+    let asked = 0;
+    const ask = () => {
+      asked += 1;
+      return { profile: "nope", key: "*" };
+    };
+    await expect(broker.issue({ credential: { scheme: "Bearer", token: "x.y.z" }, ask }, audit)).rejects.toMatchObject({ code: "InvalidToken" });
     expect(audit).toEqual({});
+    expect(asked).toBe(0);
     expect(requests).toHaveLength(0);
   });
 });
@@ -108,17 +118,24 @@ describe("grantFor and the broker with profiles", () => {
     const broker = createBroker({
       config: custom,
       stsClient: recordingStsClient(requests),
-      verifyToken: createTokenVerifier(custom.jwt),
+      verifyToken: createTokenVerifier(custom.jwt!),
       clock: fakeClock(NOW),
     });
-    const response = await broker.issue({ token: await hsToken(alice), profile: "avatar", filename: "Me.PNG" }, {});
+    const response = await broker.issue(asking(await hsToken(alice), { profile: "avatar", filename: "Me.PNG" }), {});
     expect(response.key).toMatch(/^avatars\/alice\/2026\/01\/[\w-]{22}\.png$/);
     expect(response.prefix).toBe("avatars/alice/");
     expect(requests[0]?.durationSeconds).toBe(600);
     const policy = JSON.parse(decodeURIComponent(requests[0]!.encodedPolicy));
     expect(policy.statement[0].resource).toEqual([`qcs::cos:ap-guangzhou:uid/1250000000:examplebucket-1250000000/${response.key}`]);
-    // The 200 shape gains `key` only when the broker chose one.
-    expect(await broker.issue({ token: await hsToken(alice), key: "a.png" }, {})).not.toHaveProperty("key");
+  });
+
+  it("echoes the full object key of every narrowed grant, and none for the whole prefix or a scope", async () => {
+    const broker = createBroker({ config: custom, stsClient: recordingStsClient([]), verifyToken: createTokenVerifier(custom.jwt!), clock: fakeClock(NOW) });
+    const token = await hsToken(alice);
+    expect((await broker.issue(asking(token, { key: "photos/a.png" }), {})).key).toBe("users/alice/photos/a.png");
+    expect(await broker.issue(asking(token), {})).not.toHaveProperty("key");
+    const scope = [{ action: "name/cos:PutObject", bucket: custom.bucket, region: custom.region, prefix: "users/alice/a.png" }];
+    expect(await broker.issue(asking(token, { scope }), {})).not.toHaveProperty("key");
   });
 
   it.each<[string, object, string]>([

@@ -124,6 +124,19 @@ describe("key checks", () => {
     expect(codeOf(() => keyUnderPrefix(key, prefix))).toBe("ScopeNotAllowed");
   });
 
+  it.each(["users/alice/cat.jpg", "users/alice/", "users/alice/users/alice/x"])(
+    "refuses relative key %j, which starts with the caller's own prefix, with a 400 saying key is relative",
+    (key) => {
+      expect(codeOf(() => keyUnderPrefix(key, prefix))).toBe("BadRequest");
+      expect(() => keyUnderPrefix(key, prefix)).toThrow(/^key is relative to your prefix users\/alice\/: send it without that prefix/);
+    },
+  );
+
+  it("still accepts a relative key that only looks like another prefix", () => {
+    expect(keyUnderPrefix("users/bob/x", prefix)).toBe("users/alice/users/bob/x");
+    expect(keyUnderPrefix("users/alice2/x", prefix)).toBe("users/alice/users/alice2/x");
+  });
+
   it.each(["users/alice", "users/alice1/x", "users/alice*", "users/alic", "users/bob/x", "/users/alice/x", "users/alice/../bob/x", "Users/alice/x"])(
     "refuses full key %j outside the prefix",
     (key) => {

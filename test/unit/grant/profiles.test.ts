@@ -42,7 +42,14 @@ describe("built-in profiles", () => {
   });
 
   it.each(["admin", "__proto__", "constructor", "UPLOAD", ""])("refuses unknown profile %j with 403", (name) => {
-    expect(() => profileNamed(builtInProfiles, name)).toThrow(expect.objectContaining({ code: "ScopeNotAllowed" }));
+    expect(() => profileNamed(builtInProfiles, name)).toThrow(
+      expect.objectContaining({ code: "ScopeNotAllowed", message: "no such profile; the profiles are upload, read, list, read-write, delete" }),
+    );
+  });
+
+  it("lists the profiles in force: custom ones, without removed built-ins", () => {
+    const { profiles } = parseProfiles('{"read": false, "notes": {"actions": ["GetObject"]}}', rules);
+    expect(() => profileNamed(profiles, "read")).toThrow("no such profile; the profiles are upload, list, read-write, delete, notes");
   });
 
   it("refuses a non-string profile with 400", () => {

@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { KeyTiming } from "../../../lib/identity/key-sources.ts";
+import type { JwtConfig, KeySetSource } from "../../../lib/identity/settings.ts";
 import { createTokenVerifier, type TokenVerifier } from "../../../lib/identity/verify.ts";
 import { outcomeOf } from "../../support/outcome.ts";
 import { type KeyPairInfo, type KeyServer, rsaKey, signWith, startKeyServer } from "../../support/tokens.ts";
@@ -21,13 +22,22 @@ afterEach(() => {
   vi.useRealTimers();
   return server?.close();
 });
+const config = (keySet: KeySetSource): JwtConfig => ({
+  issuers: keySet.source === "discovery" ? [keySet.issuer] : undefined,
+  audience: undefined,
+  requiredClaims: new Map(),
+  maxLifetimeSeconds: 86_400,
+  clockToleranceSeconds: 30,
+  secret: undefined,
+  keySet,
+});
 /** Time passes, without waiting for it. */
 const pass = (ms: number) => vi.advanceTimersByTime(ms);
 
 async function jwksVerifier(timing: Partial<KeyTiming>, keys = [k1.publicJwk]): Promise<{ server: KeyServer; verify: TokenVerifier }> {
   server = await startKeyServer(keys);
   const keyTiming = { maxAgeMs: 60_000, cooldownMs: 60_000, maxStaleMs: 60_000, noKeysRetryMs: 60_000, ...timing };
-  return { server, verify: createTokenVerifier({ source: "jwks", jwksUrl: new URL(server.jwksUrl), issuer: undefined, audience: undefined }, { keyTiming }) };
+  return { server, verify: createTokenVerifier(config({ source: "jwks", url: new URL(server.jwksUrl) }), { keyTiming }) };
 }
 
 describe("an identity-provider outage", () => {
@@ -86,10 +96,10 @@ describe("an identity-provider outage", () => {
     let garbage = false;
     const fetchImpl = async (input: string | URL, init?: RequestInit) =>
       garbage ? new Response("<html>maintenance</html>", { status: 200 }) : fetch(input, init);
-    const verify = createTokenVerifier(
-      { source: "jwks", jwksUrl: new URL(server.jwksUrl), issuer: undefined, audience: undefined },
-      { fetch: fetchImpl, keyTiming: { maxAgeMs: 50, cooldownMs: 60_000, maxStaleMs: 60_000, noKeysRetryMs: 60_000 } },
-    );
+    const verify = createTokenVerifier(config({ source: "jwks", url: new URL(server.jwksUrl) }), {
+      fetch: fetchImpl,
+      keyTiming: { maxAgeMs: 50, cooldownMs: 60_000, maxStaleMs: 60_000, noKeysRetryMs: 60_000 },
+    });
     expect(await outcomeOf(verify(await signWith(k1)))).toBe("ok");
     garbage = true;
     pass(100);
@@ -134,10 +144,9 @@ describe("key rotation and unknown kids", () => {
 describe("OIDC discovery", () => {
   it("discovers once and keeps working on the last good keys through an outage", async () => {
     server = await startKeyServer([k1.publicJwk]);
-    const verify = createTokenVerifier(
-      { source: "discovery", issuer: server.url, audience: undefined },
-      { keyTiming: { maxAgeMs: 100, cooldownMs: 60_000, maxStaleMs: 60_000, noKeysRetryMs: 60_000 } },
-    );
+    const verify = createTokenVerifier(config({ source: "discovery", issuer: server.url }), {
+      keyTiming: { maxAgeMs: 100, cooldownMs: 60_000, maxStaleMs: 60_000, noKeysRetryMs: 60_000 },
+    });
     const token = () => signWith(k1, { sub: "alice", iss: server!.url });
     expect(await outcomeOf(verify(await token()))).toBe("ok");
     server.down = true;

@@ -1,15 +1,23 @@
 import { createHmac } from "node:crypto";
 import fc from "fast-check";
-import { exportSPKI, generateKeyPair, jwtVerify, SignJWT } from "jose";
+import { exportSPKI, generateKeyPair, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JwtConfig } from "../../../lib/identity/settings.ts";
 import { createTokenVerifier, MAX_TOKEN_BYTES } from "../../../lib/identity/verify.ts";
+import type { BrokerError } from "../../../lib/shared/errors.ts";
 import { fakeClock } from "../../support/clock.ts";
 import { outcomeOf } from "../../support/outcome.ts";
 import { hsToken, type KeyPairInfo, type KeyServer, rawToken, rsaKey, secretBytes, signWith, startKeyServer, TEST_SECRET } from "../../support/tokens.ts";
 
-const secretConfig = (over: Partial<JwtConfig> = {}): JwtConfig =>
-  ({ source: "secret", secret: secretBytes(), issuer: undefined, audience: undefined, ...over }) as JwtConfig;
+const rules = { issuers: undefined, audience: undefined, requiredClaims: new Map(), maxLifetimeSeconds: 86_400, clockToleranceSeconds: 30 };
+const secretConfig = (over: Partial<JwtConfig> = {}): JwtConfig => ({ ...rules, secret: secretBytes(), keySet: undefined, ...over });
+const jwksConfig = (url: string, over: Partial<JwtConfig> = {}): JwtConfig => ({
+  ...rules,
+  secret: undefined,
+  keySet: { source: "jwks", url: new URL(url) },
+  ...over,
+});
+const discoveryConfig = (issuer: string): JwtConfig => ({ ...rules, issuers: [issuer], secret: undefined, keySet: { source: "discovery", issuer } });
 const now = () => Math.floor(Date.now() / 1000);
 
 describe("createTokenVerifier with JWT_SECRET", () => {
@@ -62,7 +70,7 @@ describe("createTokenVerifier with JWT_SECRET", () => {
   });
 
   it("checks iss and aud when configured", async () => {
-    const strict = createTokenVerifier(secretConfig({ issuer: "https://id.example", audience: ["app"] }));
+    const strict = createTokenVerifier(secretConfig({ issuers: ["https://id.example"], audience: ["app"] }));
     await expect(strict(await hsToken({ sub: "a", iss: "https://id.example", aud: "app" }))).resolves.toBeTruthy();
     for (const claims of [
       { sub: "a", iss: "https://evil.example", aud: "app" },
@@ -96,7 +104,7 @@ describe("createTokenVerifier with JWT_SECRET", () => {
 
 describe("the HS* path agrees with jose's jwtVerify", () => {
   const issuer = "https://id.example";
-  const verify = createTokenVerifier(secretConfig({ issuer, audience: ["app"] }));
+  const verify = createTokenVerifier(secretConfig({ issuers: [issuer], audience: ["app"] }));
   const b64 = (value: string | Buffer) => Buffer.from(value).toString("base64url");
   /** Mostly the honest value, sometimes a hostile one, sometimes absent. */
   const mostly = <T, U>(good: fc.Arbitrary<T>, bad: fc.Arbitrary<U>) =>
@@ -186,7 +194,7 @@ describe("createTokenVerifier with a JWKS", () => {
   beforeAll(async () => {
     key = await rsaKey("k1");
     server = await startKeyServer([key.publicJwk]);
-    verify = createTokenVerifier({ source: "jwks", jwksUrl: new URL(server.jwksUrl), issuer: undefined, audience: undefined });
+    verify = createTokenVerifier(jwksConfig(server.jwksUrl));
   });
   afterAll(() => server.close());
 
@@ -198,7 +206,7 @@ describe("createTokenVerifier with a JWKS", () => {
     for (const alg of ["ES256", "EdDSA"]) {
       const other = await rsaKey(`k-${alg}`, alg);
       server.keys = [...server.keys, other.publicJwk];
-      const fresh = createTokenVerifier({ source: "jwks", jwksUrl: new URL(server.jwksUrl), issuer: undefined, audience: undefined });
+      const fresh = createTokenVerifier(jwksConfig(server.jwksUrl));
       await expect(fresh(await signWith(other))).resolves.toMatchObject({ sub: "alice" });
     }
   });
@@ -235,7 +243,7 @@ describe("createTokenVerifier with a JWKS", () => {
   });
 
   it("answers UpstreamError, never a pass, when the JWKS cannot be fetched", async () => {
-    const down = createTokenVerifier({ source: "jwks", jwksUrl: new URL("http://127.0.0.1:9/jwks.json"), issuer: undefined, audience: undefined });
+    const down = createTokenVerifier(jwksConfig("http://127.0.0.1:9/jwks.json"));
     expect(await outcomeOf(down(await signWith(key)))).toBe("UpstreamError");
   });
 });
@@ -251,7 +259,7 @@ describe("createTokenVerifier with OIDC discovery", () => {
   afterAll(() => server.close());
 
   it("finds the JWKS from the issuer's discovery document, once", async () => {
-    const verify = createTokenVerifier({ source: "discovery", issuer: server.url, audience: undefined });
+    const verify = createTokenVerifier(discoveryConfig(server.url));
     for (let i = 0; i < 3; i += 1) {
       await expect(verify(await signWith(key, { sub: "alice", iss: server.url }))).resolves.toMatchObject({ sub: "alice" });
     }
@@ -260,7 +268,182 @@ describe("createTokenVerifier with OIDC discovery", () => {
   });
 
   it("refuses a discovery document that names another issuer", async () => {
-    const verify = createTokenVerifier({ source: "discovery", issuer: `${server.url}/tenant`, audience: undefined });
+    const verify = createTokenVerifier(discoveryConfig(`${server.url}/tenant`));
     expect(await outcomeOf(verify(await signWith(key, { sub: "alice", iss: `${server.url}/tenant` })))).toBe("UpstreamError");
+  });
+});
+
+describe("the broker's own claim rules", () => {
+  const verifyWith = (over: Partial<JwtConfig>) => createTokenVerifier(secretConfig(over));
+
+  it("JWT_REQUIRED_CLAIMS: each claim must be written as the value given, a string, a number or a boolean", async () => {
+    const verify = verifyWith({
+      requiredClaims: new Map([
+        ["token_use", "id"],
+        ["email_verified", "true"],
+        ["tier", "3"],
+      ]),
+    });
+    const honest = { sub: "a", token_use: "id", email_verified: true, tier: 3 };
+    expect(await outcomeOf(verify(await hsToken(honest)))).toBe("ok");
+    expect(await outcomeOf(verify(await hsToken({ ...honest, email_verified: "true", tier: "3" })))).toBe("ok");
+    for (const claims of [
+      { ...honest, token_use: "access" },
+      { ...honest, email_verified: false },
+      { ...honest, token_use: ["id"] },
+      { ...honest, token_use: { id: true } },
+      { ...honest, tier: 3.5 },
+      { sub: "a", email_verified: true, tier: 3 },
+    ]) {
+      expect(await outcomeOf(verify(await hsToken(claims))), JSON.stringify(claims)).toBe("InvalidToken");
+    }
+    await expect(verify(await hsToken({ ...honest, token_use: "access" }))).rejects.toThrow("token 'token_use' claim does not have the required value");
+  });
+
+  it("JWT_MAX_TOKEN_LIFETIME_SECONDS: a token may not live longer, nor be issued in the future", async () => {
+    const verify = verifyWith({ maxLifetimeSeconds: 3600 });
+    const iat = now();
+    expect(await outcomeOf(verify(await hsToken({ sub: "a", iat, exp: iat + 3600 })))).toBe("ok");
+    expect(await outcomeOf(verify(await hsToken({ sub: "a", iat: iat + 20, exp: iat + 600 })))).toBe("ok");
+    expect(await outcomeOf(verify(await hsToken({ sub: "a", exp: iat + 3500 })))).toBe("ok");
+    for (const [why, claims] of [
+      ["exp in milliseconds", { sub: "a", iat, exp: iat * 1000 }],
+      ["one second too long", { sub: "a", iat, exp: iat + 3601 }],
+      ["issued in the future", { sub: "a", iat: iat + 120, exp: iat + 600 }],
+      ["no iat, and alive too long from now", { sub: "a", exp: iat + 7200 }],
+    ] as const) {
+      expect(await outcomeOf(verify(await hsToken(claims))), why).toBe("InvalidToken");
+    }
+  });
+
+  it("JWT_CLOCK_TOLERANCE_SECONDS: the skew allowed on exp, nbf and iat", async () => {
+    const strict = verifyWith({ clockToleranceSeconds: 0 });
+    expect(await outcomeOf(strict(await hsToken({ sub: "a", exp: now() - 5 })))).toBe("InvalidToken");
+    expect(await outcomeOf(strict(await hsToken({ sub: "a", nbf: now() + 5 })))).toBe("InvalidToken");
+    expect(await outcomeOf(verifyWith({})(await hsToken({ sub: "a", exp: now() - 5 })))).toBe("ok");
+  });
+
+  it("names the identity by the first issuer of JWT_ISSUER, whichever spelling the token carries", async () => {
+    const verify = verifyWith({ issuers: ["https://accounts.google.com", "accounts.google.com"] });
+    for (const iss of ["https://accounts.google.com", "accounts.google.com"]) {
+      await expect(verify(await hsToken({ sub: "110169484474386276334", iss }))).resolves.toMatchObject({ iss: "https://accounts.google.com" });
+    }
+    expect(await outcomeOf(verify(await hsToken({ sub: "1", iss: "https://accounts.google.com/" })))).toBe("InvalidToken");
+  });
+
+  it("takes the token's iss without JWT_ISSUER, and none as the empty issuer", async () => {
+    const verify = verifyWith({});
+    await expect(verify(await hsToken({ sub: "a", iss: "https://id.example" }))).resolves.toMatchObject({ iss: "https://id.example", sub: "a" });
+    await expect(verify(await hsToken({ sub: "a" }))).resolves.toMatchObject({ iss: "", sub: "a" });
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ["NUL in iss", { iss: "a\u0000b", sub: "c" }],
+    ["NUL in sub", { iss: "a", sub: "b\u0000c" }],
+    ["a newline in sub", { sub: "a\nb" }],
+    ["DEL in iss", { iss: "a\u007f", sub: "b" }],
+    ["a C1 control in sub", { sub: "a\u0085" }],
+    ["a lone surrogate in sub", { sub: "a\ud800" }],
+    ["a lone surrogate in iss", { iss: "\udc00", sub: "a" }],
+    ["a numeric iss", { iss: 42, sub: "a" }],
+  ])("refuses %s: iss NUL sub must name one identity", async (_why, claims) => {
+    expect(await outcomeOf(verifyWith({})(await hsToken(claims as JWTPayload)))).toBe("InvalidToken");
+  });
+});
+
+describe("a secret and a JWKS together", () => {
+  let server: KeyServer;
+  let key: KeyPairInfo;
+  let verify: ReturnType<typeof createTokenVerifier>;
+
+  beforeAll(async () => {
+    key = await rsaKey("es-1", "ES256");
+    server = await startKeyServer([key.publicJwk]);
+    verify = createTokenVerifier(jwksConfig(server.jwksUrl, { secret: secretBytes() }));
+  });
+  afterAll(() => server.close());
+
+  it("verifies HS* tokens with the secret and asymmetric ones with the key set", async () => {
+    await expect(verify(await hsToken({ sub: "legacy" }))).resolves.toMatchObject({ sub: "legacy" });
+    await expect(verify(await signWith(key, { sub: "modern" }))).resolves.toMatchObject({ sub: "modern" });
+  });
+
+  it("never lets one family's key stand in for the other's", async () => {
+    const jwk = JSON.stringify(key.publicJwk);
+    const confused = await new SignJWT({ sub: "mallory", exp: now() + 60 })
+      .setProtectedHeader({ alg: "HS256", kid: "es-1" })
+      .sign(new TextEncoder().encode(jwk));
+    const stranger = await signWith(await rsaKey("es-1", "ES256"), { sub: "mallory" });
+    const none = rawToken({ alg: "none" }, { sub: "mallory", exp: now() + 60 });
+    for (const token of [confused, stranger, none]) expect(await outcomeOf(verify(token))).toBe("InvalidToken");
+  });
+
+  it("refuses an asymmetric token when only a secret is configured, and an HS* one when only a key set is", async () => {
+    expect(await outcomeOf(createTokenVerifier(secretConfig())(await signWith(key)))).toBe("InvalidToken");
+    expect(await outcomeOf(createTokenVerifier(jwksConfig(server.jwksUrl))(await hsToken({ sub: "a" })))).toBe("InvalidToken");
+  });
+});
+
+describe("Ed25519 keys under either name", () => {
+  let server: KeyServer;
+  afterAll(() => server.close());
+
+  it("verifies alg Ed25519 with a key marked EdDSA, and alg EdDSA with a key marked Ed25519", async () => {
+    const [marked, fully] = await Promise.all([rsaKey("marked-eddsa", "EdDSA"), rsaKey("marked-ed25519", "Ed25519")]);
+    server = await startKeyServer([marked.publicJwk, fully.publicJwk]);
+    const verify = createTokenVerifier(jwksConfig(server.jwksUrl));
+    const cases: [KeyPairInfo, string][] = [
+      [marked, "Ed25519"],
+      [fully, "EdDSA"],
+      [marked, "EdDSA"],
+      [fully, "Ed25519"],
+    ];
+    for (const [signer, alg] of cases) {
+      const token = await signWith({ ...signer, alg }, { sub: `${signer.kid}-${alg}` });
+      expect(await outcomeOf(verify(token)), `${signer.kid} signing as ${alg}`).toBe("ok");
+    }
+  });
+
+  it("still matches the curve: an Ed25519 token never verifies with an ES256 key of the same kid", async () => {
+    const ec = await rsaKey("shared-kid", "ES256");
+    const ed = await rsaKey("shared-kid", "Ed25519");
+    server = await startKeyServer([ec.publicJwk]);
+    expect(await outcomeOf(createTokenVerifier(jwksConfig(server.jwksUrl))(await signWith(ed)))).toBe("InvalidToken");
+  });
+});
+
+describe("OIDC discovery that names another issuer", () => {
+  it("is a ConfigError showing both spellings and the trailing slash as the likely fix", async () => {
+    const key = await rsaKey("auth0-1");
+    const server = await startKeyServer([key.publicJwk], { issuerPath: "/" });
+    try {
+      const configured = server.url; // no trailing slash, the usual mistake
+      const verify = createTokenVerifier(discoveryConfig(configured));
+      const error = await verify(await signWith(key, { sub: "a", iss: configured })).catch((caught: unknown) => caught as BrokerError);
+      expect(error).toMatchObject({ code: "ConfigError" });
+      expect(error.message).toBe(
+        `JWT_ISSUER is "${configured}", but the discovery document at ${configured}/.well-known/openid-configuration names the issuer "${configured}/": set JWT_ISSUER to exactly "${configured}/": the trailing slash counts, as tokens carry it`,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("without a near miss, says to copy the issuer as the document spells it", async () => {
+    const key = await rsaKey("entra-1");
+    const server = await startKeyServer([key.publicJwk], { issuerPath: "/common/v2.0" });
+    try {
+      server.discovery = { issuer: "https://login.microsoftonline.com/{tenantid}/v2.0" };
+      const error = await createTokenVerifier(discoveryConfig(server.issuer))(await signWith(key, { sub: "a", iss: server.issuer })).catch(
+        (caught: unknown) => caught as BrokerError,
+      );
+      expect(error).toMatchObject({
+        code: "ConfigError",
+        message: expect.stringContaining('names the issuer "https://login.microsoftonline.com/{tenantid}/v2.0"'),
+      });
+      expect(error.message).toContain("spelled as the discovery document spells it");
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -7,8 +7,9 @@ describe("createLogger", () => {
     const lines: string[] = [];
     const logger = createLogger((line) => lines.push(line), fakeClock(Date.UTC(2026, 0, 1)));
     logger.request({ requestId: "r", outcome: "failed", status: 502, method: "POST", latencyMs: 3, code: "UpstreamError" });
-    logger.event("config_error", { code: "ConfigError" });
-    expect(lines).toHaveLength(2);
+    logger.event("profile_warning", { profile: "p" });
+    logger.event("config_error", { code: "ConfigError" }, "error");
+    expect(lines).toHaveLength(3);
     expect(JSON.parse(lines[0]!)).toEqual({
       time: "2026-01-01T00:00:00.000Z",
       level: "error",
@@ -27,8 +28,19 @@ describe("createLogger", () => {
       cached: null,
       sourceIp: null,
     });
-    expect(JSON.parse(lines[1]!)).toMatchObject({ level: "info", event: "config_error" });
+    expect(JSON.parse(lines[1]!)).toMatchObject({ level: "info", event: "profile_warning" });
+    expect(JSON.parse(lines[2]!)).toMatchObject({ level: "error", event: "config_error" });
     expect(lines.every((line) => !line.includes("\n"))).toBe(true);
+  });
+
+  it("cuts the fields a client chooses (method, source IP) to a bounded length", () => {
+    const lines: string[] = [];
+    const logger = createLogger((line) => lines.push(line), fakeClock(Date.UTC(2026, 0, 1)));
+    logger.request({ requestId: "r", outcome: "refused", status: 405, method: "X".repeat(10_000), latencyMs: 1, sourceIp: "1".repeat(10_000) });
+    logger.request({ requestId: "r", outcome: "refused", status: 405, method: "PATCH", latencyMs: 1, sourceIp: "2001:db8::1" });
+    const [long, short] = lines.map((line) => JSON.parse(line) as { method: string; sourceIp: string });
+    expect(long).toMatchObject({ method: `${"X".repeat(15)}…`, sourceIp: `${"1".repeat(63)}…` });
+    expect(short).toMatchObject({ method: "PATCH", sourceIp: "2001:db8::1" });
   });
 
   it("writes the credential check's report as one line, at error level when it failed", () => {
