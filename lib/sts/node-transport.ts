@@ -47,6 +47,13 @@ async function proxyAgent(proxy: string): Promise<Agent> {
   return createProxyAgent(proxy) as unknown as Agent;
 }
 
+/** Every call goes to the one endpoint: its URL is parsed once, not by node:http at each call. */
+let lastUrl: { readonly text: string; readonly url: URL } | undefined;
+function parsed(text: string): URL {
+  if (lastUrl?.text !== text) lastUrl = { text, url: new URL(text) };
+  return lastUrl.url;
+}
+
 /**
  * One request under one timer (a plain timer: an AbortController per call cost more than the
  * rest of the transport's own work), covering a retry and the whole body.
@@ -66,8 +73,8 @@ function send(request: SignedRequest, agent: Agent, secure: boolean, timeoutMs: 
       reject(new Error(`request to ${request.url} failed, reason: ${error.message}`));
     };
     const attempt = (mayRetry: boolean) => {
-      const headers = { ...request.headers, "Content-Length": String(Buffer.byteLength(request.body)) };
-      const outgoing = (secure ? httpsRequest : httpRequest)(request.url, { method: request.method, headers, agent });
+      const outgoing = (secure ? httpsRequest : httpRequest)(parsed(request.url), { method: request.method, headers: request.headers, agent });
+      outgoing.setHeader("Content-Length", Buffer.byteLength(request.body));
       current = outgoing;
       outgoing.on("error", (error: NodeJS.ErrnoException) => {
         // A kept-alive connection the server had closed meanwhile: retry once on a new one
