@@ -9,6 +9,7 @@ import { type App, type AppDeps, createApp } from "../../lib/broker/app.ts";
 import { CONFIG_VARIABLES } from "../../lib/broker/config.ts";
 import type { HttpResponse } from "../../lib/broker/http.ts";
 import { createLogger, type Logger } from "../../lib/shared/log.ts";
+import { nodeTransport } from "../../lib/sts/node-transport.ts";
 import { MAX_HEADER_BYTES, refuseMalformed } from "./refusals.ts";
 import { requestFrom } from "./request.ts";
 import { loadServerSettings, SERVER_VARIABLES, type ServerSettings } from "./settings.ts";
@@ -39,7 +40,7 @@ export interface BrokerServer {
 export async function startServer(options: ServerOptions): Promise<BrokerServer> {
   const { settings } = options;
   const logger = options.logger ?? createLogger();
-  const app = createApp({ ...options, logger });
+  const app = createApp({ ...options, stsTransport: options.stsTransport ?? nodeTransport(options.env), logger });
   const inFlight = new Set<ServerResponse>();
   let draining = false;
 
@@ -111,21 +112,21 @@ function listen(server: Server, settings: Pick<ServerSettings, "host" | "port">)
   });
 }
 
-/** `node index.js`: settings from the environment; SIGTERM or SIGINT drain and exit 0. */
-export async function main(env = process.env, logger: Logger = createLogger()): Promise<void> {
+/** `node index.js`: settings from the environment; SIGTERM or SIGINT drain and exit 0. Resolves with the running server, or undefined when it cannot run. */
+export async function main(env = process.env, logger: Logger = createLogger()): Promise<BrokerServer | undefined> {
   let settings: ServerSettings;
   try {
     settings = loadServerSettings(env);
   } catch (error) {
     logger.event("server_config_error", { message: (error as Error).message }, "error");
     process.exitCode = 1;
-    return;
+    return undefined;
   }
   const running = await startServer({ env, logger, settings }).catch((error: NodeJS.ErrnoException) => {
     logger.event("server_listen_error", { code: error.code, message: `cannot listen on ${settings.host}:${settings.port}` }, "error");
     process.exitCode = 1;
   });
-  if (!running) return;
+  if (!running) return undefined;
   logger.event("listening", { host: settings.host, port: running.port });
   const stop = async (signal: string) => {
     logger.event("shutdown", { signal });
@@ -135,6 +136,7 @@ export async function main(env = process.env, logger: Logger = createLogger()): 
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
+  return running;
 }
 
 // Started only as the program itself (`node index.js`), not when a test or the build loads it.

@@ -96,7 +96,7 @@ describe("the Dockerfile", () => {
     // USER comes after the COPY, so the files stay root's and read-only to the server.
     const order = final!.body.map((instruction) => instruction.keyword);
     expect(order.indexOf("USER")).toBeGreaterThan(order.indexOf("COPY"));
-    expect(readdirSync(appDir).sort()).toEqual(["index.js", "scf_bootstrap"]);
+    expect(readdirSync(appDir).sort()).toEqual(["app.cache", "app.js", "index.js", "scf_bootstrap"]);
   });
 
   it("listens where it says, and checks its health at the health path", () => {

@@ -32,11 +32,11 @@ describe("npm run package", () => {
   });
   afterAll(() => h.close());
 
-  it("zips every function with index.js at the root (and the web function's executable scf_bootstrap), the same bytes every time", () => {
+  it("zips every function with index.js at the root, beside its bundle and code cache (and the web function's executable scf_bootstrap), the same bytes every time", () => {
     expect(zips.map((zip) => zip.slice(bundleDir.length + 1))).toEqual(listFunctions().map((name) => `${name}.zip`));
     for (const [name, zip] of listFunctions().map((name, i) => [name, zips[i]!] as const)) {
       const entries = zipEntries(readFileSync(zip));
-      expect([...entries.keys()].sort(), name).toEqual(name === "server" ? ["index.js", "scf_bootstrap"] : ["index.js"]);
+      expect([...entries.keys()].sort(), name).toEqual(["app.cache", "app.js", "index.js", ...(name === "server" ? ["scf_bootstrap"] : [])]);
       expect(entries.get("index.js")?.mode, name).toBe(0o644);
       if (name === "server") expect(entries.get("scf_bootstrap")?.mode).toBe(0o755);
     }

@@ -102,7 +102,7 @@ describe("npm run deploy, the broker as a web function", () => {
     expect(fn).toMatchObject({ type: "HTTP", runtime: "Nodejs20.19", status: "Active", concurrency: { DynamicEnabled: "FALSE", MaxConcurrency: 10 } });
     expect(fn.handler).toBeUndefined();
     const files = zipEntries(fn.code);
-    expect([...files.keys()].sort()).toEqual(["index.js", "scf_bootstrap"]);
+    expect([...files.keys()].sort()).toEqual(["app.cache", "app.js", "index.js", "scf_bootstrap"]);
     expect(files.get("scf_bootstrap")?.mode).toBe(0o755);
     const created = api.calls.find((call) => call.action === "CreateFunction" && call.params.FunctionName === BROKER)!;
     expect(created.params).toMatchObject({ Type: "HTTP", InstanceConcurrencyConfig: { DynamicEnabled: "FALSE", MaxConcurrency: 10 } });
