@@ -5,6 +5,7 @@
  * comes back in plain terms, header names lower-cased. Each runs in this process, with its log
  * captured and a clock that skips the waits between STS attempts.
  */
+import { createFetchHandler } from "../../functions/fetch/index.ts";
 import { createHandler } from "../../functions/issue-credentials/index.ts";
 import { startServer } from "../../functions/server/index.ts";
 import { loadServerSettings } from "../../functions/server/settings.ts";
@@ -85,4 +86,19 @@ const server: AdapterUnderTest = {
   },
 };
 
-export const ADAPTERS: readonly AdapterUnderTest[] = [scfEvent, server];
+/** functions/fetch: the Fetch API handler, handed Requests with what Deno passes beside them; STS over Node's global fetch. */
+const fetchHandler: AdapterUnderTest = {
+  name: "the Fetch handler",
+  async start(env) {
+    const logLines: string[] = [];
+    const handler = createFetchHandler({ env, logger: testLogger((line) => logLines.push(line)), clock: skippingClock() });
+    const denoInfo = { remoteAddr: { transport: "tcp", hostname: "203.0.113.9", port: 50_000 } };
+    return {
+      logLines,
+      send: async (exchange) => answerOf(await handler.fetch(requestTo("http://broker.test", exchange), denoInfo)),
+      close: async () => undefined,
+    };
+  },
+};
+
+export const ADAPTERS: readonly AdapterUnderTest[] = [scfEvent, server, fetchHandler];
