@@ -1,8 +1,9 @@
 /**
  * The docs' code blocks, read the way CONTRIBUTING.md ("Commands in the docs") says they are
  * written: every fence names its language; commands go in `sh` blocks, which the docs test
- * runs unless marked `cloud` (needs a Tencent Cloud account), `docker` (needs a Docker daemon) or
- * `setup` (the set-up commands the test stands on); an `output` block right after a command
+ * runs unless marked `cloud` (needs a Tencent Cloud account), `docker` (needs a Docker daemon),
+ * `serve` (starts a server of the build's that runs until stopped) or `setup` (the set-up
+ * commands the test stands on); an `output` block right after a command
  * block is what it prints.
  */
 import { readdirSync, readFileSync } from "node:fs";
@@ -12,7 +13,7 @@ import MarkdownIt from "markdown-it";
 export const ROOT = resolve(import.meta.dirname, "../..");
 
 /** What a block that is not run here opens with, so a reader sees what it needs before copying it. */
-const NEEDS = { cloud: "# needs the cloud", docker: "# needs Docker" } as const;
+const NEEDS = { cloud: "# needs the cloud", docker: "# needs Docker", serve: "# runs until stopped" } as const;
 type Needs = keyof typeof NEEDS;
 const isNeeds = (kind: string | undefined): kind is Needs => kind !== undefined && kind in NEEDS;
 
@@ -116,7 +117,9 @@ export function classify(fences: readonly Fence[]): ReadDocs {
     if (fence.lang !== "sh") {
       if (COMMAND.test(fence.text)) errors.push(`${where}: a command in a ${fence.lang || "plain"} block; commands go in sh blocks, so they run`);
       if (fence.attributes.length > 0)
-        errors.push(`${where}: unknown attribute '${fence.attributes.join(" ")}' (only sh blocks take cloud, docker or setup, only outputs take output)`);
+        errors.push(
+          `${where}: unknown attribute '${fence.attributes.join(" ")}' (only sh blocks take cloud, docker, serve or setup, only outputs take output)`,
+        );
       return;
     }
     const next = fences[index + 1];
@@ -133,7 +136,7 @@ function commandBlock(fence: Fence, output: ExpectedOutput | undefined, start: s
   const [kind, ...rest] = fence.attributes;
   const marked = (Object.keys(NEEDS) as Needs[]).find((need) => fence.text.startsWith(NEEDS[need]));
   if (rest.length > 0 || (kind !== undefined && !isNeeds(kind) && kind !== "setup")) {
-    errors.push(`${where}: unknown attribute '${fence.attributes.join(" ")}' (sh blocks take cloud, docker or setup)`);
+    errors.push(`${where}: unknown attribute '${fence.attributes.join(" ")}' (sh blocks take cloud, docker, serve or setup)`);
     return undefined;
   }
   if ((isNeeds(kind) ? kind : undefined) !== marked) {
