@@ -269,8 +269,8 @@ async function main(): Promise<void> {
       ],
       [
         `server warm path over one keep-alive HTTP connection, credential reuse off (${WARM_ROUNDS} x ${WARM_COUNT} requests, a client process of its own)`,
-        warmLine(server.warm),
-        `the event handler, in process: ${warmLine(brokerWarm)}`,
+        warmLine(server.warm.server),
+        `the same client against an empty node:http server: ${warmLine(server.warm.empty)}; the event handler, in process: ${warmLine(brokerWarm)}`,
         "",
       ],
       [

@@ -2,7 +2,7 @@
  * `npm run bench`'s rows for the server (dist/server, SCF web functions and containers): its
  * cold start as a platform sees it (spawned, to the first 200 over HTTP, timed by the client)
  * beside an empty node:http server's, and its warm path over one keep-alive connection, timed
- * by a client in a process of its own. Kept apart from run.ts, which only calls it and prints.
+ * by a client in a process of its own, beside the same client's against the empty server. Kept apart from run.ts, which only calls it and prints.
  */
 import { performance } from "node:perf_hooks";
 import { runNode } from "../test/support/bundle.ts";
@@ -27,7 +27,14 @@ export interface ServerBench {
 export interface ServerFigures {
   /** ms from spawn to the first 200, medians */
   readonly coldMs: { readonly server: number; readonly empty: number };
-  readonly warm: { readonly rps: number; readonly p50: number; readonly p99: number };
+  /** the server's, and the empty server's through the same client */
+  readonly warm: { readonly server: WarmFigures; readonly empty: WarmFigures };
+}
+
+export interface WarmFigures {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
 }
 
 const WARMUP = 20;
@@ -75,21 +82,24 @@ export async function benchServer(bench: ServerBench): Promise<ServerFigures> {
     return took;
   });
 
-  const runs: { latencies: number[]; totalMs: number }[] = [];
-  for (let round = 0; round < bench.warmRounds; round++) {
-    const running = await start(bench.server);
+  const warm = await bench.alternate(bench.warmRounds, ["server", "empty"], async (variant) => {
+    const running = await start(variant === "server" ? bench.server : bench.empty);
     try {
       const { message } = await runNode(CLIENT, [running.origin, bench.authorization, String(bench.count), String(WARMUP), BODY], { cwd: bench.work });
       const result = message as { latencies?: number[]; totalMs: number; error?: string };
-      if (!result.latencies) throw new Error(`the server's warm run failed: ${result.error}`);
-      runs.push({ latencies: result.latencies, totalMs: result.totalMs });
+      if (!result.latencies) throw new Error(`the ${variant}'s warm run failed: ${result.error}`);
+      return { latencies: result.latencies, totalMs: result.totalMs };
     } finally {
       await running.stop();
     }
-  }
-  const latencies = runs.flatMap((run) => run.latencies);
+  });
   return {
     coldMs: { server: median(cold.get("server")!), empty: median(cold.get("empty")!) },
-    warm: { rps: median(runs.map((run) => (run.latencies.length / run.totalMs) * 1000)), p50: median(latencies), p99: percentile(latencies, 99) },
+    warm: { server: warmFigures(warm.get("server")!), empty: warmFigures(warm.get("empty")!) },
   };
+}
+
+function warmFigures(runs: readonly { latencies: number[]; totalMs: number }[]): WarmFigures {
+  const latencies = runs.flatMap((run) => run.latencies);
+  return { rps: median(runs.map((run) => (run.latencies.length / run.totalMs) * 1000)), p50: median(latencies), p99: percentile(latencies, 99) };
 }
