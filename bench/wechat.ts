@@ -13,7 +13,7 @@ import { median, percentile } from "./stats.ts";
 
 export interface WechatBench {
   readonly work: string;
-  /** the slim issue-credentials bundle */
+  /** the issue-credentials bundle (its index.js) */
   readonly bundle: string;
   /** the broker's variables for the STS emulator, NODE_EXTRA_CA_CERTS naming its certificate */
   readonly env: Record<string, string>;

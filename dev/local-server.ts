@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { type App, type AppDeps, createApp } from "../lib/broker/app.ts";
 import { type HttpHandler, type HttpRequest, MAX_BODY_BYTES } from "../lib/broker/http.ts";
+import { nodeTransport } from "../lib/sts/node-transport.ts";
 import { type ListenOptions, listen } from "./listen.ts";
 
 export interface LocalServer {
@@ -18,7 +19,7 @@ export interface LocalServer {
 export type LocalServerOptions = AppDeps & Pick<ListenOptions, "host" | "port" | "name">;
 
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
-  const app = createApp(options);
+  const app = createApp({ ...options, stsTransport: options.stsTransport ?? nodeTransport(options.env) });
   const server = createServer((req, res) => {
     serve(app.handle, req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500);

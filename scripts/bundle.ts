@@ -1,14 +1,15 @@
 /**
  * The deployable bundles: every folder under functions/ with an index.ts becomes
- * dist/<name>/index.js, one minified CommonJS file with nothing left to install
- * (docs/deploy.md, What is in the bundle). `npm run build`, the tests and the benchmark all
+ * dist/<name>/app.js, one minified CommonJS file with nothing left to install, beside
+ * index.js, which runs it with the V8 code cache app.cache (scripts/code-cache.ts;
+ * docs/deploy.md, What is in the bundle). `npm run build`, the tests and the benchmark all
  * build through here.
  */
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { build, type Metafile, type Plugin } from "esbuild";
-import { SHIMMED, shimFor } from "./shims/index.ts";
+import { build, type Metafile } from "esbuild";
+import { MODULE_WRAPPER_PARAMS, WARM_UPS, writeCodeCache } from "./code-cache.ts";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 /** Where `npm run build` writes, relative to ROOT; serverless.yml uploads this folder. */
@@ -36,17 +37,15 @@ export interface BundleOptions {
   readonly outDir: string;
   /** Entry file per bundle name; default: functions/<name>/index.ts for every function. */
   readonly entries?: Readonly<Record<string, string>>;
-  /** false builds the naive bundle, with the SDK's dependencies as published (benchmark baseline). */
-  readonly slim?: boolean;
   /** STS_PROFILES_FILE at build time: its text is compiled in as __STS_PROFILES_JSON__. */
   readonly profilesFile?: string;
 }
 
-/** Builds `<outDir>/<name>/index.js` for each entry and returns esbuild's metafile (inputs and sizes). */
+/** Builds `<outDir>/<name>/{index.js,app.js,app.cache}` for each entry and returns esbuild's metafile (inputs and sizes). */
 export async function bundleFunctions(options: BundleOptions): Promise<Metafile> {
   const entries = options.entries ?? Object.fromEntries(listFunctions().map((name) => [name, join(ROOT, "functions", name, "index.ts")]));
   const result = await build({
-    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, file]) => [`${name}/index`, file])),
+    entryPoints: Object.fromEntries(Object.entries(entries).map(([name, file]) => [`${name}/app`, file])),
     outdir: options.outDir,
     bundle: true,
     platform: "node",
@@ -54,25 +53,18 @@ export async function bundleFunctions(options: BundleOptions): Promise<Metafile>
     target: NODE_TARGET,
     minify: true,
     external: OPTIONAL_MODULES,
+    // app.js is the body of the function Node wraps a CommonJS module in: the loader compiles it as it is.
+    banner: { js: `(function (${MODULE_WRAPPER_PARAMS}) {` },
+    footer: { js: "})" },
     metafile: true,
     logLevel: "warning",
     define: { __STS_PROFILES_JSON__: profilesDefine(options.profilesFile) },
-    plugins: options.slim === false ? [] : [shimPlugin],
   });
   // This repository is "type": "module"; the bundles are CommonJS wherever they are loaded from.
   writeFileSync(join(options.outDir, "package.json"), '{ "type": "commonjs" }\n');
+  for (const name of Object.keys(entries)) await writeCodeCache(join(options.outDir, name), WARM_UPS[name]);
   return result.metafile;
 }
-
-const shimPlugin: Plugin = {
-  name: "sdk-transport-shims",
-  setup(build) {
-    build.onResolve({ filter: SHIMMED }, (args) => {
-      const path = shimFor(args.path, args.importer);
-      return path ? { path } : undefined;
-    });
-  },
-};
 
 /**
  * The profiles file is compiled in, so the function never reads from disk (lib/broker/config.ts

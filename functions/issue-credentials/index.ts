@@ -8,6 +8,7 @@ import { refuse } from "../../lib/broker/http.ts";
 import { type MonotonicMs, systemClock } from "../../lib/shared/clock.ts";
 import { BrokerError } from "../../lib/shared/errors.ts";
 import { createLogger } from "../../lib/shared/log.ts";
+import { nodeTransport } from "../../lib/sts/node-transport.ts";
 import { requestIdOf, type ScfContext } from "../scf.ts";
 import { eventResponse, requestFromEvent, type ScfHttpResponse } from "./event.ts";
 
@@ -18,7 +19,7 @@ export type ScfHandler = (event: unknown, context?: ScfContext) => Promise<ScfHt
 
 export function createHandler(deps: AppDeps = {}): ScfHandler {
   const logger = deps.logger ?? createLogger();
-  const app = createApp({ ...deps, logger });
+  const app = createApp({ ...deps, stsTransport: deps.stsTransport ?? nodeTransport(deps.env), logger });
   const refuseEvent = (error: BrokerError, requestId: string, started: MonotonicMs) =>
     eventResponse(refuse(error, { requestId, method: "-" }, logger, started));
   return async (event, context) => {

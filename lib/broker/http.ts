@@ -80,7 +80,9 @@ export function createHttpHandler(deps: HttpDeps): HttpHandler {
         status: response.status,
         method: request.method,
         latencyMs: millisSince(started),
-        ...(error ? { code: error.code, message: error.message, detail: error.detail } : {}),
+        code: error?.code,
+        message: error?.message,
+        detail: error?.detail,
         ...audit,
         sourceIp: request.sourceIp,
       });

@@ -20,6 +20,7 @@ import { BrokerError } from "../shared/errors.ts";
 import type { FetchLike } from "../shared/fetch.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
 import { type CredentialRequest, createStsClient, type StsClient } from "../sts/client.ts";
+import { nodeTransport } from "../sts/node-transport.ts";
 import { type AlertResult, sendAlert } from "./alert.ts";
 import { type CheckConfig, loadCheckConfig } from "./config.ts";
 import { cleanupPolicy, judgeProbe, type ProbePlan, probeFence, removeLeftovers } from "./probe.ts";
@@ -158,7 +159,7 @@ function lint(deps: StepDeps, state: RunState): StepOutcome {
   } catch (error) {
     return failed(`CHECK_SUBJECT or CHECK_CLAIMS cannot make a key prefix: ${(error as Error).message}`);
   }
-  Object.assign(state, { app, claims, sts: createStsClient(config.sts, deps.env, { clock: deps.clock }) });
+  Object.assign(state, { app, claims, sts: createStsClient(config.sts, deps.env, { clock: deps.clock, transport: nodeTransport(deps.env) }) });
   const key = config.sts.credentials.kind === "explicit" ? "STS_SECRET_ID's key" : "the execution role's key";
   return passed(`${config.sts.mode} at ${config.sts.endpoint.host} with ${key}; bucket ${config.bucket} (${config.region}); canary prefix ${prefix}`);
 }

@@ -60,7 +60,8 @@ export function grantFor(config: GrantSettings, claims: Claims, request: GrantRe
   const prefix = prefixFor(profile.prefixTemplate ?? config.prefixTemplate, claims);
   audit.prefix = prefix;
   const narrowing = narrowingFor(profile, prefix, request, nowMs);
-  const sourceIp = request.sourceIp === undefined ? undefined : canonicalIp(request.sourceIp);
+  // Only a profile pinned to the caller's address puts it into the policy.
+  const sourceIp = profile.conditions.pinSourceIp && request.sourceIp !== undefined ? canonicalIp(request.sourceIp) : undefined;
   const built = buildPolicy({ bucket: config, prefix, profile, narrowing, sourceIp });
   audit.key = built.key;
   const encodedPolicy = encodePolicy(built.policy);

@@ -71,11 +71,8 @@ function profileGrants({ bucket, prefix, profile }: PolicyInput): ActionGrant[] 
   const patterns = profile.resources.map((pattern) => prefix + pattern);
   // A listing prefix of `p/` or anything under it: both forms, as COS compares the literal `cos:prefix`.
   const listPrefixes = patterns.flatMap((pattern) => (pattern.endsWith("/*") ? [pattern.slice(0, -1), pattern] : [pattern]));
-  return profile.actions.map((action) =>
-    isBucketAction(action)
-      ? { action, resources: [resourceOf(bucket, "")], listPrefixes }
-      : { action, resources: patterns.map((pattern) => resourceOf(bucket, pattern)) },
-  );
+  const [bucketRoot, objects] = [[resourceOf(bucket, "")], patterns.map((pattern) => resourceOf(bucket, pattern))];
+  return profile.actions.map((action) => (isBucketAction(action) ? { action, resources: bucketRoot, listPrefixes } : { action, resources: objects }));
 }
 
 /** Exactly these keys, with every object action of the profile; each key must lie within its patterns. */
@@ -126,9 +123,14 @@ function scopedGrants(input: PolicyInput, scope: unknown): ActionGrant[] {
 /** Actions that share resources and conditions share a statement, which keeps the policy short. */
 function statementsOf(grants: readonly ActionGrant[], input: PolicyInput): CamStatement[] {
   const statements = new Map<string, CamStatement>();
+  // Grants often share one resource list (profileGrants): serialise each list once.
+  const resourceKeys = new Map<readonly string[], string>();
   for (const grant of grants) {
     const condition = conditionsFor(grant, input);
-    const shape = JSON.stringify([grant.resources, condition]);
+    const resources = resourceKeys.get(grant.resources) ?? JSON.stringify(grant.resources);
+    resourceKeys.set(grant.resources, resources);
+    // A JSON array ends where it ends, so the two parts cannot run into each other.
+    const shape = condition ? resources + JSON.stringify(condition) : resources;
     const existing = statements.get(shape);
     if (existing) existing.action.push(grant.action);
     else statements.set(shape, { effect: "allow", action: [grant.action], resource: [...grant.resources], ...(condition ? { condition } : {}) });

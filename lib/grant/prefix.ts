@@ -121,7 +121,10 @@ export function prefixFor(template: PrefixTemplate, claims: Claims): string {
 function claimValue(claims: Claims, name: string): string {
   const value = claims[name];
   const refuse = (why: string) =>
-    new BrokerError("IdentityNotAllowed", `claim '${name}' cannot be used in the key prefix: ${why}; use {sub_hash} in the prefix template, which is always safe`);
+    new BrokerError(
+      "IdentityNotAllowed",
+      `claim '${name}' cannot be used in the key prefix: ${why}; use {sub_hash} in the prefix template, which is always safe`,
+    );
   if (typeof value !== "string") throw refuse("it is not a string");
   if (value.length < 1 || value.length > MAX_CLAIM_CHARS) throw refuse(`it must be 1-${MAX_CLAIM_CHARS} characters`);
   if (value === "." || value === "..") throw refuse("it is '.' or '..'");

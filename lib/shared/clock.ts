@@ -6,12 +6,11 @@
  *   is set.
  * - monotonic time (`Clock.monotonic`, MonotonicMs): durations and deadlines. It never jumps
  *   and means nothing as a date.
- * Read directly instead: network calls' `AbortSignal.timeout` (it bounds a real socket), the
- * JWKS cache (jose keeps its own time, lib/identity/key-sources.ts) and a log line's latency
- * (measured, never decided on).
+ * Read directly instead: network calls' deadlines (a transport's own timer or
+ * `AbortSignal.timeout`, as they bound a real socket), the JWKS cache (jose keeps its own time,
+ * lib/identity/key-sources.ts) and a log line's latency (measured, never decided on).
  */
 import { performance } from "node:perf_hooks";
-import { setTimeout as delay } from "node:timers/promises";
 
 /** Wall-clock time: milliseconds since the Unix epoch, as `Date.now()` gives. */
 export type EpochMs = number;
@@ -40,7 +39,7 @@ export const after = (at: MonotonicMs, ms: number): MonotonicMs => (at + ms) as 
 export const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now() as MonotonicMs,
-  sleep: (ms) => delay(ms),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   alarm: (ms) => {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), ms);

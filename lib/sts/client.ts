@@ -1,15 +1,16 @@
 /**
- * The STS call, with Tencent's own SDK (tencentcloud-sdk-nodejs-sts, API 2018-08-13).
- * One client per instance; a hard deadline per attempt and one for all attempts; transient
- * failures are retried with jittered backoff; every failure becomes a BrokerError whose
- * message names at most the STS error code, never a key or a token.
+ * The STS call (API 2018-08-13): requests signed here as Tencent's SDK signs them
+ * (lib/sts/tc3.ts), sent by the transport the adapter hands in. One client per instance; a
+ * hard deadline per attempt and one for all attempts; transient failures are retried with
+ * jittered backoff; every failure becomes a BrokerError whose message names at most the STS
+ * error code, never a key or a token.
  */
-import { Client } from "tencentcloud-sdk-nodejs-sts/tencentcloud/services/sts/v20180813/sts_client.js";
 import { type Clock, systemClock } from "../shared/clock.ts";
 import type { Env } from "../shared/env.ts";
 import { BrokerError } from "../shared/errors.ts";
 import { type Attempt, retryWithin } from "../shared/retry.ts";
 import { durationLimits, type StsConfig } from "./settings.ts";
+import { type HttpAnswer, type SignedRequest, type StsTransport, signStsCall, TransportTimeout } from "./tc3.ts";
 
 export interface CredentialRequest {
   /** The session policy as `encodePolicy` returns it (URL-encoded JSON), what STS's Policy parameter takes. */
@@ -37,7 +38,7 @@ export interface IssuedCredentials {
   readonly cached?: boolean;
 }
 
-/** Where the broker gets temporary credentials: the SDK-backed client here, the reuse around it (lib/sts/reuse.ts), or a test's fake. */
+/** Where the broker gets temporary credentials: the client here, the reuse around it (lib/sts/reuse.ts), or a test's fake. */
 export interface StsClient {
   requestCredentials(request: CredentialRequest): Promise<IssuedCredentials>;
 }
@@ -49,16 +50,23 @@ interface StsResponse {
   RequestId?: string;
 }
 
-/** What the retry loop needs from its surroundings; tests hand in their own. */
+/** What the client needs from its surroundings; tests hand in their own. */
 export interface StsDeps {
+  /** Sends a signed request: lib/sts/node-transport.ts on SCF. */
+  readonly transport: StsTransport;
   /** Uniform in [0, 1): the jitter. */
   readonly random?: () => number;
   /** Times the total deadline and the waits between attempts. */
   readonly clock?: Clock;
 }
 
-/** Fields of the SDK's TencentCloudSDKHttpException that the mapping reads. */
-interface SdkError {
+/**
+ * A failed call, described as tencentcloud-sdk-nodejs-common's TencentCloudSDKHttpException
+ * describes it (common/abstract_client.js parseResponse): an error answer's `code` and
+ * `requestId`, a non-200 status as `httpCode` with the status text as `message`, or only a
+ * `message` when no usable answer came (a network failure, a body that is not JSON).
+ */
+export interface StsFailure {
   code?: string;
   requestId?: string;
   httpCode?: number;
@@ -67,41 +75,37 @@ interface SdkError {
 
 /**
  * `env` is read at each call for the execution role's key: SCF injects and rotates it as
- * TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN, names the SDK's own env reader does not use.
+ * TENCENTCLOUD_SECRETID/SECRETKEY/SESSIONTOKEN (the STS SDK's own env reader used other names).
  */
-export function createStsClient(config: StsConfig, env: Env = process.env, deps: StsDeps = {}): StsClient {
-  const { random = Math.random, clock = systemClock } = deps;
+export function createStsClient(config: StsConfig, env: Env, deps: StsDeps): StsClient {
+  const { transport, random = Math.random, clock = systemClock } = deps;
   const source = config.credentials;
-  const sdk = new Client({
-    credential: {
-      getCredential: async () =>
-        source.kind === "explicit"
-          ? { secretId: source.secretId, secretKey: source.secretKey }
-          : { secretId: env.TENCENTCLOUD_SECRETID, secretKey: env.TENCENTCLOUD_SECRETKEY, token: env.TENCENTCLOUD_SESSIONTOKEN || undefined },
-    },
-    region: config.region,
-    profile: {
-      httpProfile: {
-        endpoint: config.endpoint.host,
-        protocol: config.endpoint.protocol,
-        // Seconds; a backstop only, the AbortSignal below is the real deadline.
-        reqTimeout: Math.ceil(config.timeoutMs / 1000) + 1,
-      },
-    },
-  });
+
+  const sign = (request: CredentialRequest): SignedRequest => {
+    const key =
+      source.kind === "explicit"
+        ? { secretId: source.secretId, secretKey: source.secretKey }
+        : { secretId: env.TENCENTCLOUD_SECRETID ?? "", secretKey: env.TENCENTCLOUD_SECRETKEY ?? "", token: env.TENCENTCLOUD_SESSIONTOKEN || undefined };
+    const timestamp = Math.floor(clock.now() / 1000);
+    return signStsCall({ endpoint: config.endpoint, action: config.mode, region: config.region, params: stsParams(config, request), timestamp, ...key });
+  };
 
   const attempt = async (request: CredentialRequest, limitMs: number): Promise<Attempt<IssuedCredentials>> => {
     const timeoutMs = Math.max(1, Math.round(limitMs));
-    const signal = AbortSignal.timeout(timeoutMs);
+    let timedOut = false;
     try {
-      const response = (await sdk.request(config.mode, stsParams(config, request), { signal })) as StsResponse;
-      return { value: credentialsFrom(response) };
+      const signed = sign(request);
+      const answer = await transport(signed, timeoutMs).catch((error: Error): never => {
+        timedOut = error instanceof TransportTimeout;
+        throw failure({ message: error.message });
+      });
+      return { value: credentialsFrom(responseOf(answer, signed.url)) };
     } catch (caught) {
       // An answer without credentials is a malformed one: worth another try.
       if (caught instanceof BrokerError) return { error: caught, transient: true };
-      const error = caught as SdkError;
+      const error = caught as StsFailure;
       const lifetime = { mode: config.mode, seconds: request.durationSeconds };
-      return { error: stsError(error, signal.aborted, timeoutMs, lifetime), transient: isTransient(error, signal.aborted) };
+      return { error: stsError(error, timedOut, timeoutMs, lifetime), transient: isTransient(error, timedOut) };
     }
   };
 
@@ -121,21 +125,38 @@ export function createStsClient(config: StsConfig, env: Env = process.env, deps:
   };
 }
 
+/** The answer's `Response`, or the failure it describes (see StsFailure). */
+function responseOf(answer: HttpAnswer, url: string): StsResponse {
+  if (answer.status !== 200) throw failure({ message: answer.statusText, httpCode: answer.status });
+  let data: { Response?: StsResponse & { Error?: { Code?: string; Message?: string } } };
+  try {
+    data = JSON.parse(answer.body);
+  } catch (error) {
+    throw failure({ message: `invalid json response body at ${url} reason: ${(error as Error).message}` });
+  }
+  const response = data?.Response;
+  if (typeof response !== "object" || response === null) throw failure({ message: `no Response in the answer from ${url}` });
+  if (response.Error) throw failure({ code: response.Error.Code, message: response.Error.Message, requestId: response.RequestId });
+  return response;
+}
+
+const failure = (fields: StsFailure): Error & StsFailure => Object.assign(new Error(fields.message), fields);
+
 /**
  * Worth another try: timeouts, network failures, 5xx and 429 answers, malformed bodies,
  * throttling and InternalError.*. Never an error that names the request or the broker's
  * own key or role (AuthFailure.*, ResourceNotFound.*, InvalidParameter.*): those repeat.
  */
-export function isTransient(error: SdkError, timedOut: boolean): boolean {
+export function isTransient(error: StsFailure, timedOut: boolean): boolean {
   if (timedOut) return true;
   if (error.code) return isThrottled(error) || /^InternalError(\.|$)/.test(error.code);
   return error.httpCode === undefined || error.httpCode >= 500 || error.httpCode === 429;
 }
 
-function stsParams(config: StsConfig, request: CredentialRequest): Record<string, unknown> {
+function stsParams(config: StsConfig, request: CredentialRequest): Record<string, string | number> {
   const common = { Policy: request.encodedPolicy, DurationSeconds: request.durationSeconds };
   if (config.mode === "AssumeRole") {
-    return { RoleArn: config.roleArn, RoleSessionName: sessionName(request.subjectHash), ...common };
+    return { RoleArn: config.roleArn ?? "", RoleSessionName: sessionName(request.subjectHash), ...common };
   }
   return { Name: federationName(request.subjectHash), ...common };
 }
@@ -168,7 +189,7 @@ function credentialsFrom(response: StsResponse): IssuedCredentials {
 }
 
 const THROTTLED = new Set(["RequestLimitExceeded", "InvalidParameter.OverLimit", "LimitExceeded"]);
-const isThrottled = ({ code, httpCode }: SdkError) => (code ? THROTTLED.has(code) || code.startsWith("RequestLimitExceeded") : httpCode === 429);
+const isThrottled = ({ code, httpCode }: StsFailure) => (code ? THROTTLED.has(code) || code.startsWith("RequestLimitExceeded") : httpCode === 429);
 /** Codes that mean the broker's own key, role or settings are wrong: an operator must act. */
 const MISCONFIGURED =
   /^(AuthFailure\.(?!SignatureExpire)|ResourceNotFound\.|UnauthorizedOperation|InvalidParameter\.(GrantOtherResource|OverTimeError|PolicyTooLong|AccessKeyNotSupport))/;
@@ -179,8 +200,8 @@ interface Lifetime {
   readonly seconds: number;
 }
 
-export function stsError(error: SdkError, timedOut: boolean, timeoutMs: number, lifetime?: Lifetime): BrokerError {
-  // The SDK's own messages for network failures name only the endpoint URL.
+export function stsError(error: StsFailure, timedOut: boolean, timeoutMs: number, lifetime?: Lifetime): BrokerError {
+  // Messages for network failures name only the endpoint URL.
   const network = !error.code && !error.httpCode && error.message ? `network=${error.message.slice(0, 160)}` : undefined;
   const detail = [error.code && `code=${error.code}`, error.requestId && `requestId=${error.requestId}`, error.httpCode && `http=${error.httpCode}`, network]
     .filter(Boolean)

@@ -1,6 +1,6 @@
 /**
- * `npm run build`, also the deploy's first step: dist/<function>/index.js for every function,
- * and dist/serverless.yml listing only the variables set now (yml.ts says why).
+ * `npm run build`, also the deploy's first step: dist/<function>/ (index.js, app.js and its
+ * code cache) for every function, and dist/serverless.yml listing only the variables set now (yml.ts says why).
  */
 import { rm } from "node:fs/promises";
 import { join, relative } from "node:path";

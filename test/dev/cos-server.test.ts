@@ -13,6 +13,7 @@ import { loadConfig } from "../../lib/broker/config.ts";
 import type { CamPolicy } from "../../lib/cam/policy.ts";
 import { encodePolicy } from "../../lib/grant/policy.ts";
 import { createStsClient, type IssuedCredentials } from "../../lib/sts/client.ts";
+import { nodeTransport } from "../../lib/sts/node-transport.ts";
 import { AT, BUCKET, type CosStack, errorCode, HOST, type RawResponse, REGION, rawRequest, startCosStack } from "../support/cos.ts";
 
 let stack: CosStack;
@@ -36,7 +37,12 @@ async function issue(policy: CamPolicy): Promise<IssuedCredentials> {
     STS_SECRET_ID: root.secretId,
     STS_SECRET_KEY: root.secretKey,
   });
-  return createStsClient(config.sts).requestCredentials({ encodedPolicy: encodePolicy(policy), subjectHash: "test", durationSeconds: 900, budgetMs: 3000 });
+  return createStsClient(config.sts, {}, { transport: nodeTransport() }).requestCredentials({
+    encodedPolicy: encodePolicy(policy),
+    subjectHash: "test",
+    durationSeconds: 900,
+    budgetMs: 3000,
+  });
 }
 
 interface Signed {

@@ -123,7 +123,7 @@ describe("npm run deploy", () => {
     for (const name of FUNCTIONS) {
       const fn = stored(name);
       expect(fn).toMatchObject({ runtime: "Nodejs20.19", handler: "index.main_handler", role: "cos-sts-broker-exec", status: "Active", type: "Event" });
-      expect(Object.keys(unzipSync(fn.code))).toEqual(["index.js"]);
+      expect(Object.keys(unzipSync(fn.code)).sort()).toEqual(["app.cache", "app.js", "index.js"]);
       for (const value of Object.values(fn.environment)) expect(value === "" || value === "undefined").toBe(false);
     }
     const broker = stored(FUNCTIONS[0]!);

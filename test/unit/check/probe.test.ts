@@ -7,6 +7,7 @@ import { type CamPolicy, resourceOf } from "../../../lib/cam/policy.ts";
 import { cleanupPolicy, judgeProbe, type ProbePlan, type ProbeResult, probeFence } from "../../../lib/check/probe.ts";
 import { encodePolicy } from "../../../lib/grant/policy.ts";
 import { createStsClient } from "../../../lib/sts/client.ts";
+import { nodeTransport } from "../../../lib/sts/node-transport.ts";
 import { APPID, BUCKET, REGION, startTestEmulator } from "../../support/harness.ts";
 
 const bucket = { bucket: BUCKET, region: REGION, appid: APPID };
@@ -28,15 +29,19 @@ const grant = (actions: string[], resource = "users/p/*"): CamPolicy => ({
 
 async function probe(policy: CamPolicy) {
   const key = emulator.keys[0]!;
-  const sts = createStsClient({
-    mode: "GetFederationToken",
-    roleArn: undefined,
-    endpoint: { host: new URL(emulator.url).host, protocol: "http://" },
-    region: REGION,
-    credentials: { kind: "explicit", secretId: key.secretId, secretKey: key.secretKey },
-    maxAttempts: 1,
-    timeoutMs: 2000,
-  });
+  const sts = createStsClient(
+    {
+      mode: "GetFederationToken",
+      roleArn: undefined,
+      endpoint: { host: new URL(emulator.url).host, protocol: "http://" },
+      region: REGION,
+      credentials: { kind: "explicit", secretId: key.secretId, secretKey: key.secretKey },
+      maxAttempts: 1,
+      timeoutMs: 2000,
+    },
+    {},
+    { transport: nodeTransport() },
+  );
   const issued = await sts.requestCredentials({
     encodedPolicy: encodePolicy(policy),
     subjectHash: "c2VjcmV0LWhhc2gtb2YtdGhlLWNhbmFyeQ",

@@ -1,4 +1,4 @@
-/** lib/sts with the real tencentcloud-sdk-nodejs-sts client against the loopback emulator. */
+/** lib/sts's client and its node transport against the loopback emulator. */
 
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -7,6 +7,7 @@ import { encodePolicy } from "../../../lib/grant/policy.ts";
 import { subjectHash } from "../../../lib/grant/prefix.ts";
 import { BrokerError } from "../../../lib/shared/errors.ts";
 import { createStsClient, federationName, isTransient, type StsDeps, sessionName, stsError } from "../../../lib/sts/client.ts";
+import { nodeTransport } from "../../../lib/sts/node-transport.ts";
 import type { StsConfig } from "../../../lib/sts/settings.ts";
 import { ledgered } from "../../support/capture.ts";
 import { fakeClock } from "../../support/clock.ts";
@@ -31,6 +32,10 @@ const config = (over: Partial<StsConfig> = {}): StsConfig => ({
   ...over,
 });
 
+/** The client as the broker wires it, over the node transport. */
+const stsClient = (over: StsConfig, env: Record<string, string> = {}, deps: Partial<StsDeps> = {}) =>
+  createStsClient(over, env, { transport: nodeTransport(env), ...deps });
+
 beforeAll(async () => {
   emulator = await startStsEmulator(ledgered());
 });
@@ -39,7 +44,7 @@ afterEach(() => emulator.reset());
 
 describe("createStsClient", () => {
   it("calls GetFederationToken with the encoded policy and a letters-only name", async () => {
-    const issued = await createStsClient(config()).requestCredentials(request);
+    const issued = await stsClient(config()).requestCredentials(request);
     expect(issued.tmpSecretId).toMatch(/^AKID/);
     expect(issued.requestId).toBeTruthy();
     const record = emulator.issued.get(issued.tmpSecretId)!;
@@ -50,7 +55,7 @@ describe("createStsClient", () => {
 
   it("calls AssumeRole with the execution role's key, read from the environment at each call", async () => {
     const env: Record<string, string> = {};
-    const sts = createStsClient(config({ mode: "AssumeRole", roleArn: "qcs::cam::uin/1:roleName/r", credentials: { kind: "execution-role" } }), env);
+    const sts = stsClient(config({ mode: "AssumeRole", roleArn: "qcs::cam::uin/1:roleName/r", credentials: { kind: "execution-role" } }), env);
     for (let round = 0; round < 2; round += 1) {
       // SCF rotates the role key; the next call must use the new one.
       const role = emulator.addTemporaryKey();
@@ -65,7 +70,7 @@ describe("createStsClient", () => {
   });
 
   it("turns a wrong secret into a ConfigError that does not leak it", async () => {
-    const sts = createStsClient(config({ credentials: { kind: "explicit", secretId: emulator.keys[0]!.secretId, secretKey: "wrong-key-material" } }));
+    const sts = stsClient(config({ credentials: { kind: "explicit", secretId: emulator.keys[0]!.secretId, secretKey: "wrong-key-material" } }));
     const error = await sts.requestCredentials(request).catch((e: unknown) => e as BrokerError);
     expect(error).toMatchObject({ code: "ConfigError" });
     expect(`${(error as BrokerError).message} ${(error as BrokerError).detail}`).not.toContain("wrong-key-material");
@@ -75,7 +80,7 @@ describe("createStsClient", () => {
   it("stops waiting at the deadline", async () => {
     emulator.inject({ kind: "hang" });
     // A call that kept waiting would run into the test's own timeout; the message names the budget it kept to.
-    const error = await createStsClient(config())
+    const error = await stsClient(config())
       .requestCredentials({ ...request, budgetMs: 200 })
       .catch((e: unknown) => e as BrokerError);
     expect(error).toMatchObject({ code: "UpstreamTimeout", message: expect.stringContaining("within 200 ms") });
@@ -84,7 +89,7 @@ describe("createStsClient", () => {
 
   it("refuses an answer without credentials", async () => {
     emulator.inject({ kind: "malformed" });
-    await expect(createStsClient(config(), {}, { clock: fakeClock() }).requestCredentials(request)).rejects.toMatchObject({ code: "UpstreamError" });
+    await expect(stsClient(config(), {}, { clock: fakeClock(Date.now()) }).requestCredentials(request)).rejects.toMatchObject({ code: "UpstreamError" });
   });
 });
 
@@ -92,8 +97,8 @@ describe("retries", () => {
   type Fault = Parameters<StsEmulator["inject"]>[0];
   /** A fixed jitter on a clock that moves only when the code sleeps: a test sees the schedule without sleeping it. */
   const recorded = (random = 0.5) => {
-    const clock = fakeClock();
-    const deps: StsDeps = { random: () => random, clock };
+    const clock = fakeClock(Date.now());
+    const deps = { random: () => random, clock };
     return { waits: clock.slept, deps };
   };
 
@@ -109,7 +114,7 @@ describe("retries", () => {
   ])("retries %s and then succeeds", async (_why, fault) => {
     emulator.inject(fault, { times: 2 });
     const { waits, deps } = recorded(0.5);
-    const issued = await createStsClient(config(), {}, deps).requestCredentials(request);
+    const issued = await stsClient(config(), {}, deps).requestCredentials(request);
     expect(issued.tmpSecretId).toMatch(/^AKID/);
     expect(emulator.calls).toHaveLength(3);
     expect(emulator.stsCallCount()).toBe(1);
@@ -119,7 +124,7 @@ describe("retries", () => {
 
   it("retries a per-attempt timeout", async () => {
     emulator.inject({ kind: "hang" }, { times: 1 });
-    const issued = await createStsClient(config({ timeoutMs: 200 }), {}, recorded().deps).requestCredentials(request);
+    const issued = await stsClient(config({ timeoutMs: 200 }), {}, recorded().deps).requestCredentials(request);
     expect(issued.tmpSecretId).toMatch(/^AKID/);
     expect(emulator.calls).toHaveLength(2);
   });
@@ -135,7 +140,7 @@ describe("retries", () => {
   ])("never retries %s", async (code) => {
     emulator.inject({ kind: "error", code });
     const { waits, deps } = recorded();
-    await expect(createStsClient(config(), {}, deps).requestCredentials(request)).rejects.toBeInstanceOf(BrokerError);
+    await expect(stsClient(config(), {}, deps).requestCredentials(request)).rejects.toBeInstanceOf(BrokerError);
     expect(emulator.calls).toHaveLength(1);
     expect(waits).toEqual([]);
   });
@@ -143,7 +148,7 @@ describe("retries", () => {
   it("gives up after maxAttempts with the last failure's status and Retry-After", async () => {
     emulator.inject({ kind: "throttle" });
     const { waits, deps } = recorded(0.999);
-    const error = (await createStsClient(config({ maxAttempts: 4 }), {}, deps)
+    const error = (await stsClient(config({ maxAttempts: 4 }), {}, deps)
       .requestCredentials(request)
       .catch((e: unknown) => e)) as BrokerError;
     expect(error).toMatchObject({ code: "UpstreamThrottled", retryAfter: 1 });
@@ -156,7 +161,7 @@ describe("retries", () => {
     emulator.inject({ kind: "http", status: 500 });
     const { waits, deps } = recorded(0.999);
     // A budget that fits the four waits: the clock moves by each one.
-    await expect(createStsClient(config({ maxAttempts: 5 }), {}, deps).requestCredentials({ ...request, budgetMs: 5000 })).rejects.toMatchObject({
+    await expect(stsClient(config({ maxAttempts: 5 }), {}, deps).requestCredentials({ ...request, budgetMs: 5000 })).rejects.toMatchObject({
       code: "UpstreamError",
     });
     expect(waits.map(Math.round)).toEqual([100, 200, 400, 799]);
@@ -164,13 +169,13 @@ describe("retries", () => {
 
   it("makes one attempt when maxAttempts is 1", async () => {
     emulator.inject({ kind: "reset" });
-    await expect(createStsClient(config({ maxAttempts: 1 }), {}, recorded().deps).requestCredentials(request)).rejects.toMatchObject({ code: "UpstreamError" });
+    await expect(stsClient(config({ maxAttempts: 1 }), {}, recorded().deps).requestCredentials(request)).rejects.toMatchObject({ code: "UpstreamError" });
     expect(emulator.calls).toHaveLength(1);
   });
 
   it("keeps every attempt and wait inside the total deadline", async () => {
     emulator.inject({ kind: "hang" });
-    const sts = createStsClient(config({ timeoutMs: 300, maxAttempts: 5 }), {}, { random: () => 0 });
+    const sts = stsClient(config({ timeoutMs: 300, maxAttempts: 5 }), {}, { random: () => 0 });
     const error = await sts.requestCredentials({ ...request, budgetMs: 700 }).catch((e: unknown) => e as BrokerError);
     expect(error).toMatchObject({ code: "UpstreamTimeout" });
     // 300 + 300 ms leave under 100 ms: a third attempt could not finish, so it is never started.
@@ -180,7 +185,7 @@ describe("retries", () => {
   it("does not wait out a backoff that would end past the deadline", async () => {
     emulator.inject({ kind: "http", status: 502 });
     const { waits, deps } = recorded(0.999);
-    const error = await createStsClient(config(), {}, deps)
+    const error = await stsClient(config(), {}, deps)
       .requestCredentials({ ...request, budgetMs: 150 })
       .catch((e: unknown) => e as BrokerError);
     expect(error).toMatchObject({ code: "UpstreamError" });
@@ -189,7 +194,7 @@ describe("retries", () => {
   });
 
   it("does not call STS at all without time for one attempt", async () => {
-    await expect(createStsClient(config()).requestCredentials({ ...request, budgetMs: 50 })).rejects.toMatchObject({ code: "UpstreamTimeout" });
+    await expect(stsClient(config()).requestCredentials({ ...request, budgetMs: 50 })).rejects.toMatchObject({ code: "UpstreamTimeout" });
     expect(emulator.calls).toHaveLength(0);
   });
 });
@@ -235,7 +240,7 @@ describe("lifetimes: GetFederationToken gives a sub-account's key 129600 s, the 
   });
   afterAll(() => keyed.close());
   const clientFor = (which: PermanentKey) =>
-    createStsClient(
+    stsClient(
       config({
         endpoint: { host: new URL(keyed.url).host, protocol: "http://" },
         credentials: { kind: "explicit", secretId: which.secretId, secretKey: which.secretKey },
