@@ -27,7 +27,7 @@ exitOnHelp(
 );
 
 const COLD_ROUNDS = sized(21, 1);
-const WARM_ROUNDS = sized(8, 1);
+const WARM_ROUNDS = sized(12, 1);
 const WARM_COUNT = sized(300, 20);
 const OVERHEAD_ROUNDS = sized(3, 1);
 const OVERHEAD_COUNT = sized(2000, 50);

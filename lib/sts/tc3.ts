@@ -9,8 +9,12 @@ import { createHash, createHmac, randomUUID } from "node:crypto";
 
 /** STS API version 2018-08-13 (tencentcloud-sdk-nodejs-sts, services/sts/v20180813). */
 const STS_VERSION = "2018-08-13";
-/** X-TC-RequestClient names the caller (the SDK sends SDK_NODEJS_<version>); the header is not signed. */
-const REQUEST_CLIENT = "COS_STS_BROKER";
+/**
+ * X-TC-RequestClient as the official SDK sends it (common/abstract_client.js: "SDK_NODEJS_" +
+ * common/sdk_version.js), so STS receives exactly the SDK's request; test/unit/sts/tc3.test.ts
+ * holds it to the installed SDK's, which fails when that SDK is upgraded and this is not.
+ */
+const REQUEST_CLIENT = "SDK_NODEJS_4.1.220";
 
 export interface StsCall {
   /** `sts.tencentcloudapi.com`, or a host:port; with its protocol. */
