@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the deployed bundle's cold start, warm path, own overhead and memory,
  * side by side with the floor (bench/floor.cjs, the least code that does the job), an empty
- * handler and Tencent's demo approach (qcloud-cos-sts from node_modules). Every figure comes from fresh child processes, run in alternation, against
+ * handler and Tencent's demo approach (qcloud-cos-sts from node_modules); and the server's
+ * (dist/server: SCF web functions, containers) cold start and warm path over HTTP (bench/server.ts). Every figure comes from fresh child processes, run in alternation, against
  * one loopback STS emulator over TLS (qcloud-cos-sts speaks only https). Prints one table.
  */
 import { cpSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -17,6 +18,7 @@ import { bearer, brokerEnv, functionUrlEvent } from "../test/support/harness.ts"
 import { hsToken, rsaKey, signWith, startKeyServer } from "../test/support/tokens.ts";
 import { LOOP, type LoopResult } from "./loop.ts";
 import { quickNote, sized } from "./quick.ts";
+import { benchServer } from "./server.ts";
 import { mean, median, percentile } from "./stats.ts";
 import { benchWechat } from "./wechat.ts";
 
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
   const keyServer = await startKeyServer([]);
   try {
     const meta = await bundleFunctions({ outDir: join(work, "dist") });
-    const [size] = bundleSizes(meta, ["issue-credentials"]);
+    const [size, serverSize] = bundleSizes(meta, ["issue-credentials", "server"]);
 
     emulator = await startStsEmulator({ tls: true });
     const ca = join(work, "sts-ca.pem");
@@ -201,6 +203,17 @@ async function main(): Promise<void> {
       ReturnType<typeof warmFigures>,
     ];
     const wechatWarm = await benchWechat({ work, bundle: broker, env, rounds: WARM_ROUNDS, count: WARM_COUNT, loop });
+    const server = await benchServer({
+      work,
+      server: join(work, "dist", "server", "index.js"),
+      empty: join(ROOT, "bench/empty-server.cjs"),
+      env,
+      authorization: (event.headers as Record<string, string>).authorization!,
+      coldRounds: COLD_ROUNDS,
+      warmRounds: WARM_ROUNDS,
+      count: WARM_COUNT,
+      alternate,
+    });
     const [hs, rs] = [overheadFigures("HS256"), overheadFigures("RS256")];
     const warmLine = (figures: ReturnType<typeof warmFigures>) => `${figures.rps.toFixed(0)} req/s, p50 ${ms(figures.p50, 2)}, p99 ${ms(figures.p99, 2)}`;
 
@@ -208,7 +221,7 @@ async function main(): Promise<void> {
       [
         "bundle size, issue-credentials",
         `${kb(size!.bytes)}`,
-        `plus its V8 code cache, ${kb(statSync(join(work, "dist", "issue-credentials", "app.cache")).size)}`,
+        `plus its V8 code cache, ${kb(statSync(join(work, "dist", "issue-credentials", "app.cache")).size)}; the server ${kb(serverSize!.bytes)}, its cache ${kb(statSync(join(work, "dist", "server", "app.cache")).size)}`,
         "",
       ],
       [
@@ -246,6 +259,18 @@ async function main(): Promise<void> {
         `warm path: WeChat login, one jscode2session exchange per request, WeChat emulator over TLS (${WARM_ROUNDS} x ${WARM_COUNT} requests)`,
         `${wechatWarm.rps.toFixed(0)} req/s, p50 ${ms(wechatWarm.p50, 2)}, p99 ${ms(wechatWarm.p99, 2)}`,
         `the HS256 token path above: ${brokerWarm.rps.toFixed(0)} req/s`,
+        "",
+      ],
+      [
+        `server (web function, container) cold start: spawned to the first 200 over HTTP, timed by the client (median of ${COLD_ROUNDS})`,
+        `${ms(server.coldMs.server)} (+${ms(server.coldMs.server - server.coldMs.empty)} over an empty node:http server)`,
+        `empty node:http server ${ms(server.coldMs.empty)}; the event handler above, timed inside its process: ${ms(ready("broker"))}`,
+        "",
+      ],
+      [
+        `server warm path over one keep-alive HTTP connection, credential reuse off (${WARM_ROUNDS} x ${WARM_COUNT} requests, a client process of its own)`,
+        warmLine(server.warm.server),
+        `the same client against an empty node:http server: ${warmLine(server.warm.empty)}; the event handler, in process: ${warmLine(brokerWarm)}`,
         "",
       ],
       [

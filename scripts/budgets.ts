@@ -15,6 +15,10 @@ import type { Metafile } from "esbuild";
 export const BUDGETS_KB: Readonly<Record<string, number>> = {
   // 96.7 KB when set, the STS SDK (120.2 KB with it) replaced by lib/sts/tc3.ts
   "issue-credentials": 108,
+  // 100.5 KB when set: the broker, node:http's adapter (SCF web functions, containers)
+  server: 112,
+  // 79.7 KB when set: the broker and the Fetch API's adapter, an ES module (no code cache)
+  fetch: 92,
   // 921.8 KB when set (the COS SDK for the probe)
   "credential-check": 1024,
 };
@@ -28,10 +32,10 @@ export interface BundleSize {
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 
-/** Each function's bundle size from esbuild's metafile, whose outputs end in `<name>/app.js`. */
+/** Each bundle's size from esbuild's metafile, whose outputs end in `<name>/app.js` (or `<name>/index.mjs`, an ES module). */
 export function bundleSizes(metafile: Metafile, names: readonly string[]): BundleSize[] {
   return names.map((name) => {
-    const output = Object.entries(metafile.outputs).find(([file]) => file.endsWith(`${name}/app.js`))?.[1];
+    const output = Object.entries(metafile.outputs).find(([file]) => file.endsWith(`${name}/app.js`) || file.endsWith(`${name}/index.mjs`))?.[1];
     if (!output) throw new Error(`no bundle for ${name} in this build`);
     const byPackage = new Map<string, number>();
     for (const [file, { bytesInOutput }] of Object.entries(output.inputs)) {

@@ -2,11 +2,12 @@
  * The deployable bundles: every folder under functions/ with an index.ts becomes
  * dist/<name>/app.js, one minified CommonJS file with nothing left to install, beside
  * index.js, which runs it with the V8 code cache app.cache (scripts/code-cache.ts;
- * docs/deploy.md, What is in the bundle). `npm run build`, the tests and the benchmark all
- * build through here.
+ * docs/deploy.md, What is in the bundle). The Fetch handler is the exception: an ES module,
+ * dist/fetch/index.mjs, for Fetch-API runtimes (docs/adapters.md). `npm run build`, the tests
+ * and the benchmark all build through here.
  */
 
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { build, type Metafile } from "esbuild";
 import { MODULE_WRAPPER_PARAMS, WARM_UPS, writeCodeCache } from "./code-cache.ts";
@@ -24,14 +25,29 @@ const NODE_TARGET = "node20.19";
  */
 export const OPTIONAL_MODULES = ["supports-color"];
 
-/** The single list of functions: every folder under functions/ with an index.ts. */
+/**
+ * Files a function ships beside its bundle, copied from its folder with their mode: the web
+ * function's start command (functions/server/scf_bootstrap, executable).
+ */
+export const SHIPPED_FILES: Readonly<Record<string, readonly string[]>> = { server: ["scf_bootstrap"] };
+
+/**
+ * Adapters built as an ES module, `<name>/index.mjs`, for runtimes that load one (Deno, Bun,
+ * edge workers): not SCF functions, so never zipped, deployed or given a code cache.
+ */
+export const ESM_BUNDLES: readonly string[] = ["fetch"];
+
+/** The single list of functions: every folder under functions/ with an index.ts, but the ES modules. */
 export function listFunctions(root = ROOT): string[] {
   const dir = join(root, "functions");
   return readdirSync(dir, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, "index.ts")))
+    .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, "index.ts")) && !ESM_BUNDLES.includes(entry.name))
     .map((entry) => entry.name)
     .sort();
 }
+
+/** Everything `npm run build` writes to dist/: the functions and the ES modules. */
+export const listBundles = (): string[] => [...listFunctions(), ...ESM_BUNDLES].sort();
 
 export interface BundleOptions {
   readonly outDir: string;
@@ -41,9 +57,13 @@ export interface BundleOptions {
   readonly profilesFile?: string;
 }
 
-/** Builds `<outDir>/<name>/{index.js,app.js,app.cache}` for each entry and returns esbuild's metafile (inputs and sizes). */
+/**
+ * Builds `<outDir>/<name>/{index.js,app.js,app.cache}` for each entry (by default every
+ * function, and then the ES modules too) and returns esbuild's metafile (inputs and sizes).
+ */
 export async function bundleFunctions(options: BundleOptions): Promise<Metafile> {
   const entries = options.entries ?? Object.fromEntries(listFunctions().map((name) => [name, join(ROOT, "functions", name, "index.ts")]));
+  const modules = options.entries ? undefined : await bundleModules(options);
   const result = await build({
     entryPoints: Object.fromEntries(Object.entries(entries).map(([name, file]) => [`${name}/app`, file])),
     outdir: options.outDir,
@@ -62,7 +82,28 @@ export async function bundleFunctions(options: BundleOptions): Promise<Metafile>
   });
   // This repository is "type": "module"; the bundles are CommonJS wherever they are loaded from.
   writeFileSync(join(options.outDir, "package.json"), '{ "type": "commonjs" }\n');
+  for (const name of Object.keys(entries)) {
+    for (const file of SHIPPED_FILES[name] ?? []) copyFileSync(join(ROOT, "functions", name, file), join(options.outDir, name, file));
+  }
   for (const name of Object.keys(entries)) await writeCodeCache(join(options.outDir, name), WARM_UPS[name]);
+  return { inputs: { ...result.metafile.inputs, ...modules?.inputs }, outputs: { ...result.metafile.outputs, ...modules?.outputs } };
+}
+
+/** `<outDir>/<name>/index.mjs`: node: built-ins stay imports, which Deno, Bun and Node provide. */
+async function bundleModules(options: BundleOptions): Promise<Metafile> {
+  const result = await build({
+    entryPoints: Object.fromEntries(ESM_BUNDLES.map((name) => [`${name}/index`, join(ROOT, "functions", name, "index.ts")])),
+    outdir: options.outDir,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: NODE_TARGET,
+    minify: true,
+    metafile: true,
+    logLevel: "warning",
+    define: { __STS_PROFILES_JSON__: profilesDefine(options.profilesFile) },
+  });
   return result.metafile;
 }
 

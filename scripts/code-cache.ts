@@ -2,8 +2,8 @@
  * V8 code caches for the deployed bundles. Each function's index.js is scripts/loader.cjs,
  * which runs app.js (the bundle) with app.cache. The cache is made here, in a fresh `node`
  * with no flags, through that very loader, after the function has done its usual first piece
- * of work, so it holds the compiled code of everything that work ran: for issue-credentials,
- * one request issued against a loopback stand-in for STS; for the others, loading.
+ * of work, so it holds the compiled code of everything that work ran: for issue-credentials and
+ * the server, one request issued against a loopback stand-in for STS; for the others, loading.
  */
 import { execFile } from "node:child_process";
 import { copyFileSync } from "node:fs";
@@ -40,11 +40,12 @@ Promise.resolve(warmUp(loaded))
 `;
 
 /**
- * One request issued, through main_handler as SCF calls it: configuration, the JWT check, the
+ * One request issued, the way `send` sends it (CommonJS source of an async function of the
+ * loaded module and a token, resolving with `{status, body}`): configuration, the JWT check, the
  * grant, the signed AssumeRole over the node transport to a loopback server that answers as
  * STS does, the answer and its log line. The secret and keys are made up here and never leave.
  */
-const ISSUE_ONE = `async (loaded) => {
+const issueOne = (send: string) => `async (loaded) => {
   const { createServer } = require("node:http");
   const { createHmac, randomBytes } = require("node:crypto");
   const expiredTime = Math.floor(Date.now() / 1000) + 900;
@@ -66,14 +67,30 @@ const ISSUE_ONE = `async (loaded) => {
   const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
   const signed = part({ alg: "HS256", typ: "JWT" }) + "." + part({ sub: "warm-up", exp: expiredTime });
   const token = signed + "." + createHmac("sha256", secret).update(signed).digest("base64url");
-  const event = { httpMethod: "POST", path: "/", headers: { authorization: "Bearer " + token }, body: '{"profile":"upload"}' };
-  const response = await loaded.main_handler(event, { request_id: "warm-up", getRemainingTimeInMillis: () => 10000 });
+  const response = await (${send})(loaded, token);
   server.close();
-  if (response.statusCode !== 200) throw new Error("the warm-up request was answered " + response.statusCode + ": " + response.body);
+  if (response.status !== 200) throw new Error("the warm-up request was answered " + response.status + ": " + response.body);
+}`;
+
+/** As SCF calls an event function: main_handler with a Function URL event. */
+const BY_EVENT = `async (loaded, token) => {
+  const event = { httpMethod: "POST", path: "/", headers: { authorization: "Bearer " + token }, body: '{"profile":"upload"}' };
+  const answer = await loaded.main_handler(event, { request_id: "warm-up", getRemainingTimeInMillis: () => 10000 });
+  return { status: answer.statusCode, body: answer.body };
+}`;
+
+/** As a client calls the server: started as `node index.js` starts it, on a loopback port, one POST over HTTP. */
+const BY_HTTP = `async (loaded, token) => {
+  Object.assign(process.env, { PORT: "0", HOST: "127.0.0.1" });
+  const running = await loaded.main();
+  const answer = await fetch(running.origin, { method: "POST", headers: { authorization: "Bearer " + token }, body: '{"profile":"upload"}' });
+  const result = { status: answer.status, body: await answer.text() };
+  await running.close();
+  return result;
 }`;
 
 /** Per function, what it runs before its cache is written; a function not named here is only loaded. */
-export const WARM_UPS: Readonly<Record<string, string>> = { "issue-credentials": ISSUE_ONE };
+export const WARM_UPS: Readonly<Record<string, string>> = { "issue-credentials": issueOne(BY_EVENT), server: issueOne(BY_HTTP) };
 
 /** Puts the loader in `dir` as index.js beside app.js, and writes app.cache (after `warmUp`, CommonJS source of an async function of the loaded module). */
 export async function writeCodeCache(dir: string, warmUp: string | undefined): Promise<void> {

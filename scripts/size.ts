@@ -6,14 +6,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { budgetProblems, bundleSizes, formatSizes } from "./budgets.ts";
-import { bundleFunctions, listFunctions } from "./bundle.ts";
+import { bundleFunctions, listBundles } from "./bundle.ts";
 import { exitOnHelp } from "./help.ts";
 
 exitOnHelp("usage: npm run size\n  Builds every function and prints its size beside its budget (scripts/budgets.ts); exit 1 over budget.");
 
 const outDir = await mkdtemp(join(tmpdir(), "broker-size-"));
 try {
-  const sizes = bundleSizes(await bundleFunctions({ outDir }), listFunctions());
+  const sizes = bundleSizes(await bundleFunctions({ outDir }), listBundles());
   console.log(formatSizes(sizes));
   const problems = budgetProblems(sizes);
   for (const problem of problems) console.error(problem);

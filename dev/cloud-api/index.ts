@@ -10,7 +10,7 @@ import { FaultPlan } from "../sts-emulator/faults.ts";
 import { Registry } from "../sts-emulator/registry.ts";
 import type { Fault, PermanentKey } from "../sts-emulator/types.ts";
 import type { StoredPolicy, StoredRole } from "./cam.ts";
-import { answerUrl, type Invoker } from "./function-url.ts";
+import { answerUrl, type Invoker, type WebInstances } from "./function-url.ts";
 import { type ApiCall, type ApiState, handle } from "./handler.ts";
 import type { StoredFunction } from "./scf.ts";
 
@@ -19,8 +19,10 @@ export type { StoredFunction } from "./scf.ts";
 export interface CloudApiOptions {
   /** Who may call: usually the STS emulator's keys, so one key serves STS, COS and this. */
   readonly keys: readonly PermanentKey[];
-  /** Runs a function for its Function URL; without it, Function URLs answer 501. */
+  /** Runs an event function for its Function URL; without it, such Function URLs answer 501. */
   readonly invoke?: Invoker;
+  /** Starts a web function's instance for its Function URL; without it, such Function URLs answer 501. */
+  readonly serve?: WebInstances;
   /** GetFunction reads a function stays Creating or Updating after a change; default 1. */
   readonly settleReads?: number;
   /** Checks signature times; default the system clock. */
@@ -31,6 +33,8 @@ export interface CloudApi {
   /** The API endpoint, for DEPLOY_API_ENDPOINT. */
   readonly url: string;
   readonly calls: ApiCall[];
+  /** The X-Scf-Request-Id of every request passed to a web function's instance, in order. */
+  readonly webRequestIds: readonly string[];
   /** keyed `<region>/<namespace>/<name>` */
   readonly functions: ReadonlyMap<string, StoredFunction>;
   readonly roles: ReadonlyMap<string, StoredRole>;
@@ -70,11 +74,14 @@ export async function startCloudApi(options: CloudApiOptions): Promise<CloudApi>
     closing: closing.signal,
   };
   const api = await listen(createServer((req: IncomingMessage, res: ServerResponse) => void handle(req, res, state)));
-  const urls = await listen(createServer((req, res) => void answerUrl(req, res, state.scf, options.invoke)));
+  const webRequestIds: string[] = [];
+  const runners = { ...options, onWebRequest: (id: string) => webRequestIds.push(id) };
+  const urls = await listen(createServer((req, res) => void answerUrl(req, res, state.scf, runners)));
   urlOrigin = urls.origin;
   return {
     url: api.origin,
     calls: state.calls,
+    webRequestIds,
     functions: state.scf.functions,
     roles: cam.roles,
     policies: cam.policies,

@@ -20,8 +20,9 @@ export interface StoredFunction {
   readonly name: string;
   readonly namespace: string;
   readonly region: string;
+  /** Event, or HTTP: a web function, which SCF starts from scf_bootstrap and takes no handler. */
   readonly type: string;
-  handler: string;
+  handler?: string;
   readonly runtime: string;
   memorySize: number;
   timeout: number;
@@ -31,6 +32,8 @@ export interface StoredFunction {
   environment: Record<string, string>;
   code: Uint8Array;
   status: "Creating" | "Updating" | "Active";
+  /** A web function's requests at once per instance, as InstanceConcurrencyConfig said; none: one at a time. */
+  concurrency?: { readonly DynamicEnabled: "TRUE" | "FALSE"; readonly MaxConcurrency: number };
   /** GetFunction reads left before a Creating or Updating function turns Active. */
   settling: number;
   triggers: StoredTrigger[];
@@ -112,12 +115,30 @@ function role(state: ScfState, params: Params): string | undefined {
   return name;
 }
 
+/**
+ * InstanceConcurrencyConfig: "只支持Web函数"; MaxConcurrency 1-100; DynamicEnabled TRUE or FALSE,
+ * or "" to turn it off (tencentcloud-sdk-nodejs-scf scf_models.d.ts).
+ */
+function concurrencyOf(params: Params, type: string): StoredFunction["concurrency"] | null | undefined {
+  const config = params.InstanceConcurrencyConfig as Params | undefined;
+  if (config === undefined) return undefined;
+  if (type !== "HTTP") throw new Refusal("InvalidParameterValue.InstanceConcurrencyConfig", "InstanceConcurrencyConfig is for web functions (Type HTTP) only.");
+  const dynamic = config.DynamicEnabled;
+  if (dynamic === "") return null;
+  if (dynamic !== "TRUE" && dynamic !== "FALSE")
+    throw new Refusal("InvalidParameterValue.InstanceConcurrencyConfig", "DynamicEnabled is TRUE, FALSE or empty.");
+  const max = integer(config, "MaxConcurrency", 1, 100);
+  if (max === undefined) throw new Refusal("MissingParameter", "InstanceConcurrencyConfig needs MaxConcurrency.");
+  return { DynamicEnabled: dynamic, MaxConcurrency: max };
+}
+
 function describe(fn: StoredFunction): Record<string, unknown> {
   return {
     FunctionName: fn.name,
     Namespace: fn.namespace,
     Type: fn.type,
-    Handler: fn.handler,
+    ...(fn.handler === undefined ? {} : { Handler: fn.handler }),
+    ...(fn.concurrency ? { InstanceConcurrencyConfig: fn.concurrency } : {}),
     Runtime: fn.runtime,
     MemorySize: fn.memorySize,
     Timeout: fn.timeout,
@@ -130,7 +151,7 @@ function describe(fn: StoredFunction): Record<string, unknown> {
   };
 }
 
-const FUNCTION_SETTINGS = ["Description", "MemorySize", "Timeout", "Environment", "Role", "Namespace"];
+const FUNCTION_SETTINGS = ["Description", "MemorySize", "Timeout", "Environment", "Role", "Namespace", "InstanceConcurrencyConfig"];
 
 function createFunction(params: Params, state: ScfState, region: string): Record<string, unknown> {
   const name = text(params, "FunctionName");
@@ -140,16 +161,17 @@ function createFunction(params: Params, state: ScfState, region: string): Record
   if (state.functions.has(key)) throw new Refusal("ResourceInUse.Function", "函数已存在。");
   const runtime = text(params, "Runtime");
   if (!RUNTIMES.has(runtime)) throw new Refusal("InvalidParameterValue.Runtime", `Runtime ${runtime} is not offered.`);
-  const handler = text(params, "Handler");
-  if (!HANDLER.test(handler)) throw new Refusal("InvalidParameterValue.Handler", "Handler is file.method.");
   const type = optionalText(params, "Type") ?? "Event";
   if (type !== "Event" && type !== "HTTP") throw new Refusal("InvalidParameterValue.Type", "Type is Event or HTTP.");
+  const handler = handlerOf(params, type);
+  const concurrency = concurrencyOf(params, type);
   state.functions.set(key, {
     name,
     namespace: optionalText(params, "Namespace") ?? "default",
     region,
     type,
-    handler,
+    ...(handler === undefined ? {} : { handler }),
+    ...(concurrency ? { concurrency } : {}),
     runtime,
     memorySize: memory(params) ?? 128,
     timeout: integer(params, "Timeout", 1, 900) ?? 3,
@@ -164,6 +186,14 @@ function createFunction(params: Params, state: ScfState, region: string): Record
   return {};
 }
 
+/** An event function's `file.method`; a web function starts from scf_bootstrap, so a handler means nothing to it. */
+function handlerOf(params: Params, type: string): string | undefined {
+  if (type === "HTTP") return undefined;
+  const handler = text(params, "Handler");
+  if (!HANDLER.test(handler)) throw new Refusal("InvalidParameterValue.Handler", "Handler is file.method.");
+  return handler;
+}
+
 function getFunction(params: Params, state: ScfState, region: string): Record<string, unknown> {
   const fn = stored(state, region, params);
   const answer = describe(fn);
@@ -175,7 +205,7 @@ function updateCode(params: Params, state: ScfState, region: string): Record<str
   const fn = stored(state, region, params);
   active(fn, "UpdateFunctionCode");
   fn.code = zipOf(params.ZipFile ?? (params.Code as Params | undefined)?.ZipFile, UPDATE_ZIP_BYTES);
-  fn.handler = optionalText(params, "Handler") ?? fn.handler;
+  if (fn.type !== "HTTP") fn.handler = optionalText(params, "Handler") ?? fn.handler;
   Object.assign(fn, { status: "Updating", settling: state.settleReads });
   return {};
 }
@@ -190,6 +220,8 @@ function updateConfiguration(params: Params, state: ScfState, region: string): R
   fn.role = role(state, params) ?? fn.role;
   fn.description = optionalText(params, "Description") ?? fn.description;
   if (params.Environment !== undefined) fn.environment = environmentOf(params.Environment);
+  const concurrency = concurrencyOf(params, fn.type);
+  if (concurrency !== undefined) fn.concurrency = concurrency ?? undefined;
   Object.assign(fn, { status: "Updating", settling: state.settleReads });
   return {};
 }

@@ -5,11 +5,11 @@
  * cloud.tencent.com/document/product/583/115197).
  */
 import { createHash } from "node:crypto";
-import type { GetFunctionResponse, Variable } from "tencentcloud-sdk-nodejs-scf/tencentcloud/services/scf/v20180416/scf_models.js";
+import type { GetFunctionResponse, InstanceConcurrencyConfig, Variable } from "tencentcloud-sdk-nodejs-scf/tencentcloud/services/scf/v20180416/scf_models.js";
 import { after, type Clock } from "../../lib/shared/clock.ts";
 import { type CloudApi, isNotFound } from "./api.ts";
 import { DeployError } from "./errors.ts";
-import type { FunctionSpec } from "./spec.ts";
+import type { Concurrency, FunctionSpec } from "./spec.ts";
 
 export interface Pace {
   /** Between two GetFunction polls while a function is Creating or Updating. */
@@ -53,7 +53,7 @@ export async function deployFunction(ctx: FunctionContext, fn: FunctionSpec, zip
       Type: fn.apiType,
       Code: { ZipFile: Buffer.from(zip).toString("base64") },
       ...configuration(fn, codeSha),
-      Handler: fn.handler,
+      ...(fn.handler ? { Handler: fn.handler } : {}),
       Runtime: fn.runtime,
     });
     await waitActive(ctx, fn, "being created");
@@ -62,15 +62,16 @@ export async function deployFunction(ctx: FunctionContext, fn: FunctionSpec, zip
   if (WORKING.has(current.Status ?? "")) current = await waitActive(ctx, fn, `finishing ${current.Status}`);
   refuseInPlace(fn, current);
   const changes: string[] = [];
-  if (codeShaOf(current.Description) !== codeSha || current.Handler !== fn.handler) {
+  const handlerMoved = fn.handler !== undefined && current.Handler !== fn.handler;
+  if (codeShaOf(current.Description) !== codeSha || handlerMoved) {
     await ctx.api.call("scf", "UpdateFunctionCode", {
       FunctionName: fn.name,
       Namespace: fn.namespace,
-      Handler: fn.handler,
+      ...(fn.handler ? { Handler: fn.handler } : {}),
       ZipFile: Buffer.from(zip).toString("base64"),
     });
     await waitActive(ctx, fn, "updating its code");
-    changes.push(current.Handler === fn.handler ? "code" : `code, handler ${fn.handler}`);
+    changes.push(handlerMoved ? `code, handler ${fn.handler}` : "code");
   }
   const settings = configurationChanges(current, fn);
   if (settings.length > 0 || changes.length > 0) {
@@ -87,8 +88,19 @@ function configuration(fn: FunctionSpec, codeSha: string) {
     Timeout: fn.timeout,
     Role: fn.role,
     Environment: { Variables: Object.entries(fn.environment).map(([Key, Value]) => ({ Key, Value })) },
+    ...(fn.kind === "web" ? { InstanceConcurrencyConfig: concurrencyConfig(fn.concurrency) } : {}),
   };
 }
+
+/** `DynamicEnabled: ""` turns several requests per instance off ("''时取消多并发配置", scf_models InstanceConcurrencyConfig). */
+function concurrencyConfig(concurrency: Concurrency | undefined): InstanceConcurrencyConfig {
+  return concurrency ? { DynamicEnabled: concurrency.dynamic ? "TRUE" : "FALSE", MaxConcurrency: concurrency.max } : { DynamicEnabled: "" };
+}
+
+const concurrencyText = (config: InstanceConcurrencyConfig | undefined) =>
+  config?.DynamicEnabled === "TRUE" || config?.DynamicEnabled === "FALSE"
+    ? `${config.MaxConcurrency}${config.DynamicEnabled === "TRUE" ? " (dynamic)" : ""}`
+    : "1";
 
 /** What UpdateFunctionConfiguration cannot change: the runtime ("创建时指定，目前不支持修改") and the kind. */
 function refuseInPlace(fn: FunctionSpec, current: GetFunctionResponse): void {
@@ -108,6 +120,10 @@ function configurationChanges(current: GetFunctionResponse, fn: FunctionSpec): s
   if (current.Timeout !== fn.timeout) changes.push(`timeout ${current.Timeout} -> ${fn.timeout} s`);
   if (current.MemorySize !== fn.memorySize) changes.push(`memory ${current.MemorySize} -> ${fn.memorySize} MB`);
   if ((current.Role ?? "") !== fn.role) changes.push(`role ${current.Role || "(none)"} -> ${fn.role}`);
+  if (fn.kind === "web") {
+    const [now, wanted] = [concurrencyText(current.InstanceConcurrencyConfig), concurrencyText(concurrencyConfig(fn.concurrency))];
+    if (now !== wanted) changes.push(`requests per instance ${now} -> ${wanted}`);
+  }
   const variables = environmentChanges(current.Environment?.Variables ?? [], fn.environment);
   if (variables) changes.push(`variables ${variables}`);
   return changes;

@@ -3,7 +3,7 @@
  * they are handed (the CLIs hand in Tencent's SDKs; tests a loopback emulator; `--dry-run` a
  * recorder). serverless.yml says what to deploy; the environment gives the values.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Config, loadConfig } from "../../lib/broker/config.ts";
 import { type CheckConfig, loadCheckConfig } from "../../lib/check/config.ts";
@@ -59,7 +59,7 @@ function specOf(options: RunOptions): DeploySpec {
   const spec = loadSpec(readYml(join(options.root, YML_FILE)), options.env, options.root);
   if (!options.codeRoot) return spec;
   const codeRoot = options.codeRoot;
-  return { ...spec, functions: spec.functions.map((fn) => ({ ...fn, codeDir: join(codeRoot, fn.key) })) };
+  return { ...spec, functions: spec.functions.map((fn) => ({ ...fn, codeDir: join(codeRoot, fn.src) })) };
 }
 
 export async function deploy(options: DeployOptions, deps: Deps): Promise<Deployed> {
@@ -159,10 +159,12 @@ function functionOf(spec: DeploySpec, key: string): FunctionSpec {
   return spec.functions.find((fn) => fn.key === key)!;
 }
 
-/** The zipped code, after checking the handler's file is at the root of what gets zipped. */
+/** The zipped code, after checking the file SCF starts is at the root of what gets zipped (and a start command is executable). */
 function codeOf(fn: FunctionSpec): Uint8Array {
-  const file = `${fn.handler.slice(0, fn.handler.lastIndexOf("."))}.js`;
-  if (!existsSync(join(fn.codeDir, file))) throw new DeployError(`${join(fn.codeDir, file)} is missing: run \`npm run build\` first`);
+  const file = join(fn.codeDir, fn.entryFile);
+  if (!existsSync(file)) throw new DeployError(`${file} is missing: run \`npm run build\` first`);
+  if (fn.kind === "web" && !(statSync(file).mode & 0o100))
+    throw new DeployError(`${file} is not executable, and SCF runs it: \`chmod 755\` it, or run \`npm run build\` again`);
   return zipDirectory(fn.codeDir);
 }
 

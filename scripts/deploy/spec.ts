@@ -8,11 +8,28 @@ import type { Env } from "../../lib/shared/env.ts";
 import { DeployError } from "./errors.ts";
 import { envReference, isSet, substitute, unsetSettings, type Yml, type YmlFunction, type YmlTrigger } from "./yml.ts";
 
-/** How each yml function `type` is created through the API (CreateFunction `Type`). */
+/**
+ * How each yml function `type` is created through the API (CreateFunction `Type`, as
+ * tencent-component-toolkit's scf formatInputs maps it), and the file SCF starts it from: an
+ * event function's handler file, or a web function's scf_bootstrap, which takes no handler
+ * (cloud.tencent.com/document/product/583/56126).
+ */
 const FUNCTION_KINDS = {
-  event: { apiType: "Event" },
+  event: { apiType: "Event", entryFile: (handler: string) => `${handler.slice(0, handler.lastIndexOf("."))}.js` },
+  web: { apiType: "HTTP", entryFile: () => "scf_bootstrap" },
 } as const;
 type FunctionKind = keyof typeof FUNCTION_KINDS;
+
+/**
+ * A web function's instance may answer several requests at once (InstanceConcurrencyConfig,
+ * web functions only: cloud.tencent.com/document/product/583/47183). The yml keys are the
+ * component's (tencent-component-toolkit src/modules/scf/utils.ts): `instanceConcurrencyConfig:
+ * {enable, dynamicEnabled, maxConcurrency}`, maxConcurrency defaulting to 2.
+ */
+export interface Concurrency {
+  readonly dynamic: boolean;
+  readonly max: number;
+}
 
 export interface FunctionSpec {
   /** The key under `inputs.functions`, also its folder under the code folder. */
@@ -21,13 +38,20 @@ export interface FunctionSpec {
   readonly kind: FunctionKind;
   readonly apiType: (typeof FUNCTION_KINDS)[FunctionKind]["apiType"];
   readonly namespace: string;
-  readonly handler: string;
+  /** An event function's `file.export`; a web function has none. */
+  readonly handler?: string;
+  /** What SCF starts: the handler's file, or scf_bootstrap. It must be at the root of the code. */
+  readonly entryFile: string;
+  /** A web function's several requests at once per instance, when the yml enables it. */
+  readonly concurrency?: Concurrency;
   readonly runtime: string;
   readonly memorySize: number;
   readonly timeout: number;
   readonly role: string;
-  /** The folder zipped as the function's code: index.js at its root. */
+  /** The folder zipped as the function's code: its entry file at its root. */
   readonly codeDir: string;
+  /** That folder as the yml names it, relative to the code folder (`./server`). */
+  readonly src: string;
   /** Only the variables that are set, with their values. */
   readonly environment: Readonly<Record<string, string>>;
 }
@@ -99,20 +123,32 @@ function functionSpec(key: string, fn: YmlFunction, { env, names, codeRoot, yml 
     throw new DeployError(`serverless.yml: function ${key} has type ${kind}; npm run deploy deploys ${Object.keys(FUNCTION_KINDS).join(", ")} functions`);
   }
   const variables = (fn.environments ?? []).filter((variable) => isSet(variable, env));
+  const web = kind === "web";
+  const handler = web ? undefined : required(key, "handler", fn.handler);
   return {
     key,
     name: names(fn.name ?? `${yml.name}-\${stage}-${yml.app}-${key}`),
     kind: kind as FunctionKind,
     apiType: FUNCTION_KINDS[kind as FunctionKind].apiType,
     namespace: fn.namespace ?? DEFAULTS.namespace,
-    handler: fn.handler,
+    ...(handler ? { handler } : {}),
+    entryFile: FUNCTION_KINDS[kind as FunctionKind].entryFile(handler ?? ""),
+    ...(web && fn.instanceConcurrencyConfig?.enable ? { concurrency: concurrencyOf(key, fn.instanceConcurrencyConfig) } : {}),
     runtime: required(key, "runtime", fn.runtime),
     memorySize: fn.memorySize ?? DEFAULTS.memorySize,
     timeout: fn.timeout ?? DEFAULTS.timeout,
     role: names(required(key, "role", fn.role)),
     codeDir: join(codeRoot, fn.src),
+    src: fn.src,
     environment: Object.fromEntries(variables.map(({ key: name, value }) => [name, variableValue(value, env)])),
   };
+}
+
+function concurrencyOf(key: string, config: NonNullable<YmlFunction["instanceConcurrencyConfig"]>): Concurrency {
+  const max = config.maxConcurrency ?? 2;
+  if (!Number.isInteger(max) || max < 1 || max > 100)
+    throw new DeployError(`serverless.yml: function ${key}'s maxConcurrency must be a whole number from 1 to 100`);
+  return { dynamic: config.dynamicEnabled === true, max };
 }
 
 function variableValue(value: string, env: Env): string {

@@ -21,8 +21,11 @@ export interface YmlVariable {
 export interface YmlFunction {
   readonly name?: string;
   readonly src: string;
-  readonly handler: string;
+  /** An event function's; a web function starts from scf_bootstrap. */
+  readonly handler?: string;
   readonly type?: string;
+  /** Web functions only: several requests at once per instance. */
+  readonly instanceConcurrencyConfig?: { readonly enable?: boolean; readonly dynamicEnabled?: boolean; readonly maxConcurrency?: number };
   readonly runtime?: string;
   readonly memorySize?: number;
   readonly timeout?: number;

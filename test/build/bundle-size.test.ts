@@ -1,9 +1,9 @@
 /** The bundle-size budgets (scripts/budgets.ts), on the bundles this run built. */
 import { describe, expect, inject, it } from "vitest";
 import { budgetProblems, bundleSizes, formatSizes } from "../../scripts/budgets.ts";
-import { listFunctions } from "../../scripts/bundle.ts";
+import { listBundles } from "../../scripts/bundle.ts";
 
-const sizes = bundleSizes(inject("bundleMeta"), listFunctions());
+const sizes = bundleSizes(inject("bundleMeta"), listBundles());
 
 describe("the bundle-size budgets", () => {
   it("hold for every function, and name no other", () => {

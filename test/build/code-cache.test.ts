@@ -7,7 +7,7 @@ import { copyFileSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { listFunctions } from "../../scripts/bundle.ts";
+import { listFunctions, SHIPPED_FILES } from "../../scripts/bundle.ts";
 import { writeCodeCache } from "../../scripts/code-cache.ts";
 import { runNode } from "../support/bundle.ts";
 import { bearer, functionUrlEvent, type Harness, startHarness } from "../support/harness.ts";
@@ -45,15 +45,16 @@ describe("the code cache", () => {
   it("ships beside each bundle, and V8 takes it in a fresh process", async () => {
     for (const name of listFunctions()) {
       const dir = join(bundleDir, name);
-      expect(readdirSync(dir).sort(), name).toEqual(["app.cache", "app.js", "index.js"]);
+      expect(readdirSync(dir).sort(), name).toEqual(["app.cache", "app.js", "index.js", ...(SHIPPED_FILES[name] ?? [])]);
       expect(await probe(dir), name).toEqual({ codeCache: "accepted" });
     }
   });
 
-  it("holds what the first request compiles, beyond what loading does", async () => {
-    const loadedOnly = copyOfBroker("loaded-only");
+  it.each(["issue-credentials", "server"])("holds what %s's first request compiles, beyond what loading does", async (name) => {
+    const loadedOnly = join(scratch, `loaded-only-${name}`);
+    cpSync(join(bundleDir, name), loadedOnly, { recursive: true });
     await writeCodeCache(loadedOnly, undefined);
-    const [warmed, loaded] = [statSync(join(bundleDir, "issue-credentials", "app.cache")).size, statSync(join(loadedOnly, "app.cache")).size];
+    const [warmed, loaded] = [statSync(join(bundleDir, name, "app.cache")).size, statSync(join(loadedOnly, "app.cache")).size];
     expect(warmed).toBeGreaterThan(loaded * 1.2);
   });
 

@@ -70,10 +70,33 @@ describe("loadSpec", () => {
   });
 
   it("refuses function and trigger kinds it cannot deploy, and a timer without seven fields", () => {
-    expect(() => loadSpec(yml({}, { type: "web" }), ENV, "/")).toThrow(/type web; npm run deploy deploys event functions/);
+    expect(() => loadSpec(yml({}, { type: "job" }), ENV, "/")).toThrow(/type job; npm run deploy deploys event, web functions/);
+    expect(() => loadSpec(yml({}, { handler: undefined }), ENV, "/")).toThrow(/function one has no handler/);
     expect(() => loadSpec(yml({ triggers: [{ type: "apigw", function: "one" }] }), ENV, "/")).toThrow(/trigger type apigw is not deployed/);
     expect(() => loadSpec(yml({ triggers: [{ type: "timer", function: "one", parameters: { cronExpression: "*/5 * * * *" } }] }), ENV, "/")).toThrow(/7-field/);
     expect(() => loadSpec(yml({ triggers: [{ type: "http", function: "two" }] }), ENV, "/")).toThrow(/names function two/);
+  });
+});
+
+describe("loadSpec, a web function", () => {
+  it("starts from scf_bootstrap with no handler, and several requests per instance only when the yml enables it", () => {
+    const enabled = { type: "web", instanceConcurrencyConfig: { enable: true, maxConcurrency: 8 } };
+    expect(loadSpec(yml({}, enabled), ENV, "/repo").functions[0]).toMatchObject({
+      kind: "web",
+      apiType: "HTTP",
+      entryFile: "scf_bootstrap",
+      concurrency: { dynamic: false, max: 8 },
+    });
+    expect(loadSpec(yml({}, enabled), ENV, "/repo").functions[0]).not.toHaveProperty("handler");
+    expect(loadSpec(yml({}, { type: "web" }), ENV, "/repo").functions[0]).not.toHaveProperty("concurrency");
+    // The component's default for an enabled one without a number.
+    expect(loadSpec(yml({}, { type: "web", instanceConcurrencyConfig: { enable: true } }), ENV, "/").functions[0]?.concurrency?.max).toBe(2);
+    // An event function ignores it, as the component does.
+    expect(loadSpec(yml({}, { instanceConcurrencyConfig: enabled.instanceConcurrencyConfig }), ENV, "/").functions[0]).toMatchObject({
+      kind: "event",
+      entryFile: "index.js",
+    });
+    expect(() => loadSpec(yml({}, { type: "web", instanceConcurrencyConfig: { enable: true, maxConcurrency: 101 } }), ENV, "/")).toThrow(/from 1 to 100/);
   });
 });
 

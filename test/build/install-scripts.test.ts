@@ -17,8 +17,16 @@ describe("install scripts", () => {
     expect(stdout.trim()).toBe("No packages with unreviewed install scripts.");
   });
 
-  it("allow esbuild's only, and deny the COS browser SDKs' by name", () => {
-    expect(manifest(".").allowScripts).toEqual({ esbuild: true, "cos-js-sdk-v5": false, "cos-wx-sdk-v5": false });
+  it("allow esbuild's only, and deny the COS browser SDKs' and Deno's by name", () => {
+    expect(manifest(".").allowScripts).toEqual({ esbuild: true, "cos-js-sdk-v5": false, "cos-wx-sdk-v5": false, deno: false });
+  });
+
+  it("deno: its postinstall only links the binary its platform package brought, which its own resolver finds without it", () => {
+    const dir = join("node_modules", "deno");
+    expect(manifest(dir).scripts).toEqual({ postinstall: "node ./install.cjs" });
+    const installer = readFileSync(join(ROOT, dir, "install_api.cjs"), "utf8");
+    expect(installer).not.toMatch(/https?\.request|fetch\(|download/i);
+    expect(readFileSync(join(ROOT, dir, "bin.cjs"), "utf8")).toContain('require("./install_api.cjs").runInstall()');
   });
 
   it.each(["cos-js-sdk-v5", "cos-wx-sdk-v5"])("%s: its postinstall would only apply patches the package does not ship", (name) => {

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { unzipSync } from "fflate";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { zipEntries } from "../../dev/cloud-api/zip.ts";
 import { listFunctions } from "../../scripts/bundle.ts";
 import { packageFunctions } from "../../scripts/zip.ts";
 import { invokeBundle, nothingToResolveFrom } from "../support/bundle.ts";
@@ -31,9 +32,14 @@ describe("npm run package", () => {
   });
   afterAll(() => h.close());
 
-  it("zips every function with index.js at the root, beside its bundle and code cache, the same bytes every time", () => {
+  it("zips every function with index.js at the root, beside its bundle and code cache (and the web function's executable scf_bootstrap), the same bytes every time", () => {
     expect(zips.map((zip) => zip.slice(bundleDir.length + 1))).toEqual(listFunctions().map((name) => `${name}.zip`));
-    for (const zip of zips) expect(Object.keys(unzipSync(readFileSync(zip))).sort()).toEqual(["app.cache", "app.js", "index.js"]);
+    for (const [name, zip] of listFunctions().map((name, i) => [name, zips[i]!] as const)) {
+      const entries = zipEntries(readFileSync(zip));
+      expect([...entries.keys()].sort(), name).toEqual(["app.cache", "app.js", "index.js", ...(name === "server" ? ["scf_bootstrap"] : [])]);
+      expect(entries.get("index.js")?.mode, name).toBe(0o644);
+      if (name === "server") expect(entries.get("scf_bootstrap")?.mode).toBe(0o755);
+    }
     const first = readFileSync(zips[0]!);
     packageFunctions(bundleDir);
     expect(readFileSync(zips[0]!).equals(first)).toBe(true);

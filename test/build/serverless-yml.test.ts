@@ -5,18 +5,20 @@
  * `npm run build` writes, and the source serverless.yml. `npm run deploy` reads the same file
  * (test/e2e/deploy.test.ts runs what it deploys).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { parse } from "yaml";
 import { listFunctions, ROOT, SCF_RUNTIME } from "../../scripts/bundle.ts";
 import { writeResolvedYml, YML_FILE, type Yml, type YmlFunction } from "../../scripts/deploy/yml.ts";
 import { exportType } from "../support/bundle.ts";
+import { WEB_VARIANT, webVariant } from "../support/deploy.ts";
 
 const bundleDir = inject("bundleDir");
-const functions = listFunctions();
-const RESERVED = /^(SCF_|QCLOUD_|TENCENTCLOUD_)/;
 const source = parse(readFileSync(join(ROOT, YML_FILE), "utf8")) as Yml;
+/** The functions serverless.yml deploys; the server is the broker's web-function form (WEB_VARIANT). */
+const functions = Object.keys(source.inputs.functions).sort();
+const RESERVED = /^(SCF_|QCLOUD_|TENCENTCLOUD_)/;
 
 const sorted = <T extends { Key: string }>(list: readonly T[]) => [...list].sort((a, b) => a.Key.localeCompare(b.Key));
 const variablesOf = async (name: string) => ((await import(`../../functions/${name}/index.ts`)) as { ENV_VARIABLES: readonly string[] }).ENV_VARIABLES;
@@ -24,7 +26,10 @@ const variablesOf = async (name: string) => ((await import(`../../functions/${na
 /** What CreateFunction would receive for one function, and where its code would come from. */
 interface Created {
   readonly FunctionName: string;
-  readonly Handler: string;
+  readonly Type: "Event" | "HTTP";
+  /** Event functions only: the toolkit sends none for a web function. */
+  readonly Handler?: string;
+  readonly InstanceConcurrencyConfig?: { DynamicEnabled: string; MaxConcurrency: number };
   readonly Runtime: string;
   readonly Variables: readonly { Key: string; Value: string }[];
   /** The folder zipped as the function's code. */
@@ -49,6 +54,9 @@ interface Trigger {
  *    (tencent-component-toolkit src/modules/scf/utils.ts, formatInputs).
  * 5. A function's code is `<inputs.src.src>/<function src>`, re-zipped on its own, so its files sit at
  *    the zip's root (src/formatter.ts, uploadCodeToCos).
+ * 6. `type: web` is CreateFunction's `Type: HTTP`; only an event function gets its `Handler`, only a
+ *    web function its `instanceConcurrencyConfig`, maxConcurrency defaulting to 2 (tencent-component-toolkit
+ *    src/modules/scf/utils.ts, formatInputs).
  */
 function componentDeploy(text: string, ymlDir: string, env: Record<string, string | undefined>): { functions: Map<string, Created>; triggers: Trigger[] } {
   const resolve = (value: unknown): unknown => {
@@ -68,9 +76,15 @@ function componentDeploy(text: string, ymlDir: string, env: Record<string, strin
   for (const [key, own] of Object.entries(declared)) {
     const fn = { ...common, ...own } as YmlFunction & { environment?: unknown };
     fn.environment = { variables: Object.fromEntries((fn.environments ?? []).map(({ key: name, value }) => [name, value])) };
+    const web = fn.type === "web";
+    const concurrency = web && fn.instanceConcurrencyConfig?.enable ? fn.instanceConcurrencyConfig : undefined;
     created.set(key, {
       FunctionName: String(fn.name),
-      Handler: fn.handler,
+      Type: web ? "HTTP" : "Event",
+      ...(web ? {} : { Handler: fn.handler }),
+      ...(concurrency
+        ? { InstanceConcurrencyConfig: { DynamicEnabled: concurrency.dynamicEnabled ? "TRUE" : "FALSE", MaxConcurrency: concurrency.maxConcurrency || 2 } }
+        : {}),
       Runtime: String(fn.runtime),
       Variables: Object.entries((fn.environment as { variables: Record<string, unknown> }).variables).map(([Key, val]) => ({ Key, Value: String(val) })),
       codeDir: join(ymlDir, src.src, fn.src),
@@ -109,11 +123,31 @@ describe("serverless.yml, deployed by the multi-scf component's rules", () => {
 
   it.each(functions)("%s: the handler's file is at the root of the folder that gets zipped, and loads as SCF loads it", async (name) => {
     const created = componentDeploy(resolvedText(), bundleDir, SHELL).functions.get(name)!;
-    const file = `${created.Handler.slice(0, created.Handler.lastIndexOf("."))}.js`;
+    const handler = created.Handler!;
+    const file = `${handler.slice(0, handler.lastIndexOf("."))}.js`;
     expect(existsSync(join(created.codeDir, file))).toBe(true);
     expect(normalize(dirname(join(created.codeDir, file)))).toBe(normalize(join(bundleDir, name)));
-    expect(await exportType(created.codeDir, created.Handler)).toBe("function");
-    expect(created).toMatchObject({ Runtime: SCF_RUNTIME, FunctionName: `cos-sts-broker-prod-${name}` });
+    expect(await exportType(created.codeDir, handler)).toBe("function");
+    expect(created).toMatchObject({ Type: "Event", Runtime: SCF_RUNTIME, FunctionName: `cos-sts-broker-prod-${name}` });
+    expect(created.InstanceConcurrencyConfig).toBeUndefined();
+  });
+
+  it("deployed as a web function instead (docs/deploy.md), the broker starts from an executable scf_bootstrap, with the same variables", async () => {
+    const event = componentDeploy(resolvedText(), bundleDir, SHELL).functions.get(WEB_VARIANT.function)!;
+    const web = componentDeploy(webVariant(resolvedText()), bundleDir, SHELL).functions.get(WEB_VARIANT.function)!;
+    expect(web).toMatchObject({ Type: "HTTP", FunctionName: event.FunctionName, Runtime: SCF_RUNTIME, Variables: event.Variables });
+    expect(web.Handler).toBeUndefined();
+    expect(web.InstanceConcurrencyConfig).toEqual({ DynamicEnabled: "FALSE", MaxConcurrency: 10 });
+    expect(normalize(web.codeDir)).toBe(normalize(join(bundleDir, "server")));
+    const bootstrap = join(web.codeDir, "scf_bootstrap");
+    expect(statSync(bootstrap).mode & 0o755).toBe(0o755);
+    // cloud.tencent.com/document/product/583/56126: #!/bin/bash first, LF line ends, node by its absolute path.
+    const text = readFileSync(bootstrap, "utf8");
+    expect(text.startsWith("#!/bin/bash\n")).toBe(true);
+    expect(text).not.toContain("\r");
+    expect(text).toMatch(/^exec \/var\/lang\/node20\/bin\/node "\$\(dirname "\$0"\)\/index\.js"$/m);
+    const serverReads = await variablesOf("server");
+    expect(web.Variables.map(({ Key }) => Key).filter((name) => !serverReads.includes(name))).toEqual([]);
   });
 
   it("with every variable set, every one of them arrives", async () => {
@@ -149,10 +183,10 @@ describe("serverless.yml, deployed by the multi-scf component's rules", () => {
 });
 
 describe("serverless.yml, the source", () => {
-  it("deploys every function under functions/ from its own build folder, on the runtime the bundles target, with an execution role", () => {
+  it("deploys every function under functions/ but the server (its web form) and the Fetch handler, each from its own build folder, on the runtime the bundles target, with an execution role", () => {
     expect(source).toMatchObject({ component: "multi-scf", app: expect.any(String), stage: expect.any(String), name: expect.any(String) });
     expect(source.inputs.runtime).toBe(SCF_RUNTIME);
-    expect(Object.keys(source.inputs.functions).sort()).toEqual(functions);
+    expect(functions).toEqual(listFunctions().filter((name) => name !== "server"));
     for (const [key, fn] of Object.entries(source.inputs.functions)) {
       expect(normalize(fn.src), key).toBe(key);
       // biome-ignore lint/suspicious/noTemplateCurlyInString: the yml's own ${env:X} syntax
@@ -165,6 +199,12 @@ describe("serverless.yml, the source", () => {
     const variables = source.inputs.functions[name]!.environments ?? [];
     expect(variables.map(({ key }) => key).sort()).toEqual([...(await variablesOf(name))].sort());
     for (const { key, value } of variables) expect(value).toBe(`\${env:${key}}`);
+  });
+
+  it("switches to a web function exactly as docs/deploy.md tells a reader to", () => {
+    const docs = readFileSync(join(ROOT, "docs/deploy.md"), "utf8");
+    const shown = /```yaml\n(functions:\n {2}issue-credentials:\n(?: {4}.*\n)+)```/.exec(docs)?.[1];
+    expect(parse(shown ?? "")).toEqual({ functions: { [WEB_VARIANT.function]: { type: WEB_VARIANT.type, src: WEB_VARIANT.src } } });
   });
 
   it("sets no variable with a name the platform reserves", () => {

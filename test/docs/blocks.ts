@@ -1,8 +1,10 @@
 /**
  * The docs' code blocks, read the way CONTRIBUTING.md ("Commands in the docs") says they are
  * written: every fence names its language; commands go in `sh` blocks, which the docs test
- * runs unless marked `cloud` (needs a Tencent Cloud account) or `setup` (the set-up commands
- * the test stands on); an `output` block right after a command block is what it prints.
+ * runs unless marked `cloud` (needs a Tencent Cloud account), `docker` (needs a Docker daemon),
+ * `serve` (starts a server of the build's that runs until stopped) or `setup` (the set-up
+ * commands the test stands on); an `output` block right after a command
+ * block is what it prints.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
@@ -10,8 +12,10 @@ import MarkdownIt from "markdown-it";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 
-/** What a `sh cloud` block opens with, so a reader sees it before copying it. */
-const CLOUD_MARK = "# needs the cloud";
+/** What a block that is not run here opens with, so a reader sees what it needs before copying it. */
+const NEEDS = { cloud: "# needs the cloud", docker: "# needs Docker", serve: "# runs until stopped" } as const;
+type Needs = keyof typeof NEEDS;
+const isNeeds = (kind: string | undefined): kind is Needs => kind !== undefined && kind in NEEDS;
 
 /** The only commands a `setup` block may hold: `npm start` is the stack the docs test runs on, `npm test` is the test, CI installs. */
 const SETUP_COMMANDS = new Set(["npm install && npm start", "npm install", "npm ci", "npm start", "npm test"]);
@@ -41,7 +45,7 @@ interface ExpectedOutput {
 export type CommandBlock =
   | { readonly kind: "run"; readonly fence: Fence; readonly output?: ExpectedOutput; readonly start?: string }
   | { readonly kind: "start"; readonly fence: Fence; readonly output?: ExpectedOutput; readonly start: string }
-  | { readonly kind: "cloud" | "setup"; readonly fence: Fence };
+  | { readonly kind: Needs | "setup"; readonly fence: Fence };
 
 export interface ReadDocs {
   readonly blocks: readonly CommandBlock[];
@@ -113,7 +117,9 @@ export function classify(fences: readonly Fence[]): ReadDocs {
     if (fence.lang !== "sh") {
       if (COMMAND.test(fence.text)) errors.push(`${where}: a command in a ${fence.lang || "plain"} block; commands go in sh blocks, so they run`);
       if (fence.attributes.length > 0)
-        errors.push(`${where}: unknown attribute '${fence.attributes.join(" ")}' (only sh blocks take cloud or setup, only outputs take output)`);
+        errors.push(
+          `${where}: unknown attribute '${fence.attributes.join(" ")}' (only sh blocks take cloud, docker, serve or setup, only outputs take output)`,
+        );
       return;
     }
     const next = fences[index + 1];
@@ -128,17 +134,22 @@ export function classify(fences: readonly Fence[]): ReadDocs {
 function commandBlock(fence: Fence, output: ExpectedOutput | undefined, start: string | undefined, errors: string[]): CommandBlock | undefined {
   const where = `${fence.file}:${fence.line}`;
   const [kind, ...rest] = fence.attributes;
-  const marked = fence.text.startsWith(CLOUD_MARK);
-  if (rest.length > 0 || (kind !== undefined && kind !== "cloud" && kind !== "setup")) {
-    errors.push(`${where}: unknown attribute '${fence.attributes.join(" ")}' (sh blocks take cloud or setup)`);
+  const marked = (Object.keys(NEEDS) as Needs[]).find((need) => fence.text.startsWith(NEEDS[need]));
+  if (rest.length > 0 || (kind !== undefined && !isNeeds(kind) && kind !== "setup")) {
+    errors.push(`${where}: unknown attribute '${fence.attributes.join(" ")}' (sh blocks take cloud, docker, serve or setup)`);
     return undefined;
   }
-  if ((kind === "cloud") !== marked) {
-    errors.push(`${where}: a sh cloud block, and only one, opens with '${CLOUD_MARK}: ...' so a reader sees it needs the cloud`);
+  if ((isNeeds(kind) ? kind : undefined) !== marked) {
+    const need = isNeeds(kind) ? kind : (marked ?? "cloud");
+    errors.push(`${where}: a sh ${need} block, and only one, opens with '${NEEDS[need]}: ...' so a reader sees what it needs`);
     return undefined;
   }
-  if ((kind === "cloud" || kind === "setup") && output) errors.push(`${where}: a ${kind} block is not run, so it shows no output block`);
-  if (kind === "cloud") return { kind, fence };
+  if ((isNeeds(kind) || kind === "setup") && output) errors.push(`${where}: a ${kind} block is not run, so it shows no output block`);
+  if (kind === "docker") {
+    const other = commandLines(fence.text).find((line) => !line.startsWith("docker "));
+    if (other) errors.push(`${where}: a docker block holds docker commands only; run '${other}' in a plain sh block`);
+  }
+  if (isNeeds(kind)) return { kind, fence };
   const lines = commandLines(fence.text);
   if (kind === "setup") {
     const unknown = lines.filter((line) => !SETUP_COMMANDS.has(line));

@@ -1,12 +1,14 @@
 /**
  * Docs that cannot drift: every sh block in the project's markdown runs, against the stack
  * `npm start` serves, and prints what the output block after it shows. Blocks marked
- * `sh cloud` (they need a Tencent Cloud account) are not run; only the npm scripts they name
- * are checked to exist. The convention
+ * `sh cloud` (they need a Tencent Cloud account), `sh docker` (a Docker daemon) or `sh serve`
+ * (a server that runs until stopped) are not run; only the npm scripts and built files they name
+ * are checked to exist (test/build/dockerfile.test.ts and fetch-bundle.test.ts run what they run). The convention
  * is in CONTRIBUTING.md, "Commands in the docs".
  */
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
+import { ESM_BUNDLES, listFunctions } from "../../scripts/bundle.ts";
 import { type CommandBlock, commandLines, readDocs } from "./blocks.ts";
 import { outputMismatch } from "./expect.ts";
 import { DOCUMENTED, removeWorkDir, runBlock, type Stack, startStack } from "./shell.ts";
@@ -14,6 +16,10 @@ import { DOCUMENTED, removeWorkDir, runBlock, type Stack, startStack } from "./s
 const BLOCK_TIMEOUT_MS = 120_000;
 const SCRIPTS = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { scripts: Record<string, string> }).scripts;
 const { blocks, errors } = readDocs();
+/** Why a block is not run here; the tests that run what it runs instead are named in it. */
+const NOT_RUN = { cloud: "needs the cloud", docker: "needs Docker", serve: "runs until stopped" } as const;
+/** The entry files `npm run build` writes (scripts/bundle.ts), as the docs may name them. */
+const BUILT = [...listFunctions().map((name) => `dist/${name}/index.js`), ...ESM_BUNDLES.map((name) => `dist/${name}/index.mjs`)];
 
 /** One `npm start` per distinct start line, shared by every block that runs on it. */
 const stacks = new Map<string, Promise<Stack>>();
@@ -54,9 +60,10 @@ describe("the docs' code blocks", () => {
 describe.concurrent("every command the docs show", () => {
   for (const block of blocks) {
     // Not run here (they need a Tencent Cloud account), but every npm script they name must exist.
-    if (block.kind === "cloud") {
-      it(`names only real npm scripts (needs the cloud, not run): ${title(block)}`, () => {
+    if (block.kind === "cloud" || block.kind === "docker" || block.kind === "serve") {
+      it(`names only real npm scripts and built files (${NOT_RUN[block.kind]}, not run): ${title(block)}`, () => {
         for (const [, script] of block.fence.text.matchAll(/\bnpm run(?: -s)? ([\w:.-]+)/g)) expect(SCRIPTS, script).toHaveProperty([script!]);
+        for (const [file] of block.fence.text.matchAll(/\bdist\/[\w./-]+/g)) expect(BUILT, file).toContain(file);
       });
     }
     if (block.kind === "start") {

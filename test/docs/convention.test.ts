@@ -18,10 +18,11 @@ describe("reading the blocks", () => {
         fence("sh", "curl -s http://127.0.0.1:9000/") +
         fence("json output exit=1", "{}") +
         fence("sh cloud", "# needs the cloud: an account\nscf deploy") +
+        fence("sh docker", "# needs Docker: a daemon\ndocker build -t x .") +
         fence("sh setup", "npm install && npm start\nnpm test"),
     );
     expect(errors).toEqual([]);
-    expect(blocks.map((block) => block.kind)).toEqual(["run", "start", "run", "cloud", "setup"]);
+    expect(blocks.map((block) => block.kind)).toEqual(["run", "start", "run", "cloud", "docker", "setup"]);
     expect(blocks[0]).toMatchObject({ kind: "run", output: { format: "text", exit: 0 }, start: undefined });
     expect(blocks[2]).toMatchObject({ kind: "run", output: { format: "json", exit: 1 }, start: "X=1 npm start" });
   });
@@ -34,6 +35,8 @@ describe("reading the blocks", () => {
       [fence("sh later", "npm run policy -- --sub a"), /unknown attribute 'later'/],
       [fence("sh cloud", "scf deploy"), /opens with '# needs the cloud/],
       [fence("sh", "# needs the cloud: an account\nscf deploy"), /opens with '# needs the cloud/],
+      [fence("sh docker", "docker run x"), /opens with '# needs Docker/],
+      [fence("sh docker", "# needs Docker: a daemon\nnpm run build\ndocker build ."), /docker commands only; run 'npm run build'/],
       [fence("sh setup", "npm run bench"), /run 'npm run bench' in a plain sh block/],
       [fence("sh", "npm start &\ncurl -s http://127.0.0.1:9000/"), /npm start goes alone/],
       [fence("json", "{}") + fence("text output", "x"), /follows the sh block whose output it shows/],
